@@ -159,11 +159,11 @@ class Example:
         "A copy with `kw` changed, the version bumped and `updated_at` set to now"
         return replace(self, **kw, version=self.version+1, updated_at=now_iso())
 
-    def rewrite(self, content:str)->Example:
-        "A copy whose answer is `content`; the first-written messages are kept in `original`"
+    def rewrite(self, content:str, **kw)->Example:
+        "A copy whose answer is `content` (and `kw` changed); the first-written messages are kept in `original`"
         if not isinstance(content, str) or not content.strip(): raise DataError('empty content', field='rewrite')
         msgs = self.messages[:-1] + [replace(self.messages[-1], content=content)]
-        return self.updated(messages=msgs, original=self.original if self.original is not None else self.messages)
+        return self.updated(messages=msgs, original=self.original if self.original is not None else self.messages, **kw)
 
 # %% ../nbs/00_core.ipynb #7bfe3648
 def _opt(d, k, types, field=None):
@@ -303,6 +303,7 @@ class ExampleStore:
         self.path,self.lock_timeout = Path(path),lock_timeout
         self._index:dict[str,Example] = {}
         self._ino,self._offset,self._lines = None,0,0
+        self._in_tx = False
 
     def __repr__(self): return f'ExampleStore({str(self.path)!r}, {len(self)} examples)'
 
@@ -350,8 +351,9 @@ class ExampleStore:
                 t.write(data[end:] + b'\n'); t.flush(); os.fsync(t.fileno())
             f.truncate(end); f.flush(); os.fsync(f.fileno())
 
-    def _append(self, examples:list[Example]):
-        "Append records durably; call with the lock held and the index fresh"
+    def append(self, examples:list[Example]):
+        "Append records (new examples or new versions) durably; only inside `transaction()`"
+        if not self._in_tx: raise RuntimeError('ExampleStore.append must be called inside `with store.transaction():`')
         if not examples: return
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._repair_tail()
@@ -368,7 +370,9 @@ class ExampleStore:
     def transaction(self):
         "Hold the lock with a fresh index: read-check-write without another process in between"
         with locked(self.path, self.lock_timeout):
-            self._read_new(); yield self
+            self._read_new(); self._in_tx = True
+            try: yield self
+            finally: self._in_tx = False
 
     def add(self, examples:Iterable[Example])->list[Example]:
         "Append new examples; an id already present is an error and nothing is written"
@@ -378,7 +382,7 @@ class ExampleStore:
             for e in examples:
                 if e.id in self._index or e.id in seen: raise LLMForgeError(f'example id {e.id!r} already exists in {self.path}')
                 seen.add(e.id)
-            self._append(examples)
+            self.append(examples)
         return examples
 
     def update(self, examples:Iterable[Example])->list[Example]:
@@ -387,7 +391,7 @@ class ExampleStore:
         with self.transaction():
             for e in examples:
                 if e.id not in self._index: raise LLMForgeError(f'no example with id {e.id!r} in {self.path}')
-            self._append(examples)
+            self.append(examples)
             if self.superseded > max(1000, len(self._index)): self._write_all(list(self._index.values()))
         return examples
 
@@ -397,9 +401,14 @@ class ExampleStore:
         self._index,self._ino,self._offset,self._lines = {},None,0,0
         self._read_new()
 
-    def replace_all(self, examples:Iterable[Example]):
-        "Atomically replace every example (a bulk change such as a split)"
-        with self.transaction(): self._write_all(list(examples))
+    def replace_all(self, examples)->list[Example]:
+        "Atomically replace every example: `examples` is a list, or a function of the current list called under the lock"
+        with self.transaction():
+            new = list(examples(list(self._index.values())) if callable(examples) else examples)
+            ids = [e.id for e in new]
+            if len(set(ids)) != len(ids): raise LLMForgeError(f'duplicate example ids in a bulk write to {self.path}; nothing was written')
+            self._write_all(new)
+        return new
 
     def compact(self)->int:
         "Rewrite the file with only the latest version of each example; returns the lines dropped"
