@@ -262,6 +262,9 @@ def _fsync_dir(path:Path):
     except OSError: pass
     finally: os.close(fd)
 
+def _umask()->int:
+    m = os.umask(0); os.umask(m); return m
+
 def atomic_write(path,            # file to create or replace
                  data:bytes|str, # the whole new content
                 ):
@@ -269,10 +272,11 @@ def atomic_write(path,            # file to create or replace
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     if isinstance(data, str): data = data.encode('utf-8')
+    mode = path.stat().st_mode & 0o777 if path.exists() else 0o666 & ~_umask()
     fd,tmp = tempfile.mkstemp(prefix=f'.{path.name}.', suffix='.tmp', dir=path.parent)
     try:
         with os.fdopen(fd, 'wb') as f:
-            f.write(data); f.flush(); os.fsync(f.fileno())
+            f.write(data); f.flush(); os.fchmod(f.fileno(), mode); os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True); raise
