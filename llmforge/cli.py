@@ -162,8 +162,9 @@ def cmd_rate(args, io:IO)->int:
     p = _project(args)
     queue = [e.id for e in p.queue(below=args.min)]
     what = f'rated below {args.min}' if args.min else 'unrated'
-    if not queue: io.print(f'Nothing to review: no {what} examples.'); return 0
-    io.print(f'{len(queue)} {what} examples. {RATE_HELP}')
+    label = lambda n: f'{n} example{"" if n == 1 else "s"} {what}' if args.min else f'{n} unrated example{"" if n == 1 else "s"}'
+    if not queue: io.print(f'Nothing to review: no {"examples " + what if args.min else "unrated examples"}.'); return 0
+    io.print(f'To review: {label(len(queue))}. {RATE_HELP}')
     done,rewritten,skipped,i = {},set(),set(),0
     while 0 <= i < len(queue):
         ex = p[queue[i]]
@@ -191,7 +192,7 @@ def cmd_rate(args, io:IO)->int:
         if new_text: rewritten.add(ex.id)
         i += 1
     left = len(p.queue(below=args.min))
-    io.print(f'\nRated {len(done)}' + (f' ({len(rewritten)} rewritten)' if rewritten else '') + f', skipped {len(skipped)}; {left} {what} left.')
+    io.print(f'\nRated {len(done)}' + (f' ({len(rewritten)} rewritten)' if rewritten else '') + f', skipped {len(skipped)}; {label(left)} left.')
     if done: io.print(f'Mean of these ratings: {sum(done.values())/len(done):.1f}; {sum(r >= p.config.threshold for r in done.values())} at or above the threshold ({p.config.threshold}).')
     return 0
 
