@@ -378,18 +378,23 @@ def exportable(self:Project, threshold:int=None)->dict:
 
 @patch
 def export(self:Project,
-           fmt:str=None,          # 'openai' or 'together'; defaults to the project's provider
-           out=None,              # folder for train.jsonl and val.jsonl; defaults to the project's data/
+           fmt:str=None,          # 'openai', 'together' or 'hf' (a `datasets` folder); defaults to the project's provider
+           out=None,              # folder for train.jsonl and val.jsonl (or the dataset); defaults to data/ (data/hf)
            threshold:int=None,    # minimum rating; defaults to the config's
            weights:str=None,      # None, or 'last' to train on the final answer of multi-turn examples only
           )->dict:
     "Write train/val JSONL in a provider's format, checked against its schema; returns counts and paths"
     fmt = fmt or self.config.provider
-    if fmt not in EXPORT_FORMATS: raise LLMForgeError(f'unknown format {fmt!r} (choose from {", ".join(EXPORT_FORMATS)})')
-    check = EXPORT_FORMATS[fmt]
+    if fmt not in (*EXPORT_FORMATS, 'hf'): raise LLMForgeError(f'unknown format {fmt!r} (choose from {", ".join(EXPORT_FORMATS)}, hf)')
     groups = self.exportable(threshold)
-    out = Path(out) if out is not None else self.path/'data'
     res = {'format':fmt, 'train':len(groups['train']), 'val':len(groups['val']), 'unsplit':len(groups['unsplit']), 'paths':{}}
+    if fmt == 'hf':
+        out = Path(out) if out is not None else self.path/'data'/'hf'
+        self.to_dataset(threshold, weights).save_to_disk(str(out))
+        res['paths']['dataset'] = str(out)
+        return res
+    check = EXPORT_FORMATS[fmt]
+    out = Path(out) if out is not None else self.path/'data'
     records = {}
     for sp in ('train','val'):
         records[sp] = []

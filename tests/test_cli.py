@@ -243,3 +243,15 @@ def test_bundled_examples_are_valid(tmp_path):
         assert d['total'] == 20 and d['unrated'] == 0 and d['rewritten'] >= 1 and d['multi_turn'] >= 1
         r = llmforge('format', '-p', EXAMPLES/name, '--out', tmp_path/name, '--json')
         assert r.returncode == 0 and json.loads(r.stdout)['train'] > 0
+
+def test_format_hf_dataset(proj, tmp_path):
+    add_qa(proj, 10)
+    p = Project(proj)
+    for e in p.examples: p.rate(e.id, 8)
+    llmforge('split', '-p', proj)
+    r = llmforge('format', '-p', proj, '--to', 'hf', '--out', tmp_path/'ds', '--json')
+    assert r.returncode == 0, r.stderr
+    from datasets import load_from_disk
+    ds = load_from_disk(str(tmp_path/'ds'))
+    assert (ds['train'].num_rows, ds['validation'].num_rows) == (8, 2)
+    assert ds['train'][0]['messages'][0] == {'role': 'system', 'content': 'Be kind.'}
