@@ -6,7 +6,7 @@ Docs: https://llmforge.github.io/llmforge/core.html.md"""
 
 # %% ../nbs/00_core.ipynb #9d1c4a25
 from __future__ import annotations
-import json, os, random, tempfile, time, uuid, hashlib
+import json, os, gc, tempfile, uuid, hashlib
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace, asdict
 from datetime import datetime, timezone
@@ -41,10 +41,11 @@ class DataError(LLMForgeError, ValueError):
 
 # %% ../nbs/00_core.ipynb #25291c6b
 ROLES = ('system', 'user', 'assistant', 'tool')
+_ROLESET = frozenset(ROLES)
 
 def _type_name(v): return 'null' if v is None else {dict:'object', list:'array', str:'string', bool:'boolean'}.get(type(v), type(v).__name__)
 
-@dataclass
+@dataclass(slots=True)
 class Message:
     "One turn of a chat: who speaks (`role`) and what they say (`content`)"
     role:str              # one of `ROLES`
@@ -60,6 +61,9 @@ class Message:
     @classmethod
     def from_dict(cls, d, field:str='message')->Message:
         "Validate `d` and build a `Message`; errors name the `field` path"
+        if type(d) is dict and len(d) == 2:  # fast path for the common, valid case; anything else gets the full checks
+            r,c = d.get('role'),d.get('content')
+            if type(r) is str and r in _ROLESET and type(c) is str and not c.isspace() and c: return cls(r, c)
         if isinstance(d, Message): return d
         if not isinstance(d, dict): raise DataError(f'expected an object with role and content, got {_type_name(d)}', field=field)
         extra = set(d) - {'role','content','weight'}
@@ -90,18 +94,24 @@ def new_id()->str:
 
 def _messages(v, field:str)->list[Message]:
     "Validate a list of messages: known roles, non-empty content, system only first, an assistant answer last"
-    if not isinstance(v, list): raise DataError(f'must be a list of messages, got {_type_name(v)}', field=field)
+    if type(v) is not list: raise DataError(f'must be a list of messages, got {_type_name(v)}', field=field)
     if not v: raise DataError('no messages', field=field)
-    msgs = [Message.from_dict(m, f'{field}[{i}]') for i,m in enumerate(v)]
-    for i,m in enumerate(msgs):
-        if m.role == 'system' and i: raise DataError('a system message may only come first', field=f'{field}[{i}].role')
+    msgs,asked = [],False
+    for i,m in enumerate(v):
+        # the common valid message is built directly; anything else goes through Message.from_dict's precise checks
+        if (type(m) is dict and len(m) == 2 and type(r := m.get('role')) is str and r in _ROLESET
+            and type(c := m.get('content')) is str and c and not c.isspace()): msg = Message(r, c)
+        else: msg = Message.from_dict(m, f'{field}[{i}]')
+        if msg.role == 'system' and i: raise DataError('a system message may only come first', field=f'{field}[{i}].role')
+        asked = asked or msg.role in ('user','tool')
+        msgs.append(msg)
     if msgs[-1].role != 'assistant':
         raise DataError(f"the last message must be the assistant's answer, got {msgs[-1].role!r}", field=f'{field}[{len(msgs)-1}].role')
-    if not any(m.role in ('user','tool') for m in msgs): raise DataError('no user message before the answer', field=field)
+    if not asked: raise DataError('no user message before the answer', field=field)
     return msgs
 
 # %% ../nbs/00_core.ipynb #4eb31ded
-@dataclass
+@dataclass(slots=True)
 class Example:
     "A chat conversation ending in the assistant's answer, with its curation state"
     id:str                            # unique within a project
@@ -166,38 +176,41 @@ class Example:
         return self.updated(messages=msgs, original=self.original if self.original is not None else self.messages, **kw)
 
 # %% ../nbs/00_core.ipynb #7bfe3648
-def _opt(d, k, types, field=None):
-    v = d.get(k)
-    if v is not None and (type(v) not in types): raise DataError(f'must be {" or ".join(t.__name__ for t in types)} or null, got {_type_name(v)}', field=field or k)
-    return v
+_FIELDSET = frozenset(FIELDS)
+
+def _typed(v, t, k):
+    "`v` if it is None or of type `t`, else an error naming field `k`"
+    if v is None or type(v) is t: return v
+    raise DataError(f'must be {t.__name__} or null, got {_type_name(v)}', field=k)
 
 @patch(cls_method=True)
 def from_dict(cls:Example, d, require_id:bool=False)->Example:
     "Validate a JSON object and build an `Example`; unknown keys go to `metadata`"
     if isinstance(d, Example): return d
-    if not isinstance(d, dict): raise DataError(f'expected a JSON object with "messages", got {_type_name(d)}')
+    if type(d) is not dict: raise DataError(f'expected a JSON object with "messages", got {_type_name(d)}')
     if 'messages' not in d: raise DataError('missing "messages" (each line needs {"messages": [{"role": ..., "content": ...}, ...]})')
     msgs = _messages(d['messages'], 'messages')
-    id_ = d.get('id')
+    g = d.get
+    id_ = g('id')
     if id_ is None:
         if require_id: raise DataError('missing "id"', field='id')
         id_ = new_id()
-    elif not isinstance(id_, str) or not id_.strip(): raise DataError(f'must be a non-empty string, got {id_!r}', field='id')
-    rating = _opt(d, 'rating', (int,))
+    elif type(id_) is not str or not id_.strip(): raise DataError(f'must be a non-empty string, got {id_!r}', field='id')
+    rating = _typed(g('rating'), int, 'rating')
     if rating is not None and not 1 <= rating <= 10: raise DataError(f'must be 1-10, got {rating}', field='rating')
-    orig = d.get('original')
+    orig = g('original')
     if orig is not None: orig = _messages(orig, 'original')
-    split = _opt(d, 'split', (str,))
+    split = _typed(g('split'), str, 'split')
     if split is not None and split not in SPLITS: raise DataError(f"must be 'train', 'val' or null, got {split!r}", field='split')
-    version = d.get('version', 1)
+    version = g('version', 1)
     if type(version) is not int or version < 1: raise DataError(f'must be a positive integer, got {version!r}', field='version')
-    meta = d.get('metadata') or {}
-    if not isinstance(meta, dict): raise DataError(f'must be an object, got {_type_name(meta)}', field='metadata')
-    extra = {k:v for k,v in d.items() if k not in FIELDS}
-    for k in ('source','created_at','updated_at'): _opt(d, k, (str,))
-    created = d.get('created_at') or now_iso()
-    return cls(id=id_, messages=msgs, rating=rating, original=orig, split=split, source=d.get('source') or '',
-               created_at=created, updated_at=d.get('updated_at') or created, version=version, metadata={**meta, **extra})
+    meta = g('metadata')
+    if meta is None: meta = {}
+    elif type(meta) is not dict: raise DataError(f'must be an object, got {_type_name(meta)}', field='metadata')
+    if not d.keys() <= _FIELDSET: meta = {**meta, **{k:v for k,v in d.items() if k not in _FIELDSET}}
+    source,created,updated = _typed(g('source'), str, 'source'),_typed(g('created_at'), str, 'created_at'),_typed(g('updated_at'), str, 'updated_at')
+    created = created or now_iso()
+    return cls(id_, msgs, rating, orig, split, source or '', created, updated or created, version, meta)
 
 # %% ../nbs/00_core.ipynb #94f4be15
 @dataclass
@@ -213,9 +226,14 @@ class ReadReport:
         head = f'{self.path}: {self.records} of {self.lines} lines read'
         return '\n'.join([head + (f', {len(self.problems)} problems:' if self.problems else ', no problems')] + [f'  {p}' for p in self.problems])
 
+try: from orjson import loads as _loads
+except ImportError: _loads = json.loads
+
 def _decode_line(raw:bytes, lineno:int, path)->dict|list|Any:
     "Decode one JSONL line (bytes) into a JSON value, or raise `DataError` naming the line"
     if lineno == 1 and raw.startswith(b'\xef\xbb\xbf'): raw = raw[3:]
+    try: return _loads(raw)  # orjson: fast, strict UTF-8; on any failure the stdlib path below says precisely why
+    except Exception: pass
     try: text = raw.decode('utf-8')
     except UnicodeDecodeError as e: raise DataError(f'invalid UTF-8 at byte {e.start} of the line (save the file as UTF-8)', path, lineno) from None
     try: return json.loads(text)
@@ -322,8 +340,23 @@ class ExampleStore:
             f.seek(self._offset); data = f.read()
         end = data.rfind(b'\n') + 1  # never read past the last newline: a writer may be mid-append
         if not end: return
-        for ex in read_examples(self.path, require_id=True, data=data[:end], first_line=self._lines+1): self._index[ex.id] = ex
+        paused = gc.isenabled(); gc.disable()  # a bulk load makes millions of objects and none are garbage
+        try: self._index.update(self._parse(data[:end]))
+        finally:
+            if paused: gc.enable()
         self._lines += data.count(b'\n', 0, end); self._offset += end
+
+    def _parse(self, data:bytes)->Iterator[tuple[str,Example]]:
+        "Parse complete store lines (the same checks as `read_examples`, without its per-line overhead: it is the hot path)"
+        from_dict,path = Example.from_dict,self.path
+        for i,raw in enumerate(data.split(b'\n')[:-1], self._lines+1):
+            try: d = _loads(raw)
+            except Exception:
+                if not raw.strip(): continue
+                d = _decode_line(raw.rstrip(b'\r'), i, path)
+            try: ex = from_dict(d, True)
+            except DataError as e: raise e.at(path, i) from None
+            yield ex.id, ex
 
     def refresh(self)->ExampleStore:
         "Read what other processes wrote since the last look"
@@ -367,8 +400,12 @@ class ExampleStore:
             view = memoryview(data)
             while view: view = view[os.write(fd, view):]
             os.fsync(fd)
+            st = os.fstat(fd)
         finally: os.close(fd)
-        self._read_new()
+        if self._ino in (None, st.st_ino) and st.st_size == self._offset + len(data):  # what we wrote is all that is new
+            self._ino,self._offset,self._lines = st.st_ino,st.st_size,self._lines+len(examples)
+            for e in examples: self._index[e.id] = e
+        else: self._read_new()
 
     @contextmanager
     def transaction(self):

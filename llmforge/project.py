@@ -265,7 +265,7 @@ def stats(self:Project, threshold:int=None)->Stats:
         sp = e.split or 'unsplit'
         st.splits[sp] += 1
         if e.original is not None: st.rewritten += 1
-        if e.turns > 1: st.multi_turn += 1
+        if len(e.messages) > 3 and e.turns > 1: st.multi_turn += 1  # a single turn has at most system, user, assistant
         if e.rating is None: continue
         st.histogram[e.rating] += 1; total += e.rating
         if e.rating >= t: st.above_threshold += 1; st.exportable[sp] += 1

@@ -3,7 +3,7 @@ import os
 from pathlib import Path
 import pytest
 from nbdev.config import get_config
-from nbdev.test import test_nb
+from nbdev import test as nbdev_test
 
 ROOT = Path(__file__).resolve().parent.parent
 NBS = sorted((ROOT/'nbs').glob('*.ipynb'))
@@ -13,7 +13,7 @@ def test_notebook(nb, monkeypatch):
     monkeypatch.setenv('HF_HUB_OFFLINE', '1')
     skip = get_config(ROOT).tst_flags.split()                     # cells flagged slow are skipped...
     force = os.environ.get('LLMFORGE_TEST_FLAGS', '').split()     # ...unless LLMFORGE_TEST_FLAGS=slow
-    ok, secs = test_nb(nb, skip_flags=[f for f in skip if f not in force], force_flags=force)
+    ok, secs = nbdev_test.test_nb(nb, skip_flags=[f for f in skip if f not in force], force_flags=force)
     assert ok, f'{nb.name} failed: its traceback is printed above'
 
 def test_every_notebook_found():
