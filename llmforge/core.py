@@ -16,7 +16,7 @@ from fastcore.basics import patch
 
 # %% auto #0
 __all__ = ['ROLES', 'SPLITS', 'FIELDS', 'LLMForgeError', 'DataError', 'Message', 'now_iso', 'new_id', 'Example', 'ReadReport',
-           'read_jsonl', 'read_examples', 'atomic_write', 'write_jsonl', 'locked', 'ExampleStore']
+           'check_plain_json', 'read_jsonl', 'read_examples', 'atomic_write', 'write_jsonl', 'locked', 'ExampleStore']
 
 # %% ../nbs/00_core.ipynb #f29269cb
 class LLMForgeError(Exception):
@@ -158,7 +158,15 @@ class Example:
         if self.original is not None: d['original'] = [m.to_dict() for m in self.original]
         return d
 
-    def to_json(self)->str: return json.dumps(self.to_dict(), ensure_ascii=False, separators=(',', ':'))
+    def to_json(self)->str: return json.dumps(self.to_dict(), ensure_ascii=False, separators=(',', ':'), allow_nan=False)
+
+    def to_line(self)->bytes:
+        "The example as one UTF-8 JSONL line; text that cannot be stored is a `DataError` naming the field"
+        try: return (self.to_json()+'\n').encode('utf-8')
+        except (UnicodeEncodeError, ValueError, RecursionError):
+            for k,v in [(f'messages[{i}].content', m.content) for i,m in enumerate(self.messages)] + [('metadata', self.metadata)]: check_plain_json(v, k)
+            check_plain_json(self.to_dict(), f'example {self.id}')
+            raise
 
     def content_hash(self)->str:
         "Hash of the conversation as first written (`original` if rewritten): finds exact duplicates"
@@ -207,6 +215,7 @@ def from_dict(cls:Example, d, require_id:bool=False)->Example:
     meta = g('metadata')
     if meta is None: meta = {}
     elif type(meta) is not dict: raise DataError(f'must be an object, got {_type_name(meta)}', field='metadata')
+    if meta: check_plain_json(meta, 'metadata')
     if not d.keys() <= _FIELDSET: meta = {**meta, **{k:v for k,v in d.items() if k not in _FIELDSET}}
     source,created,updated = _typed(g('source'), str, 'source'),_typed(g('created_at'), str, 'created_at'),_typed(g('updated_at'), str, 'updated_at')
     created = created or now_iso()
@@ -236,8 +245,32 @@ def _decode_line(raw:bytes, lineno:int, path)->dict|list|Any:
     except Exception: pass
     try: text = raw.decode('utf-8')
     except UnicodeDecodeError as e: raise DataError(f'invalid UTF-8 at byte {e.start} of the line (save the file as UTF-8)', path, lineno) from None
-    try: return json.loads(text)
+    try: v = json.loads(text)
     except json.JSONDecodeError as e: raise DataError(f'invalid JSON: {e.msg} at column {e.colno}', path, lineno) from None
+    except RecursionError: raise DataError('invalid JSON: nested too deeply', path, lineno) from None
+    try: check_plain_json(v)  # what orjson refused but the stdlib took: NaN, lone surrogates, huge numbers, deep nesting
+    except DataError as e: raise DataError(e.msg, path, lineno, _bad_field(v)) from None
+    return v
+
+def _bad_field(v)->str|None:
+    "Key path of the first value in record `v` that `check_plain_json` refuses"
+    if not isinstance(v, dict): return None
+    for k,x in v.items():
+        if k in ('messages','original') and isinstance(x, list):
+            for i,m in enumerate(x):
+                for mk,mv in (m.items() if isinstance(m, dict) else []):
+                    try: check_plain_json(mv)
+                    except DataError: return f'{k}[{i}].{mk}'
+        try: check_plain_json(x)
+        except DataError: return k
+
+def check_plain_json(v, field:str=None):
+    "Raise `DataError` unless `v` can be written as standard JSON in UTF-8 (no NaN/Infinity, no lone surrogates)"
+    try: json.dumps(v, ensure_ascii=False, allow_nan=False).encode('utf-8')
+    except UnicodeEncodeError as e: raise DataError(f'text holds an unpaired surrogate ({e.object[e.start:e.end]!a}), which is not valid Unicode', field=field) from None
+    except ValueError: raise DataError('NaN and Infinity are not valid JSON numbers', field=field) from None
+    except RecursionError: raise DataError('nested too deeply', field=field) from None
+    except TypeError as e: raise DataError(f'not JSON data: {e}', field=field) from None
 
 def read_jsonl(path,                  # the JSONL file
                strict:bool=True,       # raise on the first bad line; else collect problems in `report`
@@ -313,7 +346,7 @@ def locked(path,               # the file to protect; the lock lives in `path` +
     "Hold an exclusive inter-process lock on `path` for the duration of the block"
     from filelock import FileLock, Timeout
     lock = FileLock(str(path)+'.lock')
-    try: lock.acquire(timeout=timeout)
+    try: lock.acquire(timeout=timeout, poll_interval=0.01)
     except Timeout: raise LLMForgeError(f'{path} is locked by another llmforge process (waited {timeout:g}s); try again when it finishes') from None
     try: yield
     finally: lock.release()
@@ -340,9 +373,10 @@ class ExampleStore:
             f.seek(self._offset); data = f.read()
         end = data.rfind(b'\n') + 1  # never read past the last newline: a writer may be mid-append
         if not end: return
-        paused = gc.isenabled(); gc.disable()  # a bulk load makes millions of objects and none are garbage
+        paused = gc.isenabled(); gc.disable()  # a bulk load makes millions of objects and none are garbage...
         try: self._index.update(self._parse(data[:end]))
         finally:
+            if end > 1<<24: gc.freeze()  # ...and after a big one, the collector need not traverse them again and again
             if paused: gc.enable()
         self._lines += data.count(b'\n', 0, end); self._offset += end
 
@@ -380,21 +414,26 @@ class ExampleStore:
         "Move a torn last line (left by a killed writer) into `<file>.torn`; call with the lock held"
         if not self.path.exists() or self.path.stat().st_size == 0: return
         with open(self.path, 'rb+') as f:
-            f.seek(-1, os.SEEK_END)
+            size = f.seek(0, os.SEEK_END)
+            f.seek(size-1)
             if f.read(1) == b'\n': return
-            f.seek(0); data = f.read()
-            end = data.rfind(b'\n') + 1
+            end,pos = 0,size
+            while pos > 0:  # search backwards for the last newline, a block at a time
+                pos = max(0, pos - (1<<16)); f.seek(pos)
+                i = f.read(size-pos).rfind(b'\n')
+                if i >= 0: end = pos+i+1; break
+            f.seek(end); tail = f.read()
             with open(self.path.with_name(self.path.name + '.torn'), 'ab') as t:
-                t.write(data[end:] + b'\n'); t.flush(); os.fsync(t.fileno())
+                t.write(tail + b'\n'); t.flush(); os.fsync(t.fileno())
             f.truncate(end); f.flush(); os.fsync(f.fileno())
 
     def append(self, examples:list[Example]):
         "Append records (new examples or new versions) durably; only inside `transaction()`"
         if not self._in_tx: raise RuntimeError('ExampleStore.append must be called inside `with store.transaction():`')
         if not examples: return
+        data = b''.join(e.to_line() for e in examples)  # fails before anything is touched if some text cannot be stored
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._repair_tail()
-        data = ''.join(e.to_json()+'\n' for e in examples).encode('utf-8')
         fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         try:
             view = memoryview(data)
