@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 
 # %% auto #0
-__all__ = ['PHI_TYPES', 'PATTERNS', 'CONTEXT_PATTERNS', 'PHISpan', 'find_phi', 'scrub_phi', 'has_phi']
+__all__ = ['PHI_TYPES', 'PATTERNS', 'CONTEXT_PATTERNS', 'first_names', 'PHISpan', 'find_phi', 'scrub_phi', 'has_phi']
 
 # %% ../nbs/02a_phi.ipynb #d5c4c115
 PHI_TYPES = ('NAME', 'DATE', 'MRN', 'SSN', 'PHONE', 'EMAIL', 'ADDRESS', 'ZIP', 'AGE')
@@ -65,6 +65,26 @@ OK Per Send Contact Billing Registration Transcript Attending Resident Referring
 _EPONYM_AFTER = re.compile(r"(?:['’]s?)?\s+(?:disease|syndrome|palsy|sign|test|score|scale|criteria|lymphoma|phenomenon|reflex|maneuver|thyroiditis|disorder|anomaly|ulcer|fracture)\b", re.I)
 _LAST_FIRST = re.compile(rf"(?:^|(?<=[:(|]\s)|(?<=\bfor\s)|(?<=\bby\s))({_NAME_WORD},\s+{_NAME_WORD})(?=\s*(?:[,;(|—–]|\.\s|\.$|\s-\s|DOB\b|MD\b)|$)", re.M)
 
+# %% ../nbs/02a_phi.ipynb #07396be5
+from functools import lru_cache
+
+@lru_cache(None)
+def first_names()->frozenset:
+    "Capitalized first names from the US Census 1990 lists in the `names` package (empty if it is not installed)"
+    try: from importlib.resources import files; p = files('names')
+    except (ImportError, ModuleNotFoundError): return frozenset()
+    out = set()
+    for f in ('dist.male.first', 'dist.female.first'):
+        out.update(l.split()[0].capitalize() for l in p.joinpath(f).read_text().splitlines() if l.strip())
+    return frozenset(out - _NOT_NAMES)
+
+_FIRST_LAST = re.compile(rf"\b([A-Z][a-z]+)\s+(?:[A-Z]\.\s+)?((?:Mc|Mac|O['’])?[A-Z][a-z]+(?:-[A-Z][a-z]+)?)\b")
+
+def _first_last(text:str)->list:
+    fn = first_names()
+    return [(m.start(), m.end(), 'NAME') for m in _FIRST_LAST.finditer(text)
+            if m.group(1) in fn and m.group(2) not in _NOT_NAMES and not _EPONYM_AFTER.match(text, m.end())]
+
 # %% ../nbs/02a_phi.ipynb #dc0cf9fc
 @dataclass(frozen=True)
 class PHISpan:
@@ -106,6 +126,7 @@ def find_phi(text:str,              # the text to search
             found.append((s, e, t))
     if 'NAME' in types:
         found += [(m.start(1), m.end(1), 'NAME') for m in _LAST_FIRST.finditer(text) if _name_ok(m.group(1))]
+        found += _first_last(text)
     if 'NAME' in types:  # the same names again, wherever they appear
         words = {w for s,e,t in found if t == 'NAME' for w in re.findall(rf"{_NAME_WORD}", text[s:e]) if w not in _NOT_NAMES and len(w) > 2}
         if words:
