@@ -106,16 +106,42 @@ def _trim_name(s:str)->str:
         out.append(w)
     return ' '.join(out).rstrip(',')
 
+_RUNS = re.compile(r'\d+')
+_WORDS = re.compile(r"[a-z][a-z#.'-]*")
+_MONTH_GATE = re.compile(r'\b(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)')
+_STREET_GATE = re.compile(rf'\b{_STREET}\b')
+_AGE_GATE = re.compile(r'\b(?:9\d|1[01]\d)\b')
+_LF_GATE = re.compile(r'[A-Z][a-z]+, [A-Z][a-z]')
+_TITLES = ('Mr', 'Mrs', 'Ms', 'Miss', 'Mx', 'Dr', 'Prof', 'Sr', 'Sister', 'Nurse', 'Rev')
+_KIN_WORDS = frozenset(re.findall(r'[a-z][a-z-]*', _KIN[4:-1].replace(r'\s+', ' ').replace(r'\.', ' ').lower())) - {'to', 'by'}
+_SSN_GATE,_PHONE_GATE,_NUMDATE_GATE = re.compile(r'\d{3}[- ]\d{2}[- ]\d{4}'),re.compile(r'\d{3}[\s.-]\d{4}'),re.compile(r'\d[/.-]\d')
+
+def _gates(text:str)->dict:
+    "Cheap tests that rule patterns out before they scan: most text lacks what most patterns need"
+    runs = {len(r) for r in _RUNS.findall(text)}
+    low = text.lower()
+    name = any(t in text for t in _TITLES) or not _KIN_WORDS.isdisjoint(_WORDS.findall(low))
+    age = bool(runs) and bool(_AGE_GATE.search(text))
+    return {'EMAIL': '@' in text, 'SSN': 9 in runs or bool({2,3,4} <= runs and _SSN_GATE.search(text)),
+            'PHONE': 10 in runs or bool({3,4} <= runs and _PHONE_GATE.search(text)),
+            'DATE': bool(runs and _NUMDATE_GATE.search(text)) or bool(_MONTH_GATE.search(text)), 'ADDRESS': bool(runs) and bool(_STREET_GATE.search(text)),
+            'AGE': age, 'MRN': bool(runs) and max(runs) >= 5, 'ZIP': 5 in runs, 'NAME': name}
+
 def find_phi(text:str,              # the text to search
              types=PHI_TYPES,       # which PHI types to look for
             )->list[PHISpan]:
     "Every PHI span in `text`, in order, without overlaps"
-    if not text: return []
+    return list(_find_phi(text, tuple(types))) if text else []
+
+@lru_cache(maxsize=1<<14)
+def _find_phi(text:str, types:tuple)->tuple:
+    "`find_phi`, cached: answers and boilerplate repeat across a dataset"
     found = []
+    gate = _gates(text)
     for t,pat in PATTERNS.items():
-        if t in types: found += [(m.start(), m.end(), t) for m in pat.finditer(text)]
+        if t in types and gate[t]: found += [(m.start(), m.end(), t) for m in pat.finditer(text)]
     for t,pat in CONTEXT_PATTERNS.items():
-        if t not in types: continue
+        if t not in types or not gate[t]: continue
         for m in pat.finditer(text):
             s,e = m.span(1)
             if t == 'NAME':
@@ -125,7 +151,7 @@ def find_phi(text:str,              # the text to search
                 e = s + len(name)
             found.append((s, e, t))
     if 'NAME' in types:
-        found += [(m.start(1), m.end(1), 'NAME') for m in _LAST_FIRST.finditer(text) if _name_ok(m.group(1))]
+        if _LF_GATE.search(text): found += [(m.start(1), m.end(1), 'NAME') for m in _LAST_FIRST.finditer(text) if _name_ok(m.group(1))]
         found += _first_last(text)
     if 'NAME' in types:  # the same names again, wherever they appear
         words = {w for s,e,t in found if t == 'NAME' for w in re.findall(rf"{_NAME_WORD}", text[s:e]) if w not in _NOT_NAMES and len(w) > 2}
@@ -139,7 +165,7 @@ def find_phi(text:str,              # the text to search
             spans.append(PHISpan(s, e, t, text[s:e])); last = e
         elif e > last and spans and spans[-1].type == t:  # merge a longer overlap of the same type
             p = spans.pop(); spans.append(PHISpan(p.start, e, t, text[p.start:e])); last = e
-    return spans
+    return tuple(spans)
 
 def scrub_phi(text:str, types=PHI_TYPES, placeholder:str='[{type}]')->str:
     "`text` with every PHI span replaced by a typed placeholder such as `[NAME]`"
