@@ -10,7 +10,8 @@ import argparse, json, os, shutil, subprocess, sys, tempfile, textwrap
 
 # %% auto #0
 __all__ = ['RATE_HELP', 'EXIT_CODES', 'read_block', 'ask', 'wrap_text', 'render_example', 'IO', 'cmd_init', 'cmd_add',
-           'edit_text', 'cmd_rate', 'cmd_stats', 'cmd_split', 'cmd_format', 'build_parser', 'run', 'main']
+           'edit_text', 'cmd_rate', 'cmd_stats', 'cmd_split', 'cmd_format', 'cmd_validate', 'cmd_codes', 'build_parser',
+           'run', 'main']
 
 # %% ../nbs/13_cli.ipynb #24ef1eea
 def read_block(prompt:str, stdin=None, stdout=None)->str:
@@ -229,6 +230,33 @@ def cmd_format(args, io:IO)->int:
     if not r['val']: io.print('Note: the validation file is empty.')
     return 0
 
+# %% ../nbs/13_cli.ipynb #90328cfe
+def cmd_validate(args, io:IO)->int:
+    "Run every quality check on a JSONL file or a project folder"
+    from pathlib import Path
+    from llmforge.validators import QualitySettings, validate_file, validate_project
+    from llmforge.project import CONFIG_NAME
+    s = QualitySettings(stage=args.stage, domain=args.domain, tokenizer=args.model, max_tokens=args.max_tokens,
+                        phi=not args.no_phi, near_duplicates=not args.no_near)
+    p = Path(args.path)
+    rep = validate_project(p, s) if (p/CONFIG_NAME).exists() else validate_file(p, s, val=args.val)
+    if args.plot: rep.figure().savefig(args.plot, dpi=100)
+    if args.json: _json_out(io, rep.to_dict())
+    else: io.print(rep.summary() + ('' if rep.ok else '\nerrors found: fix them before training (exit code 1)'))
+    return 0 if rep.ok else 1
+
+def cmd_codes(args, io:IO)->int:
+    "Validate medical codes (ICD-10-CM, HCPCS, CPT)"
+    from llmforge.codes import validate
+    res = [validate(c, args.system) for c in args.codes]
+    if args.json: _json_out(io, [r.to_dict() for r in res])
+    else:
+        for r in res:
+            head = f'{r.code:10} {r.system:8} {r.status:8}'
+            io.print(head + ' ' + (f'{r.normalized}: {r.description}' if r.description else '') +
+                     (f' [{r.category}]' if r.category else '') + (f' ({r.error})' if r.error else ''))
+    return 0 if all(r.is_valid for r in res) else 1
+
 # %% ../nbs/13_cli.ipynb #04f9c4c6
 EXIT_CODES = '''exit codes: 0 success · 1 user or data error · 2 usage error · 130 interrupted'''
 
@@ -286,6 +314,24 @@ def build_parser()->argparse.ArgumentParser:
     s.add_argument('--threshold', type=_rating, help="minimum rating (default: the project's)")
     s.add_argument('--weights', choices=['last'], help='last: train on the final answer of multi-turn examples only')
     s.add_argument('--json', action='store_true', help='print the result as JSON')
+    s = cmd('validate', cmd_validate, 'check a JSONL file or a project: schema, roles, PHI, duplicates, leakage, codes, tokens', project=False)
+    s.add_argument('path', help='a JSONL file or a project folder')
+    s.add_argument('--stage', type=int, choices=[1,2,3], default=1, help='1: answers; 2: <think> reasoning then answer; 3: preference pairs')
+    s.add_argument('--domain', choices=['general','medical'], default='general', help='medical: check codes in answers, 10-2000 character narratives')
+    s.add_argument('--model', help="count tokens with this model's tokenizer and chat template (hub id or local folder)")
+    s.add_argument('--max-tokens', type=int, help='flag examples longer than this many tokens (needs --model)')
+    s.add_argument('--val', metavar='FILE', help='a validation JSONL file: validated too, and checked for leakage')
+    s.add_argument('--no-phi', action='store_true', help='skip the PHI check')
+    s.add_argument('--no-near', action='store_true', help='skip near-duplicate detection')
+    s.add_argument('--plot', metavar='PNG', help='save length/token/rating histograms')
+    s.add_argument('--json', action='store_true', help='print the report as JSON')
+    s = sub.add_parser('codes', help='medical code systems', description='medical code systems (ICD-10-CM, HCPCS Level II, CPT)', epilog=EXIT_CODES)
+    csub = s.add_subparsers(dest='codes_command', metavar='ACTION', required=True)
+    c = csub.add_parser('validate', help='validate codes', description='validate codes; the system is guessed from the shape unless --system', epilog=EXIT_CODES)
+    c.add_argument('codes', nargs='+', help='codes such as E11.9 99213 A0428')
+    c.add_argument('--system', help='icd10cm, hcpcs or cpt')
+    c.add_argument('--json', action='store_true', help='print results as JSON')
+    c.set_defaults(fn=cmd_codes)
     return P
 
 def run(argv:list=None, io:IO=None)->int:
