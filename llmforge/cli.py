@@ -10,8 +10,8 @@ import argparse, json, os, shutil, subprocess, sys, tempfile, textwrap
 
 # %% auto #0
 __all__ = ['RATE_HELP', 'EXIT_CODES', 'read_block', 'ask', 'wrap_text', 'render_example', 'IO', 'cmd_init', 'cmd_add',
-           'edit_text', 'cmd_rate', 'cmd_stats', 'cmd_split', 'cmd_format', 'cmd_validate', 'cmd_codes', 'build_parser',
-           'run', 'main']
+           'edit_text', 'cmd_rate', 'cmd_stats', 'cmd_split', 'cmd_format', 'cmd_validate', 'cmd_codes', 'cmd_config',
+           'cmd_doctor', 'build_parser', 'run', 'main']
 
 # %% ../nbs/13_cli.ipynb #24ef1eea
 def read_block(prompt:str, stdin=None, stdout=None)->str:
@@ -257,6 +257,28 @@ def cmd_codes(args, io:IO)->int:
                      (f' [{r.category}]' if r.category else '') + (f' ({r.error})' if r.error else ''))
     return 0 if all(r.is_valid for r in res) else 1
 
+# %% ../nbs/13_cli.ipynb #ff5fd68d
+def cmd_config(args, io:IO)->int:
+    "Check data and training configs"
+    from llmforge.configs import load_config, config_dict
+    res = {}
+    for f in args.files:
+        cfg = load_config(f)  # a ConfigError is a user error: one line (or a list) and exit 1
+        res[f] = config_dict(cfg)
+        if not args.json: io.print(f'{f}: ok ({cfg.kind} config, stage {cfg.stage}' + (f', {cfg.method} {cfg.objective} on {cfg.base_model}' if cfg.kind == 'train' else f', {cfg.domain} data') + ')')
+    if args.json: _json_out(io, res)
+    return 0
+
+def cmd_doctor(args, io:IO)->int:
+    "What this machine can do"
+    from llmforge.doctor import diagnose, summary
+    checks = diagnose(check_hub=not args.offline)
+    if args.json: _json_out(io, [c.__dict__ for c in checks])
+    else:
+        for c in checks: io.print(str(c))
+        io.print(summary(checks))
+    return 1 if any(c.status == 'fail' for c in checks) else 0
+
 # %% ../nbs/13_cli.ipynb #04f9c4c6
 EXIT_CODES = '''exit codes: 0 success · 1 user or data error · 2 usage error · 130 interrupted'''
 
@@ -332,6 +354,15 @@ def build_parser()->argparse.ArgumentParser:
     c.add_argument('--system', help='icd10cm, hcpcs or cpt')
     c.add_argument('--json', action='store_true', help='print results as JSON')
     c.set_defaults(fn=cmd_codes)
+    s = sub.add_parser('config', help='data and training configs', description='data and training configs (YAML)', epilog=EXIT_CODES)
+    csub = s.add_subparsers(dest='config_command', metavar='ACTION', required=True)
+    c = csub.add_parser('validate', help='check configs', description='check configs: keys, types, allowed values, referenced files', epilog=EXIT_CODES)
+    c.add_argument('files', nargs='+', help='YAML config files')
+    c.add_argument('--json', action='store_true', help='print the loaded configs as JSON')
+    c.set_defaults(fn=cmd_config)
+    s = cmd('doctor', cmd_doctor, 'check Python, packages, accelerator, disk, API keys and hub access', project=False)
+    s.add_argument('--offline', action='store_true', help='do not try to reach the model hub')
+    s.add_argument('--json', action='store_true', help='print as JSON')
     return P
 
 def run(argv:list=None, io:IO=None)->int:
