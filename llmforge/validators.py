@@ -15,8 +15,8 @@ from .phi import find_phi
 
 # %% auto #0
 __all__ = ['CHECKS', 'THINK_OPEN', 'THINK_CLOSE', 'QualitySettings', 'Finding', 'check_reasoning', 'final_answer', 'check_record',
-           'normalize_text', 'minhash', 'similarity', 'QualityReport', 'load_tokenizer', 'count_tokens', 'analyze',
-           'analyze_lines', 'QualityChecker', 'validate_records', 'validate_file', 'validate_project']
+           'normalize_text', 'minhash', 'similarity', 'QualityReport', 'load_tokenizer', 'analyze', 'analyze_lines',
+           'QualityChecker', 'validate_records', 'validate_file', 'validate_project']
 
 # %% ../nbs/02_validators.ipynb #af04847d
 CHECKS = {'schema':'error', 'roles':'error', 'empty':'error', 'length':'warning', 'reasoning':'error', 'codes':'error',
@@ -273,11 +273,6 @@ def load_tokenizer(tok):
     try: return AutoTokenizer.from_pretrained(str(tok))
     except OSError as e: raise LLMForgeError(f'cannot load the tokenizer {tok!r}: {e}. Point --model at a local model folder when the hub is unreachable.') from None
 
-def count_tokens(tokenizer, messages:list)->int:
-    "Tokens of `messages` rendered with the tokenizer's own chat template"
-    ids = tokenizer.apply_chat_template(messages, tokenize=True)
-    if isinstance(ids, dict) or hasattr(ids, 'keys'): ids = ids['input_ids']
-    return len(ids)
 
 _MAX_CANDIDATES = 32  # near-duplicate candidates compared per record: bounds the work on heavily templated data
 
@@ -329,6 +324,7 @@ class QualityChecker:
         rep.ratings[rating] += 1
         rep.lengths[_bin(plen)] += 1
         if self.tok is not None and messages:
+            from llmforge.templates import count_tokens
             n = count_tokens(self.tok, messages)
             rep.tokens.append(n)
             if self.s.max_tokens and n > self.s.max_tokens: self._add('tokens', f'{n} tokens with the chat template, over max_tokens {self.s.max_tokens}', id_, line)

@@ -255,3 +255,63 @@ def test_format_hf_dataset(proj, tmp_path):
     ds = load_from_disk(str(tmp_path/'ds'))
     assert (ds['train'].num_rows, ds['validation'].num_rows) == (8, 2)
     assert ds['train'][0]['messages'][0] == {'role': 'system', 'content': 'Be kind.'}
+
+# --- validate, codes, config, doctor -------------------------------------------------------------------------------
+
+def _chat(q, a): return json.dumps({'messages': [{'role': 'user', 'content': q}, {'role': 'assistant', 'content': a}]})
+
+def test_validate_file_exit_codes_and_json(tmp_path):
+    good = tmp_path/'good.jsonl'
+    good.write_text('\n'.join(_chat(f'Question {i} about exporting notes to PDF files?', f'Answer {i}.') for i in range(5)) + '\n')
+    r = llmforge('validate', good)
+    assert r.returncode == 0 and '5 records, 0 errors' in r.stdout
+    bad = tmp_path/'bad.jsonl'
+    bad.write_text(_chat('hi', 'there') + '\n{"messages": 3}\n' + _chat('Call me at (617) 555-0148 please', 'ok') + '\n')
+    r = llmforge('validate', bad, '--json')
+    d = json.loads(r.stdout)
+    assert r.returncode == 1 and d['counts'] == {'schema': 1, 'phi': 1} and d['records'] == 3
+    assert d['findings']['schema'][0]['line'] == 2
+
+def test_validate_leakage_between_files(tmp_path):
+    (tmp_path/'train.jsonl').write_text(_chat('How do I reset my password for the app?', 'Settings > Account.') + '\n')
+    (tmp_path/'val.jsonl').write_text(_chat('how do I reset my password for the app', 'Use the link.') + '\n')
+    r = llmforge('validate', tmp_path/'train.jsonl', '--val', tmp_path/'val.jsonl', '--json')
+    assert r.returncode == 1 and json.loads(r.stdout)['counts'] == {'leakage': 1}
+
+def test_validate_tokens_with_a_local_model_folder(tmp_path):
+    from llmforge.templates import tiny_tokenizer
+    tiny_tokenizer(path=tmp_path/'tok')
+    f = tmp_path/'d.jsonl'
+    f.write_text(_chat('short question here', 'short answer') + '\n' + _chat('a much longer question ' * 20, 'and a long answer ' * 20) + '\n')
+    r = llmforge('validate', f, '--model', tmp_path/'tok', '--max-tokens', '60', '--json', env={'HF_HUB_OFFLINE': '1'})
+    d = json.loads(r.stdout)
+    assert r.returncode == 1 and d['counts'] == {'tokens': 1} and len(d['tokens']) == 2
+    one_line_error(llmforge('validate', f, '--model', tmp_path/'nope', env={'HF_HUB_OFFLINE': '1'}), 'cannot load the tokenizer')
+
+def test_validate_project_and_plot(proj, tmp_path):
+    add_qa(proj, 6)
+    r = llmforge('validate', proj, '--plot', tmp_path/'r.png')
+    assert r.returncode == 0 and (tmp_path/'r.png').stat().st_size > 5000
+
+def test_codes_validate():
+    r = llmforge('codes', 'validate', 'E11.9', '99213', 'A0428', '--json')
+    assert r.returncode == 0 and [d['status'] for d in json.loads(r.stdout)] == ['valid'] * 3
+    r = llmforge('codes', 'validate', 'E11.99', 'E11')
+    assert r.returncode == 1 and 'invalid' in r.stdout and 'not billable' in r.stdout
+    assert llmforge('codes').returncode == 2
+
+def test_config_validate(tmp_path):
+    (tmp_path/'t.jsonl').write_text('')
+    (tmp_path/'ok.yaml').write_text('kind: train\nstage: 2\nbase_model: m\ndata: t.jsonl\nspecial_tokens: ["<think>", "</think>"]\n')
+    r = llmforge('config', 'validate', tmp_path/'ok.yaml', '--json')
+    assert r.returncode == 0 and json.loads(r.stdout)[str(tmp_path/'ok.yaml')]['training']['learning_rate'] == 2e-4
+    (tmp_path/'bad.yaml').write_text('kind: train\nstage: 2\nbase_model: m\ndata: t.jsonl\ntraining: {lr: 1e-4}\nlora: {r: 0}\n')
+    r = llmforge('config', 'validate', tmp_path/'bad.yaml')
+    assert r.returncode == 1 and 'training.lr: unknown key' in r.stderr and 'Traceback' not in r.stderr
+    one_line_error(llmforge('config', 'validate', tmp_path/'missing.yaml'), 'missing.yaml: file not found')
+
+def test_doctor():
+    r = llmforge('doctor', '--offline', '--json', env={'OPENAI_API_KEY': 'sk-secret-123'})
+    checks = {c['name']: c for c in json.loads(r.stdout)}
+    assert checks['OPENAI_API_KEY']['detail'] == 'set' and 'sk-secret-123' not in r.stdout
+    assert checks['python']['status'] == 'ok' and 'disk' in checks and 'accelerator' in checks
