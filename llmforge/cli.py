@@ -10,8 +10,8 @@ import argparse, json, os, shutil, subprocess, sys, tempfile, textwrap
 
 # %% auto #0
 __all__ = ['RATE_HELP', 'EXIT_CODES', 'read_block', 'ask', 'wrap_text', 'render_example', 'IO', 'cmd_init', 'cmd_add',
-           'edit_text', 'cmd_rate', 'cmd_stats', 'cmd_split', 'cmd_format', 'cmd_validate', 'cmd_codes', 'cmd_config',
-           'cmd_doctor', 'build_parser', 'run', 'main']
+           'edit_text', 'cmd_rate', 'cmd_stats', 'cmd_split', 'cmd_format', 'cmd_validate', 'cmd_codes',
+           'cmd_preprocess', 'cmd_config', 'cmd_doctor', 'build_parser', 'run', 'main']
 
 # %% ../nbs/13_cli.ipynb #24ef1eea
 def read_block(prompt:str, stdin=None, stdout=None)->str:
@@ -257,6 +257,17 @@ def cmd_codes(args, io:IO)->int:
                      (f' [{r.category}]' if r.category else '') + (f' ({r.error})' if r.error else ''))
     return 0 if all(r.is_valid for r in res) else 1
 
+# %% ../nbs/13_cli.ipynb #75a7379b
+def cmd_preprocess(args, io:IO)->int:
+    "Normalize, scrub PHI, standardize codes and filter a JSONL file into a new one"
+    from llmforge.preprocess import PreprocessSettings, preprocess_file
+    s = PreprocessSettings(normalize=not args.no_normalize, scrub_phi=not args.no_scrub, standardize_codes=not args.no_codes,
+                           min_chars=args.min_chars, max_chars=args.max_chars, english_only=not args.any_language, min_quality=args.min_quality)
+    rep = preprocess_file(args.src, args.dst, s)
+    if args.json: _json_out(io, rep.__dict__)
+    else: io.print(f'{args.src} -> {args.dst}: {rep}')
+    return 0
+
 # %% ../nbs/13_cli.ipynb #ff5fd68d
 def cmd_config(args, io:IO)->int:
     "Check data and training configs"
@@ -346,6 +357,14 @@ def build_parser()->argparse.ArgumentParser:
     s.add_argument('--no-phi', action='store_true', help='skip the PHI check')
     s.add_argument('--no-near', action='store_true', help='skip near-duplicate detection')
     s.add_argument('--plot', metavar='PNG', help='save length/token/rating histograms')
+    s.add_argument('--json', action='store_true', help='print the report as JSON')
+    s = cmd('preprocess', cmd_preprocess, 'normalize, scrub PHI, standardize codes, filter by length/language/quality', project=False)
+    s.add_argument('src', help='input JSONL'); s.add_argument('dst', help='output JSONL (dropped records go to DST.dropped.jsonl with reasons)')
+    s.add_argument('--min-chars', type=int, help='drop narratives shorter than this'); s.add_argument('--max-chars', type=int, help='drop narratives longer than this')
+    s.add_argument('--min-quality', type=float, help='drop examples whose quality score (0-1) is below this')
+    s.add_argument('--any-language', action='store_true', help='keep non-English text')
+    s.add_argument('--no-scrub', action='store_true', help='keep PHI as it is'); s.add_argument('--no-normalize', action='store_true', help='keep whitespace as it is')
+    s.add_argument('--no-codes', action='store_true', help='leave codes as written')
     s.add_argument('--json', action='store_true', help='print the report as JSON')
     s = sub.add_parser('codes', help='medical code systems', description='medical code systems (ICD-10-CM, HCPCS Level II, CPT)', epilog=EXIT_CODES)
     csub = s.add_subparsers(dest='codes_command', metavar='ACTION', required=True)
