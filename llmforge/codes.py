@@ -181,8 +181,9 @@ def relation(predicted:str, expected:str, system:str=None)->str:
     return 'unrelated'
 
 # %% ../nbs/03_codes.ipynb #6b3b4227
+_SHAPE = r'[A-Za-z]?\d[A-Za-z0-9.]{1,6}\b'  # a code has a digit in its first two characters (a word does not)
 _CODE_IN_TEXT = re.compile(r'\b(ICD[- ]?10(?:[- ]?CM)?|CPT(?:[- ]?4)?|HCPCS(?:[- ]?(?:II|Level II))?)\s*(?:code)?s?\s*[:#-]?\s*'
-                           r'((?:[A-Za-z0-9][A-Za-z0-9.]{2,7})(?:\s*(?:\([^)]*\))?\s*[,;/]\s*[A-Za-z0-9][A-Za-z0-9.]{2,7})*)', re.I)
+                           rf'((?:{_SHAPE})(?:\s*(?:\((?:[^()]|\([^()]*\))*\))?\s*[,;/]\s*{_SHAPE})*)', re.I)
 
 def find_codes(text:str)->list[tuple[str,str]]:
     "Every `(system, code)` labelled in `text` as 'ICD10: X', 'CPT: X' or 'HCPCS: X' (comma-separated lists too)"

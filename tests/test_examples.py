@@ -1,0 +1,35 @@
+"The bundled example projects are valid: their data pass the quality checks and their configs load."
+import json
+from collections import Counter
+from pathlib import Path
+import pytest
+from llmforge.codes import find_codes, validate
+from llmforge.configs import load_config
+from llmforge.validators import validate_file, final_answer
+
+MED = Path(__file__).resolve().parent.parent/'examples'/'medical-coding'
+
+@pytest.mark.parametrize('stage', [1, 2, 3])
+def test_medical_stage_data(stage):
+    path = MED/f'stage{stage}.jsonl'
+    rep = validate_file(path, stage=stage, domain='medical')
+    print(f'\n{rep}')
+    assert rep.records == 50 and rep.errors == 0, rep.summary()
+    rows = [json.loads(l) for l in path.read_text().splitlines()]
+    types = Counter(r['metadata']['code_type'] for r in rows)
+    assert types == {'icd10cm': 20, 'cpt': 15, 'hcpcs': 15}, types
+    assert set(Counter(r['metadata']['specialty'] for r in rows)) >= {'endocrinology', 'cardiology', 'pulmonology', 'orthopedics', 'general medicine'}
+    for r in rows:
+        answer = r['messages'][-1]['content'] if 'messages' in r else r['chosen'][-1]['content']
+        codes = find_codes(final_answer(answer))
+        assert codes and all(c[0] == r['metadata']['code_type'] for c in codes), (answer, r['metadata'])
+        for sysname, code in codes:
+            res = validate(code, sysname)
+            assert res.is_valid and res.known and res.billable is not False, res
+
+def test_medical_configs_load():
+    cfgs = {p.stem: load_config(p) for p in sorted((MED/'configs').glob('*.yaml'))}
+    assert len(cfgs) == 6
+    assert cfgs['train_stage3'].objective == 'dpo' and cfgs['train_stage3'].dpo.loss_type == 'apo_zero'
+    assert cfgs['train_stage2'].special_tokens == ['<think>', '</think>']
+    assert all(cfgs[f'data_stage{s}'].stage == s for s in (1, 2, 3))
