@@ -101,7 +101,7 @@ def cmd_init(args, io:IO)->int:
         if base is None: base = io.ask('Base model', DEFAULT_BASE_MODELS[provider])
         if system is None: system = io.ask('System prompt (optional)', '')
     p = Project.init(path, name=name, provider=provider or 'together', base_model=base, system_prompt=system or '',
-                     threshold=args.threshold, ratio=args.ratio, seed=args.seed)
+                     threshold=args.threshold, ratio=args.ratio, seed=args.seed, domain=args.domain)
     io.print(f'Created project {p.config.name!r} in {path} ({p.config.provider}, {p.config.base_model})')
     io.print(f'Next: llmforge add -p {path}')
     return 0
@@ -236,10 +236,12 @@ def cmd_validate(args, io:IO)->int:
     from pathlib import Path
     from llmforge.validators import QualitySettings, validate_file, validate_project
     from llmforge.project import CONFIG_NAME
-    s = QualitySettings(stage=args.stage, domain=args.domain, tokenizer=args.model, max_tokens=args.max_tokens,
-                        phi=not args.no_phi, near_duplicates=not args.no_near)
     p = Path(args.path)
-    rep = validate_project(p, s) if (p/CONFIG_NAME).exists() else validate_file(p, s, val=args.val)
+    is_project = (p/CONFIG_NAME).exists()
+    domain = args.domain or (json.loads((p/CONFIG_NAME).read_text()).get('domain', 'general') if is_project else 'general')
+    s = QualitySettings(stage=args.stage, domain=domain, tokenizer=args.model, max_tokens=args.max_tokens,
+                        phi=not args.no_phi, near_duplicates=not args.no_near)
+    rep = validate_project(p, s) if is_project else validate_file(p, s, val=args.val)
     if args.plot: rep.figure().savefig(args.plot, dpi=100)
     if args.json: _json_out(io, rep.to_dict())
     else: io.print(rep.summary() + ('' if rep.ok else '\nerrors found: fix them before training (exit code 1)'))
@@ -319,6 +321,7 @@ def build_parser()->argparse.ArgumentParser:
     s.add_argument('--threshold', type=_rating, default=8, help='minimum rating for export (default: 8)')
     s.add_argument('--ratio', type=float, default=0.8, help='share of examples for training (default: 0.8)')
     s.add_argument('--seed', type=int, default=42, help='seed of the split (default: 42)')
+    s.add_argument('--domain', choices=['general','medical'], default='general', help='medical: validation checks codes in answers')
     s.add_argument('-y', '--yes', action='store_true', help='do not prompt: take the flags and defaults')
     s = cmd('add', cmd_add, 'add examples: pasted, from --input/--output files, a --messages file, or a --jsonl import')
     s.add_argument('--input', metavar='FILE', help="file holding the user's message")
@@ -350,7 +353,7 @@ def build_parser()->argparse.ArgumentParser:
     s = cmd('validate', cmd_validate, 'check a JSONL file or a project: schema, roles, PHI, duplicates, leakage, codes, tokens', project=False)
     s.add_argument('path', help='a JSONL file or a project folder')
     s.add_argument('--stage', type=int, choices=[1,2,3], default=1, help='1: answers; 2: <think> reasoning then answer; 3: preference pairs')
-    s.add_argument('--domain', choices=['general','medical'], default='general', help='medical: check codes in answers, 10-2000 character narratives')
+    s.add_argument('--domain', choices=['general','medical'], help="medical: check codes in answers, 10-2000 character narratives (default: the project's, or general)")
     s.add_argument('--model', help="count tokens with this model's tokenizer and chat template (hub id or local folder)")
     s.add_argument('--max-tokens', type=int, help='flag examples longer than this many tokens (needs --model)')
     s.add_argument('--val', metavar='FILE', help='a validation JSONL file: validated too, and checked for leakage')

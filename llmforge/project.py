@@ -32,6 +32,7 @@ class ProjectConfig:
     base_model:str=''                # model to fine-tune (hub id, provider model name, or local folder)
     system_prompt:str=''             # prepended to examples that carry no system message of their own
     threshold:int=8                  # examples rated at or above this are exported for training
+    domain:str='general'             # 'medical' adds code checks to validation
     split:dict=field(default_factory=lambda: {'ratio':0.8, 'seed':42}) # settings of the train/val split
     runs:list=field(default_factory=list) # records of training runs, appended by the trainers
     created_at:str=''
@@ -55,6 +56,7 @@ class ProjectConfig:
         for k in ('base_model','system_prompt','created_at'):
             if not isinstance(getattr(cfg,k), str): raise err(k, 'must be a string')
         if type(cfg.threshold) is not int or not 1 <= cfg.threshold <= 10: raise err('threshold', f'must be an integer 1-10, got {cfg.threshold!r}')
+        if cfg.domain not in ('general', 'medical'): raise err('domain', f"must be 'general' or 'medical', got {cfg.domain!r}")
         if not isinstance(cfg.split, dict): raise err('split', 'must be an object with ratio and seed')
         cfg.split = {'ratio':0.8, 'seed':42, **cfg.split}
         check_ratio(cfg.split['ratio'], f'{path}: split.ratio')
@@ -99,6 +101,7 @@ class Project:
              threshold:int=8,        # minimum rating for an example to be exported
              ratio:float=0.8,        # share of examples for training when splitting
              seed:int=42,            # seed of the split
+             domain:str='general',   # 'medical' adds code checks to validation
             )->Project:
         "Create a new project folder; refuses to overwrite an existing project"
         path = Path(path)
@@ -106,7 +109,7 @@ class Project:
         if path.exists() and not path.is_dir(): raise LLMForgeError(f'{path} exists and is not a folder')
         cfg = ProjectConfig.from_dict(dict(name=name or path.resolve().name, provider=provider,
             base_model=base_model if base_model is not None else DEFAULT_BASE_MODELS.get(provider, ''),
-            system_prompt=system_prompt, threshold=threshold, split={'ratio':ratio, 'seed':seed}, created_at=now_iso()), path/CONFIG_NAME)
+            system_prompt=system_prompt, threshold=threshold, domain=domain, split={'ratio':ratio, 'seed':seed}, created_at=now_iso()), path/CONFIG_NAME)
         (path/'data').mkdir(parents=True, exist_ok=True)
         for f in ('examples','train','val'):
             if not (path/'data'/f'{f}.jsonl').exists(): atomic_write(path/'data'/f'{f}.jsonl', b'')

@@ -303,6 +303,9 @@ class QualityChecker:
         self.tok = load_tokenizer(self.s.tokenizer)
         if self.tok is not None and not getattr(self.tok, 'chat_template', None):
             raise LLMForgeError('the tokenizer has no chat template, so token counts would not match training; give a chat model or set one')
+        if self.tok is not None:
+            from llmforge.templates import fingerprint
+            self.report.settings['template_fingerprint'] = fingerprint(self.tok)  # which template the token counts are for
         self._conv:dict[int,int] = {}                # conversation hash -> first line
         self._prompt:dict = {'train':{}, 'val':{}, None:{}}  # normalized prompt hash -> line, per split
         self._sigs,self._splits,self._lines = None,[],[]  # signatures (a growing numpy array), their splits and lines
@@ -421,5 +424,5 @@ def validate_project(project, settings:QualitySettings=None, **kw)->QualityRepor
     "Validate a project's examples (its store), with train/val leakage from each example's split"
     from llmforge.project import Project
     p = project if isinstance(project, Project) else Project(project)
-    s = settings or QualitySettings(**{'tokenizer': None, **kw})
+    s = settings or QualitySettings(**{'domain': p.config.domain, **kw})
     return validate_records(((i, e.to_dict()) for i,e in enumerate(p.store, 1)), s, str(p.store.path))
