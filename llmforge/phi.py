@@ -107,6 +107,8 @@ def _trim_name(s:str)->str:
     return ' '.join(out).rstrip(',')
 
 _RUNS = re.compile(r'\d+')
+_TITLE_PREFIX = re.compile(rf'^(?:{_TITLE}\s+)+')
+_NAME_WORD_RE = re.compile(rf"\b{_NAME_WORD}\b")
 _WORDS = re.compile(r"[a-z][a-z#.'-]*")
 _MONTH_GATE = re.compile(r'\b(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)')
 _STREET_GATE = re.compile(rf'\b{_STREET}\b')
@@ -145,8 +147,10 @@ def _find_phi(text:str, types:tuple)->tuple:
         for m in pat.finditer(text):
             s,e = m.span(1)
             if t == 'NAME':
-                name = _trim_name(re.sub(rf'^(?:{_TITLE}\s+)+', '', m.group(1)))
-                s += len(m.group(1)) - len(m.group(1).lstrip()) + (len(m.group(1)) - len(re.sub(rf'^(?:{_TITLE}\s+)+', '', m.group(1))))
+                g = m.group(1)
+                bare = _TITLE_PREFIX.sub('', g)
+                name = _trim_name(bare)
+                s += len(g) - len(bare)
                 if not name or not _name_ok(name): continue
                 e = s + len(name)
             found.append((s, e, t))
@@ -154,10 +158,10 @@ def _find_phi(text:str, types:tuple)->tuple:
         if _LF_GATE.search(text): found += [(m.start(1), m.end(1), 'NAME') for m in _LAST_FIRST.finditer(text) if _name_ok(m.group(1))]
         found += _first_last(text)
     if 'NAME' in types:  # the same names again, wherever they appear
-        words = {w for s,e,t in found if t == 'NAME' for w in re.findall(rf"{_NAME_WORD}", text[s:e]) if w not in _NOT_NAMES and len(w) > 2}
+        words = {w for s,e,t in found if t == 'NAME' for w in _NAME_WORD_RE.findall(text, s, e) if w not in _NOT_NAMES and len(w) > 2}
         if words:
-            for m in re.finditer(r'\b(?:' + '|'.join(map(re.escape, sorted(words, key=len, reverse=True))) + r')\b', text):
-                if not _EPONYM_AFTER.match(text, m.end()): found.append((m.start(), m.end(), 'NAME'))
+            for m in _NAME_WORD_RE.finditer(text):
+                if m.group() in words and not _EPONYM_AFTER.match(text, m.end()): found.append((m.start(), m.end(), 'NAME'))
     found.sort(key=lambda x: (x[0], -(x[1]-x[0])))
     spans,last = [],-1
     for s,e,t in found:

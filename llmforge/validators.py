@@ -185,12 +185,12 @@ def normalize_text(t:str, digits:bool=True)->str:
 
 def minhash(t:str)->tuple[int,...]|None:
     "MinHash signature of the word 3-grams of normalized `t` (None when it has fewer than 3 words)"
-    w = normalize_text(t, digits=False).split()[:300]
+    w = normalize_text(t, digits=False).split(' ', 300)[:300]
     if len(w) < 3: return None
     import numpy as np
     global _A_NP, _B_NP
     if _A_NP is None: _A_NP,_B_NP = np.array(_A, dtype=np.uint64)[:,None],np.array(_B, dtype=np.uint64)[:,None]
-    h = np.fromiter((zlib.crc32(x.encode()) for x in w), dtype=np.uint64, count=len(w))
+    h = np.array(list(map(zlib.crc32, ' '.join(w).encode().split())), dtype=np.uint64)
     sh = (h[:-2] * np.uint64(0x9E3779B1) + h[1:-1]) * np.uint64(0x85EBCA77) + h[2:]  # a 3-gram from its 3 word hashes
     return tuple(((_A_NP * sh + _B_NP) >> np.uint64(3)).min(axis=1).tolist())
 
@@ -283,7 +283,12 @@ def analyze(d, s:QualitySettings, keep_messages:bool=False)->tuple:
     prompt = info['prompt']
     return (problems, info.get('id'), info.get('rating'), len(prompt), info.get('messages') if keep_messages else None,
             _h64('\x00'.join(info['texts'])), _h64(normalize_text(prompt)) if prompt else None, info.get('split'),
-            minhash(prompt) if s.near_duplicates and prompt else None)
+            _sig_bands(prompt) if s.near_duplicates and prompt else None)
+
+def _sig_bands(prompt:str):
+    "A prompt's MinHash signature with its LSH band keys (None for prompts too short to sign)"
+    sig = minhash(prompt)
+    return None if sig is None else (sig, _bands(sig))
 
 def analyze_lines(args)->list:
     "`analyze` a chunk of raw JSONL lines `[(line_number, bytes)]`; parse errors become `schema` problems"
@@ -342,7 +347,7 @@ class QualityChecker:
             self._prompt[split].setdefault(ph, line)
         if dup or leaked or sig is None: return
         import numpy as np
-        bands = _bands(sig)
+        sig,bands = sig
         cands = sorted({k for b in bands for k in self._band.get(b, ())})[-_MAX_CANDIDATES:]
         v = np.array(sig, dtype=np.uint64)
         if cands:  # one vectorized comparison against every candidate's signature
@@ -391,9 +396,6 @@ def _stream(path, ch:QualityChecker, split:str=None, workers:int=1):
     jobs = ((str(path), c, ch.s) for c in _chunks(path))
     if workers > 1 and s is not None:
         import multiprocessing as mp
-        if s.domain == 'medical':  # load the ICD-10-CM code set once, before forking, instead of in every worker
-            from llmforge.codes import validate
-            validate('E11.9')
         with mp.get_context('fork' if 'fork' in mp.get_all_start_methods() else 'spawn').Pool(workers) as pool:
             for res in pool.imap(analyze_lines, jobs):
                 for i,a in res: ch.merge(a, i, split)
@@ -411,13 +413,21 @@ def validate_file(path,                          # a chat (or, for stage 3, pref
                   **kw)->QualityReport:
     "Stream a JSONL file (and optionally its validation file) through every check"
     ch = QualityChecker(settings or QualitySettings(**kw), path)
+    if not Path(path).exists(): raise LLMForgeError(f'{path}: file not found')
     if workers is None: workers = min(os.cpu_count() or 1, 8) if Path(path).stat().st_size > 4<<20 else 1
-    _stream(path, ch, 'train' if val else None, workers)
-    if val:
-        ch.report.path = f'{path} + {val}'
-        vch_path = str(val)
-        old = ch.report.path
-        ch.report.path = vch_path; _stream(val, ch, 'val', workers); ch.report.path = old
+    if ch.s.domain == 'medical':  # load the ICD-10-CM code set now: before forking workers, and outside the timed loop
+        from llmforge.codes import validate
+        validate('E11.9')
+    import gc
+    gc.freeze()  # the code set and everything loaded so far is permanent: the collector need not traverse it again
+    paused = gc.isenabled(); gc.disable()  # streaming makes millions of short-lived objects and no cycles
+    try:
+        _stream(path, ch, 'train' if val else None, workers)
+        if val:
+            old = ch.report.path
+            ch.report.path = str(val); _stream(val, ch, 'val', workers); ch.report.path = f'{old} + {val}'
+    finally:
+        if paused: gc.enable()
     return ch.finish()
 
 def validate_project(project, settings:QualitySettings=None, **kw)->QualityReport:
