@@ -121,7 +121,6 @@ def cmd_add(args, io:IO)->int:
         if args.json: _json_out(io, {'added':rep.added, 'duplicates':rep.duplicates, 'problems':[str(e) for e in rep.read.problems]})
         else: io.print(str(rep))
         return 1 if rep.read.problems else 0
-    meta = {}
     if args.messages:
         try: msgs = json.loads(text(args.messages))
         except json.JSONDecodeError as e: raise DataError(f'invalid JSON: {e.msg}', args.messages, e.lineno) from None

@@ -8,7 +8,7 @@ Docs: https://llmforge.github.io/llmforge/core.html.md"""
 from __future__ import annotations
 import json, os, gc, tempfile, uuid, hashlib
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace, asdict
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterable, Iterator, Any

@@ -78,7 +78,7 @@ def first_names()->frozenset:
         out.update(l.split()[0].capitalize() for l in p.joinpath(f).read_text().splitlines() if l.strip())
     return frozenset(out - _NOT_NAMES)
 
-_FIRST_LAST = re.compile(rf"\b([A-Z][a-z]+)\s+(?:[A-Z]\.\s+)?((?:Mc|Mac|O['’])?[A-Z][a-z]+(?:-[A-Z][a-z]+)?)\b")
+_FIRST_LAST = re.compile(r"\b([A-Z][a-z]+)\s+(?:[A-Z]\.\s+)?((?:Mc|Mac|O['’])?[A-Z][a-z]+(?:-[A-Z][a-z]+)?)\b")
 
 def _first_last(text:str)->list:
     fn = first_names()

@@ -7,9 +7,9 @@ Docs: https://llmforge.github.io/llmforge/preprocess.html.md"""
 # %% ../nbs/02b_preprocess.ipynb #0abb5999
 from __future__ import annotations
 import json, re, unicodedata
-from dataclasses import dataclass, field, asdict
+from dataclasses import dataclass, field
 from pathlib import Path
-from .core import LLMForgeError, DataError, read_jsonl, atomic_write
+from .core import LLMForgeError, read_jsonl, atomic_write
 from .phi import scrub_phi
 
 # %% auto #0

@@ -7,7 +7,6 @@ Docs: https://llmforge.github.io/llmforge/project.html.md"""
 # %% ../nbs/01_project.ipynb #95770c09
 from __future__ import annotations
 import json, math, random
-from collections import Counter
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
 from fastcore.basics import patch

@@ -6,11 +6,11 @@ Docs: https://llmforge.github.io/llmforge/validators.html.md"""
 
 # %% ../nbs/02_validators.ipynb #fda56358
 from __future__ import annotations
-import hashlib, json, os, re, zlib
+import hashlib, os, re, zlib
 from collections import Counter
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
-from .core import ROLES, SPLITS, DataError, LLMForgeError, read_jsonl, ReadReport
+from .core import ROLES, SPLITS, DataError, LLMForgeError, read_jsonl
 from .phi import find_phi
 
 # %% auto #0
