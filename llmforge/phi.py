@@ -32,9 +32,11 @@ PATTERNS = {
     'EMAIL': re.compile(r'\b[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b'),
     'SSN': re.compile(r'(?<![\d-])(?!000|666|9\d\d)\d{3}([- ])(?!00)\d{2}\1(?!0000)\d{4}(?![\d-])'),
     'PHONE': re.compile(r'(?<![\w-])(?:\+?1[\s.-]?)?(?:\(\d{3}\)\s?|\d{3}[\s.-])\d{3}[\s.-]\d{4}(?![\w-])'),
-    'DATE': re.compile(rf'(?<![\d/.-])(?:\d{{1,2}}[/-]\d{{1,2}}[/-](?:\d{{4}}|\d{{2}})|\d{{4}}-\d{{1,2}}-\d{{1,2}}|\d{{1,2}}\.\d{{1,2}}\.\d{{4}})(?![\d/-])'
-                       rf'|\b{_MONTH}\.?\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+\d{{4}})?\b(?!\s*(?:mg|mcg|units?|ml|mL|%|times|days|weeks))'
-                       rf'|\b\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH}\.?,?\s+\d{{4}}\b'),
+    # dates: each alternative starts with a digit or a month's first letter, so the scan skips other positions fast
+    'DATE': re.compile(r'\d(?<![\d/.-]\d)(?:\d?[/-]\d{1,2}[/-](?:\d{4}|\d{2})|\d{3}-\d{1,2}-\d{1,2}|\d?\.\d{1,2}\.\d{4})(?![\d/-])'
+                       rf'|\d(?<![\w]\d)\d?(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH}\.?,?\s+\d{{4}}\b'),
+    'MONTH_DATE': re.compile(r'(?:J(?:an(?:uary)?|une?|uly?)|Feb(?:ruary)?|Ma(?:r(?:ch)?|y)|A(?:pr(?:il)?|ug(?:ust)?)|Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)'
+                             r'\.?\s+\d{1,2}(?:st|nd|rd|th)?(?:,?\s+\d{4})?\b(?!\s*(?:mg|mcg|units?|ml|mL|%|times|days|weeks))'),  # no leading \b: checked after
     'ADDRESS': re.compile(rf'\b\d{{1,6}}\s+(?:[NSEW]\.?\s+|(?:North|South|East|West)\s+)?(?:(?:\d{{1,3}}(?:st|nd|rd|th)|[A-Z][A-Za-z]+)\.?\s+){{1,3}}{_STREET}\b\.?'
                           r'(?:,?\s+(?:Apt|Apartment|Unit|Suite|Ste|Fl|Floor|#)\.?\s*#?[A-Za-z0-9-]+)?'),
     'AGE': re.compile(r'\b(?:9\d|1[01]\d)(?=\s*-?\s*(?:years?|yrs?|y/?o\b|year-old|-year))|(?<=[a-z], )(?:9\d|1[01]\d)(?=, )'),
@@ -126,7 +128,8 @@ def _gates(text:str)->dict:
     age = bool(runs) and bool(_AGE_GATE.search(text))
     return {'EMAIL': '@' in text, 'SSN': 9 in runs or bool({2,3,4} <= runs and _SSN_GATE.search(text)),
             'PHONE': 10 in runs or bool({3,4} <= runs and _PHONE_GATE.search(text)),
-            'DATE': bool(runs and _NUMDATE_GATE.search(text)) or bool(_MONTH_GATE.search(text)), 'ADDRESS': bool(runs) and bool(_STREET_GATE.search(text)),
+            'DATE': bool(runs and _NUMDATE_GATE.search(text)) or (4 in runs and bool(_MONTH_GATE.search(text))),
+            'MONTH_DATE': bool(runs) and bool(_MONTH_GATE.search(text)), 'ADDRESS': bool(runs) and bool(_STREET_GATE.search(text)),
             'AGE': age, 'MRN': bool(runs) and max(runs) >= 5, 'ZIP': 5 in runs, 'NAME': name}
 
 def find_phi(text:str,              # the text to search
@@ -141,7 +144,9 @@ def _find_phi(text:str, types:tuple)->tuple:
     found = []
     gate = _gates(text)
     for t,pat in PATTERNS.items():
-        if t in types and gate[t]: found += [(m.start(), m.end(), t) for m in pat.finditer(text)]
+        if t == 'MONTH_DATE':
+            if 'DATE' in types and gate[t]: found += [(m.start(), m.end(), 'DATE') for m in pat.finditer(text) if not (m.start() and text[m.start()-1].isalpha())]
+        elif t in types and gate[t]: found += [(m.start(), m.end(), t) for m in pat.finditer(text)]
     for t,pat in CONTEXT_PATTERNS.items():
         if t not in types or not gate[t]: continue
         for m in pat.finditer(text):
