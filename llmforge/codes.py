@@ -6,15 +6,16 @@ Docs: https://llmforge.github.io/llmforge/codes.html.md"""
 
 # %% ../nbs/03_codes.ipynb #4bad05b7
 from __future__ import annotations
-import csv, re
+import csv, os, pickle, re
+from pathlib import Path
 from dataclasses import dataclass, asdict
 from functools import lru_cache
 from importlib.resources import files
 from .core import LLMForgeError
 
 # %% auto #0
-__all__ = ['CODE_SYSTEMS', 'CodeResult', 'ICD10CM', 'load_table', 'TableCodeSystem', 'HCPCS', 'CPT', 'get_system',
-           'detect_system', 'validate', 'validate_many', 'relation', 'find_codes']
+__all__ = ['CODE_SYSTEMS', 'CodeResult', 'icd10cm_table', 'ICD10CM', 'load_table', 'TableCodeSystem', 'HCPCS', 'CPT',
+           'get_system', 'detect_system', 'validate', 'validate_many', 'relation', 'find_codes']
 
 # %% ../nbs/03_codes.ipynb #c715741d
 @dataclass(frozen=True)
@@ -45,8 +46,34 @@ def _clean(code)->str:
     if not isinstance(code, str): raise LLMForgeError(f'a code is a string, got {type(code).__name__}')
     return re.sub(r'\s+', '', code).upper()
 
+def _cache_dir()->Path:
+    "Where llmforge keeps derived data: $LLMFORGE_CACHE, else ~/.cache/llmforge"
+    return Path(os.environ.get('LLMFORGE_CACHE') or Path.home()/'.cache'/'llmforge')
+
+@lru_cache(None)
+def icd10cm_table()->dict:
+    "{code: (description, billable, chapter, ancestors, children)} for every ICD-10-CM code, cached on disk"
+    from importlib.metadata import version
+    path = _cache_dir()/f'icd10cm-{version("simple-icd-10-cm")}.pkl'
+    try:
+        with open(path, 'rb') as f: return pickle.load(f)
+    except Exception: pass  # no cache yet, or unreadable: rebuild it from the package
+    import simple_icd_10_cm as cm
+    def is_code(c): return cm.is_category(c) or not (cm.is_chapter(c) or cm.is_block(c))  # B20 is a block and a category
+    table = {}
+    for c in cm.get_all_codes(with_dots=True):
+        if not is_code(c): continue
+        anc = cm.get_ancestors(c)
+        table[c] = (cm.get_description(c), cm.is_leaf(c), cm.get_description(anc[-1]) if anc else None,
+                    tuple(a for a in anc if is_code(a)), tuple(cm.get_children(c)))
+    try:
+        from llmforge.core import atomic_write
+        atomic_write(path, pickle.dumps(table, protocol=pickle.HIGHEST_PROTOCOL))
+    except OSError: pass  # a read-only home: work without the cache
+    return table
+
 class ICD10CM:
-    "ICD-10-CM diagnosis codes, backed by the full CMS code set in `simple-icd-10-cm`"
+    "ICD-10-CM diagnosis codes: the full CMS code set of `simple-icd-10-cm`, as a table cached on disk"
     name,title = 'icd10cm','ICD-10-CM'
 
     @staticmethod
@@ -55,38 +82,25 @@ class ICD10CM:
         c = _clean(code).replace('.', '')
         return c[:3] + '.' + c[3:] if len(c) > 3 else c
 
-    @property
-    def cm(self):
-        import simple_icd_10_cm as cm
-        return cm
-
     def is_code(self, code:str)->bool:
         "Whether `code` (normalized) is a real code, not a block or chapter"
-        cm = self.cm
-        return cm.is_valid_item(code) and (cm.is_category(code) or not (cm.is_chapter(code) or cm.is_block(code)))  # B20 is a block and a category
+        return code in icd10cm_table()
 
     def ancestors(self, code:str)->list[str]:
         "Codes above `code` in the hierarchy, nearest first (blocks and chapters excluded)"
-        n = self.normalize(code)
-        if not self.is_code(n): return []
-        return [a for a in self.cm.get_ancestors(n) if self.is_code(a)]
-
-    def chapter(self, code:str)->str|None:
-        anc = self.cm.get_ancestors(code)
-        return self.cm.get_description(anc[-1]) if anc else None
+        row = icd10cm_table().get(self.normalize(code))
+        return list(row[3]) if row else []
 
     def validate(self, code:str)->CodeResult:
         "Check one code against the CMS code set"
         n,raw = self.normalize(code),_clean(code)
         if not _ICD_RE.match(n) or ('.' in raw and (raw.count('.') > 1 or raw.index('.') != 3 or raw.endswith('.'))):
             return CodeResult(code, self.name, False, n, error='not an ICD-10-CM code: expected a letter, a digit, a letter or digit, then up to 4 characters after the dot (e.g. E11.9)')
-        if not self.is_code(n):
-            return CodeResult(code, self.name, False, n, error=f'{n} is not in the ICD-10-CM code set' + _hint(self, n))
-        cm = self.cm
-        billable = cm.is_leaf(n)
-        anc = self.ancestors(n)
-        err = None if billable else f'{n} is a category, not billable: use one of its {len(cm.get_children(n))} more specific codes (e.g. {cm.get_children(n)[0]})'
-        return CodeResult(code, self.name, True, n, cm.get_description(n), self.chapter(n), billable, anc[0] if anc else None, True, err)
+        row = icd10cm_table().get(n)
+        if row is None: return CodeResult(code, self.name, False, n, error=f'{n} is not in the ICD-10-CM code set' + _hint(self, n))
+        desc,billable,chapter,anc,children = row
+        err = None if billable else f'{n} is a category, not billable: use one of its {len(children)} more specific codes (e.g. {children[0]})'
+        return CodeResult(code, self.name, True, n, desc, chapter, billable, anc[0] if anc else None, True, err)
 
 def _hint(sys, n)->str:
     "A nearby real code, when the last character is what is wrong"

@@ -112,25 +112,65 @@ _RUNS = re.compile(r'\d+')
 _TITLE_PREFIX = re.compile(rf'^(?:{_TITLE}\s+)+')
 _NAME_WORD_RE = re.compile(rf"\b{_NAME_WORD}\b")
 _WORDS = re.compile(r"[a-z][a-z#.'-]*")
-_MONTH_GATE = re.compile(r'\b(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)')
+_MONTH_GATE = re.compile(r'[JFMASOND](?:an|eb|ar|pr|ay|un|ul|ug|ep|ct|ov|ec)')
+_ADDR_GATE = re.compile(r'\d\s+[A-Z0-9NSEW]')
 _STREET_GATE = re.compile(rf'\b{_STREET}\b')
 _AGE_GATE = re.compile(r'\b(?:9\d|1[01]\d)\b')
 _LF_GATE = re.compile(r'[A-Z][a-z]+, [A-Z][a-z]')
 _TITLES = ('Mr', 'Mrs', 'Ms', 'Miss', 'Mx', 'Dr', 'Prof', 'Sr', 'Sister', 'Nurse', 'Rev')
 _KIN_WORDS = frozenset(re.findall(r'[a-z][a-z-]*', _KIN[4:-1].replace(r'\s+', ' ').replace(r'\.', ' ').lower())) - {'to', 'by'}
-_SSN_GATE,_PHONE_GATE,_NUMDATE_GATE = re.compile(r'\d{3}[- ]\d{2}[- ]\d{4}'),re.compile(r'\d{3}[\s.-]\d{4}'),re.compile(r'\d[/.-]\d')
+_SSN_GATE,_PHONE_GATE = re.compile(r'\d{3}[- ]\d{2}[- ]\d{4}'),re.compile(r'\d{3}[\s.-]\d{4}')
+_NUMDATE_GATE = re.compile(r'\d[/.-]\d{1,2}[/.-]\d')
+_AGE_AFTER = re.compile(r'(?:9\d|1[01]\d)\s*-?\s*(?:years?|yrs?|y/?o\b|year-old|-year)')
+_AGE_BEFORE = re.compile(r'(?:\bage|aged|\bis|\bam|re|turned|turns)\s*:?\s+$')
+
+def _word_starts(low:str, words)->list[int]:
+    "Where any of `words` starts in `low` as a whole word"
+    pos = []
+    for w in words:
+        i = low.find(w)
+        while i >= 0:
+            if not (i and low[i-1].isalnum()): pos.append(i)
+            i = low.find(w, i+1)
+    return pos
+
+def _name_triggers(text:str, low:str)->list[int]:
+    "Where a title (Dr, Mrs...) or a context word (patient, daughter, seen by...) starts: the only places a NAME match can start"
+    pos = []
+    for t in _TITLES:
+        i = text.find(t)
+        while i >= 0:
+            if not (i and text[i-1].isalnum()): pos.append(i)
+            i = text.find(t, i+1)
+    kin = [w for w in _KIN_WORDS if w in low]   # substring tests first: cheap, and most words are absent
+    if kin:
+        kin = _KIN_WORDS.intersection(_WORDS.findall(low))
+        pos += [p for p in _word_starts(low, kin) if not low[p:p+20].split(' ', 1)[0].rstrip('.,:;') not in kin]
+    return sorted(set(pos))
+
+_CTX_GATE = {'AGE':'AGE_CTX', 'SSN':'SSN_CTX', 'PHONE':'PHONE_CTX', 'MRN':'MRN_CTX'}
+_MRN_WORDS = ('mrn', 'mr#', 'record', 'chart', 'acct', 'account', 'patient id', 'pt id', 'id #', 'id#', 'encounter', 'member id')
 
 def _gates(text:str)->dict:
     "Cheap tests that rule patterns out before they scan: most text lacks what most patterns need"
-    runs = {len(r) for r in _RUNS.findall(text)}
     low = text.lower()
-    name = any(t in text for t in _TITLES) or not _KIN_WORDS.isdisjoint(_WORDS.findall(low))
-    age = bool(runs) and bool(_AGE_GATE.search(text))
-    return {'EMAIL': '@' in text, 'SSN': 9 in runs or bool({2,3,4} <= runs and _SSN_GATE.search(text)),
-            'PHONE': 10 in runs or bool({3,4} <= runs and _PHONE_GATE.search(text)),
-            'DATE': bool(runs and _NUMDATE_GATE.search(text)) or (4 in runs and bool(_MONTH_GATE.search(text))),
-            'MONTH_DATE': bool(runs) and bool(_MONTH_GATE.search(text)), 'ADDRESS': bool(runs) and bool(_STREET_GATE.search(text)),
-            'AGE': age, 'MRN': bool(runs) and max(runs) >= 5, 'ZIP': 5 in runs, 'NAME': name}
+    gate = {'EMAIL': '@' in text, 'NAME': _name_triggers(text, low)}
+    runs = set(map(len, _RUNS.findall(text)))
+    if not runs:
+        gate.update(SSN=False, PHONE=False, DATE=False, MONTH_DATE=False, ADDRESS=False, AGE=False, AGE_CTX=False, MRN=False, ZIP=False,
+                    SSN_CTX=False, PHONE_CTX=False, MRN_CTX=False)
+        return gate
+    ages = [m.start() for m in _AGE_GATE.finditer(text)] if runs & {2,3} else []
+    month = bool(_MONTH_GATE.search(text))
+    gate.update(SSN={2,3,4} <= runs and bool(_SSN_GATE.search(text)), PHONE={3,4} <= runs and bool(_PHONE_GATE.search(text)),
+                SSN_CTX=9 in runs and ('ssn' in low or 'social' in low), PHONE_CTX=10 in runs,
+                MRN_CTX=max(runs) >= 5 and any(k in low for k in _MRN_WORDS),
+                DATE=bool(_NUMDATE_GATE.search(text)) or (month and 4 in runs), MONTH_DATE=month,
+                ADDRESS=bool(_ADDR_GATE.search(text)) and bool(_STREET_GATE.search(text)),
+                AGE=any(_AGE_AFTER.match(text, p) or text[max(0, p-2):p] == ', ' for p in ages),   # '93-year-old', 'Reyes, 93,'
+                AGE_CTX=any(_AGE_BEFORE.search(low[max(0, p-12):p]) for p in ages),              # 'age 93', 'is 93', 'turned 93'
+                MRN=max(runs) >= 5 or '-' in text, ZIP=5 in runs)
+    return gate
 
 def find_phi(text:str,              # the text to search
              types=PHI_TYPES,       # which PHI types to look for
@@ -148,8 +188,12 @@ def _find_phi(text:str, types:tuple)->tuple:
             if 'DATE' in types and gate[t]: found += [(m.start(), m.end(), 'DATE') for m in pat.finditer(text) if not (m.start() and text[m.start()-1].isalpha())]
         elif t in types and gate[t]: found += [(m.start(), m.end(), t) for m in pat.finditer(text)]
     for t,pat in CONTEXT_PATTERNS.items():
-        if t not in types or not gate[t]: continue
-        for m in pat.finditer(text):
+        if t not in types or not gate[_CTX_GATE.get(t, t)]: continue
+        # a NAME match can only start at a trigger, so try just there (anchored) instead of scanning the whole text
+        if t == 'NAME': matches = (m for m in (pat.match(text, p) for p in gate[t]) if m)
+        elif t == 'MRN': matches = (m for m in (pat.match(text, p) for p in _word_starts(text.lower(), _MRN_WORDS)) if m)
+        else: matches = pat.finditer(text)
+        for m in matches:
             s,e = m.span(1)
             if t == 'NAME':
                 g = m.group(1)

@@ -6,17 +6,18 @@ Docs: https://llmforge.github.io/llmforge/validators.html.md"""
 
 # %% ../nbs/02_validators.ipynb #fda56358
 from __future__ import annotations
-import hashlib, os, re, zlib
+import bisect, hashlib, os, re, zlib
+from functools import lru_cache
 from collections import Counter
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
-from .core import ROLES, SPLITS, DataError, LLMForgeError, read_jsonl
+from .core import ROLES, SPLITS, DataError, LLMForgeError, read_jsonl, _decode_line
 from .phi import find_phi
 
 # %% auto #0
 __all__ = ['CHECKS', 'THINK_OPEN', 'THINK_CLOSE', 'QualitySettings', 'Finding', 'check_reasoning', 'final_answer', 'check_record',
-           'normalize_text', 'minhash', 'similarity', 'QualityReport', 'load_tokenizer', 'analyze', 'analyze_lines',
-           'QualityChecker', 'validate_records', 'validate_file', 'validate_project']
+           'normalize_text', 'minhash', 'minhash_many', 'similarity', 'QualityReport', 'load_tokenizer', 'analyze',
+           'analyze_lines', 'QualityChecker', 'validate_records', 'validate_file', 'validate_project']
 
 # %% ../nbs/02_validators.ipynb #af04847d
 CHECKS = {'schema':'error', 'roles':'error', 'empty':'error', 'length':'warning', 'reasoning':'error', 'codes':'error',
@@ -147,7 +148,8 @@ def check_record(d, s:QualitySettings)->tuple[list, dict]:
         if r is not None and (type(r) is not int or not 1 <= r <= 10): out.append(('schema', f'rating must be 1-10 or null, got {r!r}'))
         sp = d.get('split')
         if sp is not None and sp not in SPLITS: out.append(('schema', f"split must be 'train', 'val' or null, got {sp!r}"))
-        info.update(prompt=prompt, answer=answer, texts=[c for _,_,c in ok], messages=[{'role':r,'content':c} for _,r,c in ok], rating=r, split=sp)
+        info.update(prompt=prompt, answer=answer, texts=[c for _,_,c in ok], rating=r, split=sp,
+                    messages=[{'role':r,'content':c} for _,r,c in ok] if s.tokenizer is not None else None)
     n = len(info['prompt'])
     if info['prompt'] and n < s.min_chars: out.append(('length', f'narrative is {n} characters, under the minimum {s.min_chars}'))
     if s.max_chars and n > s.max_chars: out.append(('length', f'narrative is {n} characters, over the maximum {s.max_chars}'))
@@ -158,16 +160,17 @@ def check_record(d, s:QualitySettings)->tuple[list, dict]:
             if spans: out.append(('phi', f'text {i}: ' + ', '.join(f'{sp.type} at {sp.start}-{sp.end}' for sp in spans[:5]) + (' ...' if len(spans) > 5 else '')))
     return out, info
 
-def _check_codes(answer:str)->list:
+@lru_cache(maxsize=1<<16)
+def _check_codes(answer:str)->tuple:
     from llmforge.codes import find_codes, validate
     found = find_codes(answer)
-    if not found: return [('codes', "no code in the answer (expected e.g. 'ICD10: E11.9 (description)')")]
+    if not found: return (('codes', "no code in the answer (expected e.g. 'ICD10: E11.9 (description)')"),)
     out = []
     for sysname,c in found:
         r = validate(c, sysname)
         if not r.is_valid: out.append(('codes', r.error))
         elif r.billable is False: out.append(('codes:warning', r.error))
-    return out
+    return tuple(out)
 
 # %% ../nbs/02_validators.ipynb #28b6013f
 _NORM,_NORM_DIGITS = re.compile(r'[^a-z]+'),re.compile(r'[^a-z0-9]+')
@@ -194,13 +197,32 @@ def minhash(t:str)->tuple[int,...]|None:
     sh = (h[:-2] * np.uint64(0x9E3779B1) + h[1:-1]) * np.uint64(0x85EBCA77) + h[2:]  # a 3-gram from its 3 word hashes
     return tuple(((_A_NP * sh + _B_NP) >> np.uint64(3)).min(axis=1).tolist())
 
+def minhash_many(texts:list)->list:
+    "`minhash` of many texts in one vectorized pass (what the worker processes use)"
+    import numpy as np
+    global _A_NP, _B_NP
+    if _A_NP is None: _A_NP,_B_NP = np.array(_A, dtype=np.uint64)[:,None],np.array(_B, dtype=np.uint64)[:,None]
+    hashes,spans,out = [],[],[None]*len(texts)
+    for k,t in enumerate(texts):
+        w = normalize_text(t, digits=False).encode().split(b' ', 300)[:300] if t else []
+        if len(w) < 3: continue
+        spans.append((k, len(hashes), len(w))); hashes += map(zlib.crc32, w)
+    if not spans: return out
+    h = np.array(hashes, dtype=np.uint64)
+    sh = (h[:-2] * np.uint64(0x9E3779B1) + h[1:-1]) * np.uint64(0x85EBCA77) + h[2:]
+    idx = np.concatenate([np.arange(s, s+n-2) for _,s,n in spans])   # 3-grams that stay inside one text
+    starts = np.cumsum([0] + [n-2 for _,_,n in spans[:-1]])
+    mins = np.minimum.reduceat((_A_NP * sh[idx] + _B_NP) >> np.uint64(3), starts, axis=1)
+    for (k,_,_),sig in zip(spans, mins.T.tolist()): out[k] = tuple(sig)
+    return out
+
 def _bands(sig): r = _NPERM//_BANDS; return [hash((k,) + sig[k*r:(k+1)*r]) for k in range(_BANDS)]
 def similarity(a, b)->float: return sum(x == y for x,y in zip(a, b))/_NPERM
 
 # %% ../nbs/02_validators.ipynb #2fa04cf6
 _LEN_BINS = (0, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 10**12)
 
-def _bin(n:int, bins=_LEN_BINS)->int: return next(i for i in range(len(bins)-1) if n < bins[i+1])
+def _bin(n:int, bins=_LEN_BINS)->int: return bisect.bisect_right(bins, n) - 1
 
 @dataclass
 class QualityReport:
@@ -274,16 +296,16 @@ def load_tokenizer(tok):
     except OSError as e: raise LLMForgeError(f'cannot load the tokenizer {tok!r}: {e}. Point --model at a local model folder when the hub is unreachable.') from None
 
 
-_MAX_CANDIDATES = 32  # near-duplicate candidates compared per record: bounds the work on heavily templated data
+_MAX_CANDIDATES = 8   # members kept per crowded LSH band: bounds the work on heavily templated data
 
-def analyze(d, s:QualitySettings, keep_messages:bool=False)->tuple:
+def analyze(d, s:QualitySettings, keep_messages:bool=False, sign:bool=True)->tuple:
     "The per-record part of validation, independent of other records (so it can run in worker processes)"
     problems,info = check_record(d, s)
     if not info.get('texts'): return problems,info.get('id'),None,0,None,None,None,None,None
     prompt = info['prompt']
     return (problems, info.get('id'), info.get('rating'), len(prompt), info.get('messages') if keep_messages else None,
             _h64('\x00'.join(info['texts'])), _h64(normalize_text(prompt)) if prompt else None, info.get('split'),
-            _sig_bands(prompt) if s.near_duplicates and prompt else None)
+            (_sig_bands(prompt) if sign else prompt) if s.near_duplicates and prompt else None)
 
 def _sig_bands(prompt:str):
     "A prompt's MinHash signature with its LSH band keys (None for prompts too short to sign)"
@@ -295,10 +317,11 @@ def analyze_lines(args)->list:
     path,chunk,s = args
     out = []
     for i,raw in chunk:
-        try: d = next(read_jsonl(path, data=raw, first_line=i))[1]
+        try: d = _decode_line(raw, i, path)
         except DataError as e: out.append((i, ([('schema', e.msg)], None, None, 0, None, None, None, None, None))); continue
-        out.append((i, analyze(d, s)))
-    return out
+        out.append((i, analyze(d, s, sign=False)))  # the prompt in place of its signature...
+    sigs = minhash_many([a[8] for _,a in out])     # ...then every signature of the chunk at once
+    return [(i, a[:8] + ((sig, _bands(sig)) if sig is not None else None,)) for (i,a),sig in zip(out, sigs)]
 
 class QualityChecker:
     "Streaming validation: `add` records one at a time, then `finish` for the report"
@@ -348,13 +371,14 @@ class QualityChecker:
         if dup or leaked or sig is None: return
         import numpy as np
         sig,bands = sig
-        cands = sorted({k for b in bands for k in self._band.get(b, ())})[-_MAX_CANDIDATES:]
+        hits = {}
+        for b in bands:
+            for k in self._band.get(b, ()): hits[k] = hits.get(k, 0) + 1
         v = np.array(sig, dtype=np.uint64)
-        if cands:  # one vectorized comparison against every candidate's signature
-            sims = (self._sigs[cands] == v).sum(axis=1) / _NPERM
-            best = int(sims.argmax())
-            if sims[best] >= self.s.near_threshold:
-                k,sim = cands[best],float(sims[best])
+        if hits:  # the candidate sharing the most bands is the most similar one: compare its whole signature
+            k = max(hits, key=hits.__getitem__)
+            sim = int((self._sigs[k] == v).sum()) / _NPERM
+            if sim >= self.s.near_threshold:
                 osplit,l = self._splits[k],self._lines[k]
                 if {osplit, split} == {'train','val'}: self._add('leakage', f'a near-identical prompt ({sim:.0%} similar) is in {osplit} at line {l}', id_, line)
                 else: self._add('near_duplicate', f'prompt {sim:.0%} similar to line {l}', id_, line)
@@ -365,7 +389,7 @@ class QualityChecker:
         for b in bands:
             lst = self._band.setdefault(b, [])
             lst.append(n)
-            if len(lst) > 2*_MAX_CANDIDATES: del lst[:_MAX_CANDIDATES]  # a crowded band keeps its latest members
+            if len(lst) > 2*_MAX_CANDIDATES: del lst[:_MAX_CANDIDATES]  # a crowded band (templated data) keeps its latest members
 
     def finish(self)->QualityReport: return self.report
 
@@ -378,7 +402,7 @@ def validate_records(records, settings:QualitySettings=None, path:str='')->Quali
         ch.add(d, line)
     return ch.finish()
 
-def _chunks(path, size:int=2000):
+def _chunks(path, size:int=4000):
     "Lines of a JSONL file as chunks of `(line_number, bytes)`, blank lines skipped"
     try: f = open(path, 'rb')
     except FileNotFoundError: raise LLMForgeError(f'{path}: file not found') from None
