@@ -142,10 +142,8 @@ def _name_triggers(text:str, low:str)->list[int]:
         while i >= 0:
             if not (i and text[i-1].isalnum()): pos.append(i)
             i = text.find(t, i+1)
-    kin = [w for w in _KIN_WORDS if w in low]   # substring tests first: cheap, and most words are absent
-    if kin:
-        kin = _KIN_WORDS.intersection(_WORDS.findall(low))
-        pos += [p for p in _word_starts(low, kin) if not low[p:p+20].split(' ', 1)[0].rstrip('.,:;') not in kin]
+    kin = _KIN_WORDS.intersection(_WORDS.findall(low))
+    if kin: pos += [p for p in _word_starts(low, kin) if low[p:p+20].split(' ', 1)[0].rstrip('.,:;') in kin]
     return sorted(set(pos))
 
 _CTX_GATE = {'AGE':'AGE_CTX', 'SSN':'SSN_CTX', 'PHONE':'PHONE_CTX', 'MRN':'MRN_CTX'}

@@ -337,7 +337,7 @@ class QualityChecker:
         self._conv:dict[int,int] = {}                # conversation hash -> first line
         self._prompt:dict = {'train':{}, 'val':{}, None:{}}  # normalized prompt hash -> line, per split
         self._sigs,self._splits,self._lines = None,[],[]  # signatures (a growing numpy array), their splits and lines
-        self._band:dict[int,list] = {}               # band key -> indexes into the signatures
+        self._band:dict[int,list] = {}               # band key -> indexes of its latest signatures
 
     def _add(self, check, msg, id, line): self.report.add(check, msg, id, self.report.path, line, self.s.keep)
 
