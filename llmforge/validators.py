@@ -17,7 +17,8 @@ from .phi import find_phi
 # %% auto #0
 __all__ = ['CHECKS', 'THINK_OPEN', 'THINK_CLOSE', 'QualitySettings', 'Finding', 'check_reasoning', 'final_answer', 'check_record',
            'normalize_text', 'minhash', 'minhash_many', 'similarity', 'QualityReport', 'load_tokenizer', 'analyze',
-           'analyze_lines', 'QualityChecker', 'validate_records', 'validate_file', 'validate_project']
+           'fingerprint_chunk', 'analyze_lines', 'QualityChecker', 'validate_records', 'validate_file',
+           'validate_project']
 
 # %% ../nbs/02_validators.ipynb #af04847d
 CHECKS = {'schema':'error', 'roles':'error', 'empty':'error', 'length':'warning', 'reasoning':'error', 'codes':'error',
@@ -216,7 +217,6 @@ def minhash_many(texts:list)->list:
     for (k,_,_),sig in zip(spans, mins.T.tolist()): out[k] = tuple(sig)
     return out
 
-def _bands(sig): r = _NPERM//_BANDS; return [hash((k,) + sig[k*r:(k+1)*r]) for k in range(_BANDS)]
 def similarity(a, b)->float: return sum(x == y for x,y in zip(a, b))/_NPERM
 
 # %% ../nbs/02_validators.ipynb #2fa04cf6
@@ -296,35 +296,43 @@ def load_tokenizer(tok):
     except OSError as e: raise LLMForgeError(f'cannot load the tokenizer {tok!r}: {e}. Point --model at a local model folder when the hub is unreachable.') from None
 
 
-_MAX_CANDIDATES = 8   # members kept per crowded LSH band: bounds the work on heavily templated data
+_SPLIT_CODE,_SPLIT_NAME = {None:0, 'train':1, 'val':2},{0:None, 1:'train', 2:'val'}
+_FILE_STRIDE = 10**12  # line numbers of the n-th file streamed are stored as n * _FILE_STRIDE + line
 
-def analyze(d, s:QualitySettings, keep_messages:bool=False, sign:bool=True)->tuple:
+def analyze(d, s:QualitySettings, keep_messages:bool=False)->tuple:
     "The per-record part of validation, independent of other records (so it can run in worker processes)"
     problems,info = check_record(d, s)
     if not info.get('texts'): return problems,info.get('id'),None,0,None,None,None,None,None
     prompt = info['prompt']
     return (problems, info.get('id'), info.get('rating'), len(prompt), info.get('messages') if keep_messages else None,
-            _h64('\x00'.join(info['texts'])), _h64(normalize_text(prompt)) if prompt else None, info.get('split'),
-            (_sig_bands(prompt) if sign else prompt) if s.near_duplicates and prompt else None)
+            _h64('\x00'.join(info['texts'])), _h64(normalize_text(prompt)) if prompt else 0, info.get('split'),
+            prompt if s.near_duplicates else '')
 
-def _sig_bands(prompt:str):
-    "A prompt's MinHash signature with its LSH band keys (None for prompts too short to sign)"
-    sig = minhash(prompt)
-    return None if sig is None else (sig, _bands(sig))
+def fingerprint_chunk(analyses:list, lines:list, splits:list)->dict:
+    "The cross-record fingerprints of a chunk of analyzed records, as compact numpy arrays"
+    import numpy as np
+    sigs = minhash_many([a[8] or '' for a in analyses])
+    sig = np.zeros((len(analyses), _NPERM), dtype=np.uint32)
+    for k,sg in enumerate(sigs):
+        if sg is not None: sig[k] = np.array(sg, dtype=np.uint64).astype(np.uint32)
+    return {'line': np.array(lines, dtype=np.int64), 'conv': np.array([a[5] or 0 for a in analyses], dtype=np.uint64),
+            'prompt': np.array([a[6] or 0 for a in analyses], dtype=np.uint64), 'has_sig': np.array([sg is not None for sg in sigs]),
+            'split': np.array([_SPLIT_CODE[sp] for sp in splits], dtype=np.int8), 'sig': sig}
 
-def analyze_lines(args)->list:
-    "`analyze` a chunk of raw JSONL lines `[(line_number, bytes)]`; parse errors become `schema` problems"
+def analyze_lines(args)->tuple:
+    "`analyze` a chunk of raw JSONL lines `[(line_number, bytes)]`: per-record results and the chunk's fingerprints"
     path,chunk,s = args
     out = []
     for i,raw in chunk:
         try: d = _decode_line(raw, i, path)
         except DataError as e: out.append((i, ([('schema', e.msg)], None, None, 0, None, None, None, None, None))); continue
-        out.append((i, analyze(d, s, sign=False)))  # the prompt in place of its signature...
-    sigs = minhash_many([a[8] for _,a in out])     # ...then every signature of the chunk at once
-    return [(i, a[:8] + ((sig, _bands(sig)) if sig is not None else None,)) for (i,a),sig in zip(out, sigs)]
+        out.append((i, analyze(d, s)))
+    kept = [(i,a) for i,a in out if a[5] is not None]
+    fp = fingerprint_chunk([a for _,a in kept], [i for i,_ in kept], [a[7] for _,a in kept])
+    return [(i, a[:8]) for i,a in out],fp
 
 class QualityChecker:
-    "Streaming validation: `add` records one at a time, then `finish` for the report"
+    "Streaming validation: `add` records (or `merge_chunk` analyzed chunks), then `finish` for the report"
     def __init__(self, settings:QualitySettings=None, path:str=''):
         self.s = settings or QualitySettings()
         self.report = QualityReport(path=str(path), settings={k:v for k,v in asdict(self.s).items() if k != 'tokenizer'})
@@ -334,24 +342,31 @@ class QualityChecker:
         if self.tok is not None:
             from llmforge.templates import fingerprint
             self.report.settings['template_fingerprint'] = fingerprint(self.tok)  # which template the token counts are for
-        self._conv:dict[int,int] = {}                # conversation hash -> first line
-        self._prompt:dict = {'train':{}, 'val':{}, None:{}}  # normalized prompt hash -> line, per split
-        self._sigs,self._splits,self._lines = None,[],[]  # signatures (a growing numpy array), their splits and lines
-        self._band:dict[int,list] = {}               # band key -> indexes of its latest signatures
+        self._fps,self._ids,self._pending = [],{},[]  # fingerprint chunks; ids by line (only where records have one)
+        self.files,self.base = [str(path)],0          # files streamed so far; the line offset of the current one
 
     def _add(self, check, msg, id, line): self.report.add(check, msg, id, self.report.path, line, self.s.keep)
 
     def add(self, d, line:int=None, split:str=None):
         "Check one record (a parsed JSON value) found at `line`; `split` overrides the record's own"
-        self.merge(analyze(d, self.s, self.tok is not None), line, split)
+        a = analyze(d, self.s, self.tok is not None)
+        self._record(a, line)
+        if a[5] is not None: self._pending.append((a, self.base + line, split or a[7]))
+        if len(self._pending) >= 4096: self._flush()
 
-    def merge(self, a:tuple, line:int=None, split:str=None):
-        "Fold one record's `analyze` result into the report: the cross-record checks happen here"
-        problems,id_,rating,plen,messages,h,ph,rsplit,sig = a
+    def _flush(self):
+        if self._pending:
+            self._fps.append(fingerprint_chunk([a for a,_,_ in self._pending], [l for _,l,_ in self._pending], [sp for _,_,sp in self._pending]))
+            self._pending = []
+
+    def _record(self, a:tuple, line:int):
+        "The per-record findings and distributions of one analyzed record"
+        problems,id_,rating,plen,messages,h = a[:6]
         rep = self.report
         rep.records += 1
         for check,msg in problems: self._add(check, msg, id_, line)
         if h is None: return
+        if id_ is not None: self._ids[self.base + line] = id_
         rep.ratings[rating] += 1
         rep.lengths[_bin(plen)] += 1
         if self.tok is not None and messages:
@@ -359,39 +374,89 @@ class QualityChecker:
             n = count_tokens(self.tok, messages)
             rep.tokens.append(n)
             if self.s.max_tokens and n > self.s.max_tokens: self._add('tokens', f'{n} tokens with the chat template, over max_tokens {self.s.max_tokens}', id_, line)
-        dup = h in self._conv
-        if dup: self._add('duplicate', f'the same conversation as line {self._conv[h]}', id_, line)
-        else: self._conv[h] = line
-        split,leaked = split or rsplit,False
-        if ph is not None:
-            other = {'train':'val', 'val':'train'}.get(split)
-            if other and ph in self._prompt[other]:
-                self._add('leakage', f'the same prompt is in {other} at line {self._prompt[other][ph]}', id_, line); leaked = True
-            self._prompt[split].setdefault(ph, line)
-        if dup or leaked or sig is None: return
-        import numpy as np
-        sig,bands = sig
-        hits = {}
-        for b in bands:
-            for k in self._band.get(b, ()): hits[k] = hits.get(k, 0) + 1
-        v = np.array(sig, dtype=np.uint64)
-        if hits:  # the candidate sharing the most bands is the most similar one: compare its whole signature
-            k = max(hits, key=hits.__getitem__)
-            sim = int((self._sigs[k] == v).sum()) / _NPERM
-            if sim >= self.s.near_threshold:
-                osplit,l = self._splits[k],self._lines[k]
-                if {osplit, split} == {'train','val'}: self._add('leakage', f'a near-identical prompt ({sim:.0%} similar) is in {osplit} at line {l}', id_, line)
-                else: self._add('near_duplicate', f'prompt {sim:.0%} similar to line {l}', id_, line)
-        n = len(self._lines)
-        if self._sigs is None: self._sigs = np.zeros((1024, _NPERM), dtype=np.uint64)
-        elif n == len(self._sigs): self._sigs = np.concatenate([self._sigs, np.zeros_like(self._sigs)])
-        self._sigs[n] = v; self._splits.append(split); self._lines.append(line)
-        for b in bands:
-            lst = self._band.setdefault(b, [])
-            lst.append(n)
-            if len(lst) > 2*_MAX_CANDIDATES: del lst[:_MAX_CANDIDATES]  # a crowded band (templated data) keeps its latest members
 
-    def finish(self)->QualityReport: return self.report
+    def merge_chunk(self, results:list, fp:dict, split:str=None):
+        "Fold a chunk analyzed by `analyze_lines` (possibly in another process) into the report"
+        for i,a in results: self._record(a, i)
+        if split is not None: fp['split'][:] = _SPLIT_CODE[split]
+        fp['line'] += self.base
+        self._fps.append(fp)
+
+    def next_file(self, path):
+        "Records from here on come from another file (a validation file): its line numbers start again at 1"
+        self._flush()
+        self.files.append(str(path)); self.base = (len(self.files)-1) * _FILE_STRIDE
+
+    def finish(self)->QualityReport:
+        "Resolve the cross-record checks (duplicates, leakage, near duplicates) over all fingerprints, in line order"
+        import numpy as np
+        self._flush()
+        found = []  # (line, check, message)
+        if self._fps:
+            f = {k: np.concatenate([c[k] for c in self._fps]) for k in self._fps[0]}
+            found = _cross_record(f, self.s)
+        for line,check,msg in sorted(found, key=lambda x: x[0]):  # a line number here also says which file
+            if len(self.report.findings.get(check, ())) < self.s.keep: msg = re.sub(r'line (\d+)', lambda m: self._where(int(m.group(1))), msg())
+            self.report.add(check, msg, self._ids.get(line), self.files[line // _FILE_STRIDE], line % _FILE_STRIDE, self.s.keep)
+        return self.report
+
+    def _where(self, line:int)->str:
+        return f'line {line % _FILE_STRIDE}' + (f' of {self.files[line // _FILE_STRIDE]}' if len(self.files) > 1 else '')
+
+def _first_in_group(keys, idx):
+    "For records `idx` sorted by `keys` (stable), the position of the first record of each one's group"
+    import numpy as np
+    k = keys[idx]
+    new = np.ones(len(idx), dtype=bool); new[1:] = k[1:] != k[:-1]
+    return idx[np.maximum.accumulate(np.where(new, np.arange(len(idx)), 0))]
+
+def _cross_record(f:dict, s:QualitySettings)->list:
+    "Exact duplicates, exact and near leakage, and near duplicates, from the fingerprints of every record"
+    import numpy as np
+    n,line,out = len(f['line']),f['line'],[]
+    order = np.arange(n)
+    # exact duplicates: the same conversation as an earlier record
+    idx = order[np.argsort(f['conv'], kind='stable')]
+    first = _first_in_group(f['conv'], idx)
+    dup = np.zeros(n, dtype=bool); dup[idx[first != idx]] = True
+    out += [(int(line[i]), 'duplicate', lambda j=int(line[j]): f'the same conversation as line {j}') for i,j in zip(idx, first) if i != j]
+    # exact leakage: a prompt in both train and val (reported on the later record, pointing at the earlier one)
+    leak = np.zeros(n, dtype=bool)
+    cand = order[(f['prompt'] != 0) & (f['split'] > 0) & ~dup]
+    idx = cand[np.argsort(f['prompt'][cand], kind='stable')]
+    pk = f['prompt'][idx]
+    if len(idx) > 1:
+        for g in np.split(idx, np.nonzero(pk[1:] != pk[:-1])[0] + 1):
+            if len(g) < 2: continue
+            firsts = {}
+            for i in g:
+                other = 3 - int(f['split'][i])
+                if other in firsts:
+                    leak[i] = True
+                    out.append((int(line[i]), 'leakage', lambda o=other, j=int(line[firsts[other]]): f'the same prompt is in {_SPLIT_NAME[o]} at line {j}'))
+                firsts.setdefault(int(f['split'][i]), i)
+    # near duplicates and near leakage: LSH on the MinHash signatures, each record against the previous one in its band
+    if s.near_duplicates:
+        sig = f['sig']
+        ok = order[f['has_sig'] & ~dup & ~leak]
+        best,best_j = np.zeros(n),np.full(n, -1)
+        r = _NPERM // _BANDS
+        for b in range(_BANDS):
+            band = np.ascontiguousarray(sig[ok, b*r:(b+1)*r]).view(np.uint64)  # 4 x 32 bits -> 2 x 64 bits
+            key = band[:, 0] * np.uint64(0x9E3779B97F4A7C15) ^ band[:, 1]
+            o = np.argsort(key, kind='stable')
+            same = key[o[1:]] == key[o[:-1]]
+            i,j = ok[o[1:][same]],ok[o[:-1][same]]
+            sims = (sig[i] == sig[j]).sum(axis=1) / _NPERM
+            better = sims > best[i]
+            best[i[better]],best_j[i[better]] = sims[better],j[better]
+        for i in np.nonzero(best >= s.near_threshold)[0]:
+            j = best_j[i]
+            a,b2 = int(f['split'][i]),int(f['split'][j])
+            sim,jl = float(best[i]),int(line[j])
+            if {a, b2} == {1, 2}: out.append((int(line[i]), 'leakage', lambda sim=sim, o=b2, jl=jl: f'a near-identical prompt ({sim:.0%} similar) is in {_SPLIT_NAME[o]} at line {jl}'))
+            else: out.append((int(line[i]), 'near_duplicate', lambda sim=sim, jl=jl: f'prompt {sim:.0%} similar to line {jl}'))
+    return out
 
 # %% ../nbs/02_validators.ipynb #d7b49405
 def validate_records(records, settings:QualitySettings=None, path:str='')->QualityReport:
@@ -416,19 +481,25 @@ def _chunks(path, size:int=4000):
 
 def _stream(path, ch:QualityChecker, split:str=None, workers:int=1):
     "Feed every line of a JSONL file to `ch`, analyzing chunks in `workers` processes when > 1"
-    s = ch.s if ch.tok is None else None
-    jobs = ((str(path), c, ch.s) for c in _chunks(path))
-    if workers > 1 and s is not None:
-        import multiprocessing as mp
-        with mp.get_context('fork' if 'fork' in mp.get_all_start_methods() else 'spawn').Pool(workers) as pool:
-            for res in pool.imap(analyze_lines, jobs):
-                for i,a in res: ch.merge(a, i, split)
+    if ch.tok is not None:  # token counts need the tokenizer: one process, record by record
+        for c in _chunks(path):
+            for i,raw in c:
+                try: d = _decode_line(raw, i, path)
+                except DataError as e: ch._record(([('schema', e.msg)], None, None, 0, None, None), i); continue
+                ch.add(d, i, split)
         return
-    for _,c,_ in jobs:
-        for i,raw in c:
-            try: d = next(read_jsonl(path, data=raw, first_line=i))[1]
-            except DataError as e: ch.merge(([('schema', e.msg)], None, None, 0, None, None, None, None, None), i, split); continue
-            ch.add(d, i, split)
+    jobs = ((str(path), c, ch.s) for c in _chunks(path))
+    if workers > 1:
+        import multiprocessing as mp
+        from collections import deque
+        with mp.get_context('fork' if 'fork' in mp.get_all_start_methods() else 'spawn').Pool(workers) as pool:
+            inflight = deque()  # at most two chunks per worker in flight: memory stays flat however long the file
+            for job in jobs:
+                inflight.append(pool.apply_async(analyze_lines, (job,)))
+                if len(inflight) >= 2*workers: ch.merge_chunk(*inflight.popleft().get(), split)
+            while inflight: ch.merge_chunk(*inflight.popleft().get(), split)
+    else:
+        for job in jobs: ch.merge_chunk(*analyze_lines(job), split)
 
 def validate_file(path,                          # a chat (or, for stage 3, preference) JSONL file
                   settings:QualitySettings=None, # what to check; or pass its fields as keywords
@@ -448,8 +519,9 @@ def validate_file(path,                          # a chat (or, for stage 3, pref
     try:
         _stream(path, ch, 'train' if val else None, workers)
         if val:
-            old = ch.report.path
-            ch.report.path = str(val); _stream(val, ch, 'val', workers); ch.report.path = f'{old} + {val}'
+            ch.next_file(val)
+            old,ch.report.path = ch.report.path,str(val)
+            _stream(val, ch, 'val', workers); ch.report.path = f'{old} + {val}'
     finally:
         if paused: gc.enable()
     return ch.finish()
