@@ -10,7 +10,7 @@ import argparse, json, os, shutil, subprocess, sys, tempfile, textwrap
 
 # %% auto #0
 __all__ = ['RATE_HELP', 'EXIT_CODES', 'read_block', 'ask', 'wrap_text', 'render_example', 'IO', 'cmd_init', 'cmd_add',
-           'edit_text', 'cmd_rate', 'cmd_stats', 'cmd_split', 'cmd_format', 'cmd_validate', 'cmd_codes',
+           'edit_text', 'cmd_rate', 'cmd_stats', 'cmd_split', 'cmd_format', 'cmd_validate', 'cmd_template', 'cmd_codes',
            'cmd_preprocess', 'cmd_config', 'cmd_doctor', 'build_parser', 'run', 'main']
 
 # %% ../nbs/13_cli.ipynb #24ef1eea
@@ -236,15 +236,44 @@ def cmd_validate(args, io:IO)->int:
     from llmforge.validators import QualitySettings, validate_file, validate_project
     from llmforge.project import CONFIG_NAME
     p = Path(args.path)
+    if p.suffix in ('.yaml', '.yml'):  # a data config: its files, stage, domain and checks
+        from llmforge.configs import load_config
+        cfg = load_config(p)
+        if cfg.kind != 'data': raise LLMForgeError(f'{p} is a {cfg.kind} config; validate takes a data config (kind: data)')
+        c = cfg.checks
+        s = QualitySettings(stage=cfg.stage, domain=cfg.domain, tokenizer=args.model, max_tokens=args.max_tokens or cfg.max_tokens,
+                            min_chars=c.min_chars, max_chars=c.max_chars, phi=c.phi and not args.no_phi,
+                            near_duplicates=c.near_duplicates and not args.no_near, near_threshold=c.near_threshold)
+        rep = validate_file(p.parent/cfg.train, s, val=p.parent/cfg.val if cfg.val else None)
+        return _report(rep, args, io)
     is_project = (p/CONFIG_NAME).exists()
     domain = args.domain or (json.loads((p/CONFIG_NAME).read_text()).get('domain', 'general') if is_project else 'general')
     s = QualitySettings(stage=args.stage, domain=domain, tokenizer=args.model, max_tokens=args.max_tokens,
                         phi=not args.no_phi, near_duplicates=not args.no_near)
     rep = validate_project(p, s) if is_project else validate_file(p, s, val=args.val)
+    return _report(rep, args, io)
+
+def _report(rep, args, io:IO)->int:
     if args.plot: rep.figure().savefig(args.plot, dpi=100)
     if args.json: _json_out(io, rep.to_dict())
     else: io.print(rep.summary() + ('' if rep.ok else '\nerrors found: fix them before training (exit code 1)'))
     return 0 if rep.ok else 1
+
+def cmd_template(args, io:IO)->int:
+    "Show a stage's chat template and its fingerprint, or check a tokenizer against a recorded template"
+    from llmforge.templates import set_template, fingerprint, render, check_template, tiny_tokenizer, record_template
+    from llmforge.validators import load_tokenizer
+    tok = load_tokenizer(args.model) if args.model else tiny_tokenizer()
+    if args.template_command == 'check':
+        fp = check_template(tok, args.record)  # a mismatch is an LLMForgeError: one line, exit 1
+        io.print(f'ok: {args.model or "tiny tokenizer"} renders like the recorded template ({fp})'); return 0
+    set_template(tok, args.stage)
+    if args.record: record_template(tok, args.record, args.stage)
+    demo = [{'role':'system','content':'You assign medical codes.'}, {'role':'user','content':'Type 2 diabetes, stable on metformin.'},
+            {'role':'assistant','content':('<think>Diabetes without complications.</think>\n' if args.stage > 1 else '') + 'ICD10: E11.9'}]
+    if args.json: _json_out(io, {'stage': args.stage, 'fingerprint': fingerprint(tok), 'chat_template': tok.chat_template, 'example': render(tok, demo)})
+    else: io.print(f'stage {args.stage} template, fingerprint {fingerprint(tok)}' + (f' (recorded in {args.record})' if args.record else '') + '\n\n' + render(tok, demo))
+    return 0
 
 def cmd_codes(args, io:IO)->int:
     "Validate medical codes (ICD-10-CM, HCPCS, CPT)"
@@ -350,7 +379,7 @@ def build_parser()->argparse.ArgumentParser:
     s.add_argument('--weights', choices=['last'], help='last: train on the final answer of multi-turn examples only')
     s.add_argument('--json', action='store_true', help='print the result as JSON')
     s = cmd('validate', cmd_validate, 'check a JSONL file or a project: schema, roles, PHI, duplicates, leakage, codes, tokens', project=False)
-    s.add_argument('path', help='a JSONL file or a project folder')
+    s.add_argument('path', help='a JSONL file, a project folder, or a data config (YAML)')
     s.add_argument('--stage', type=int, choices=[1,2,3], default=1, help='1: answers; 2: <think> reasoning then answer; 3: preference pairs')
     s.add_argument('--domain', choices=['general','medical'], help="medical: check codes in answers, 10-2000 character narratives (default: the project's, or general)")
     s.add_argument('--model', help="count tokens with this model's tokenizer and chat template (hub id or local folder)")
@@ -368,6 +397,18 @@ def build_parser()->argparse.ArgumentParser:
     s.add_argument('--no-scrub', action='store_true', help='keep PHI as it is'); s.add_argument('--no-normalize', action='store_true', help='keep whitespace as it is')
     s.add_argument('--no-codes', action='store_true', help='leave codes as written')
     s.add_argument('--json', action='store_true', help='print the report as JSON')
+    s = sub.add_parser('template', help='chat templates per stage', description='chat templates per training stage and their fingerprints', epilog=EXIT_CODES)
+    tsub = s.add_subparsers(dest='template_command', metavar='ACTION', required=True)
+    c = tsub.add_parser('show', help="render a stage's template", description="install a stage's template on a tokenizer, render an example, print the fingerprint", epilog=EXIT_CODES)
+    c.add_argument('--stage', type=int, choices=[1,2,3], default=1)
+    c.add_argument('--model', help='tokenizer to use (hub id or local folder); default: the offline tiny tokenizer')
+    c.add_argument('--record', metavar='JSON', help='also write the template record (fingerprint, template, special tokens) here')
+    c.add_argument('--json', action='store_true', help='print as JSON')
+    c.set_defaults(fn=cmd_template)
+    c = tsub.add_parser('check', help='check a tokenizer against a recorded template', description='exit 1 unless the tokenizer renders like the recorded template', epilog=EXIT_CODES)
+    c.add_argument('record', help='a template record (JSON) written with the data or a run')
+    c.add_argument('--model', help='tokenizer to check (hub id or local folder); default: the offline tiny tokenizer')
+    c.set_defaults(fn=cmd_template)
     s = sub.add_parser('codes', help='medical code systems', description='medical code systems (ICD-10-CM, HCPCS Level II, CPT)', epilog=EXIT_CODES)
     csub = s.add_subparsers(dest='codes_command', metavar='ACTION', required=True)
     c = csub.add_parser('validate', help='validate codes', description='validate codes; the system is guessed from the shape unless --system', epilog=EXIT_CODES)
