@@ -6,12 +6,12 @@ Docs: https://llmforge.github.io/llmforge/cli.html.md"""
 
 # %% ../nbs/13_cli.ipynb #20c98e33
 from __future__ import annotations
-import argparse, json, os, shutil, subprocess, sys, tempfile, textwrap
+import argparse, json, os, random, shutil, subprocess, sys, tempfile, textwrap
 
 # %% auto #0
 __all__ = ['RATE_HELP', 'EXIT_CODES', 'read_block', 'ask', 'wrap_text', 'render_example', 'IO', 'cmd_init', 'cmd_add',
            'edit_text', 'cmd_rate', 'cmd_stats', 'cmd_split', 'cmd_format', 'cmd_validate', 'cmd_template', 'cmd_codes',
-           'cmd_preprocess', 'cmd_config', 'cmd_doctor', 'build_parser', 'run', 'main']
+           'cmd_preprocess', 'cmd_eval', 'cmd_config', 'cmd_doctor', 'build_parser', 'run', 'main']
 
 # %% ../nbs/13_cli.ipynb #24ef1eea
 def read_block(prompt:str, stdin=None, stdout=None)->str:
@@ -298,6 +298,89 @@ def cmd_preprocess(args, io:IO)->int:
     else: io.print(f'{args.src} -> {args.dst}: {rep}')
     return 0
 
+# %% ../nbs/13_cli.ipynb #27130f9e
+def _predictor(args, suffix:str, train):
+    "The predictor named by --model/--endpoint/--baseline (or their -b variants)"
+    from llmforge import evaluation as E
+    model,endpoint,baseline = (getattr(args, f'{k}{suffix}') for k in ('model', 'endpoint', 'baseline'))
+    if model: return E.HFPredictor(model, adapter=getattr(args, f'adapter{suffix}'), max_new_tokens=args.max_new_tokens)
+    if endpoint: return E.OpenAIPredictor(getattr(args, f'endpoint_model{suffix}') or 'default', base_url=endpoint, max_tokens=args.max_new_tokens)
+    if baseline:
+        if not train: raise LLMForgeError('baselines learn from training examples: split the project first, or give --train FILE')
+        return {'most_frequent': E.MostFrequent, 'random': E.RandomAnswer, 'keyword': E.KeywordMatch}[baseline](train)
+    return None
+
+def _two_columns(left:str, right:str, width:int)->str:
+    w = (width - 3) // 2
+    L,R = wrap_text(left, w).split('\n'),wrap_text(right, w).split('\n')
+    return '\n'.join(f'{(L[i] if i < len(L) else ""):<{w}} | {R[i] if i < len(R) else ""}' for i in range(max(len(L), len(R))))
+
+def cmd_eval(args, io:IO)->int:
+    "Evaluate a model or baseline; optionally score answers, or compare two systems blind"
+    from llmforge.core import read_examples, LLMForgeError
+    from llmforge import evaluation as E
+    from llmforge.metrics import win_rate, mcnemar
+    from scipy.stats import binomtest
+    p = None
+    try: p = _project(args)
+    except LLMForgeError:
+        if not args.data: raise
+    exs = list(read_examples(args.data)) if args.data else [e for e in p if e.split == 'val']
+    train = list(read_examples(args.train)) if args.train else ([e for e in p if e.split == 'train'] if p else [])
+    if not exs: raise LLMForgeError('nothing to evaluate: the project has no validation examples (llmforge split), or give --data FILE')
+    exs = exs[:args.limit] if args.limit else exs
+    a = _predictor(args, '', train)
+    if a is None: raise LLMForgeError('say what to evaluate: --model DIR_OR_HUB_ID, --endpoint URL or --baseline NAME')
+    width = min(shutil.get_terminal_size((100, 24)).columns, 140)
+    ui = IO(io.stdin, io.stderr if args.json else io.stdout, io.stderr)  # with --json, the interactive part goes to stderr
+    ra = E.evaluate(exs, a, stage=args.stage, n_boot=args.n_boot)
+    if args.compare:
+        b = _predictor(args, '_b', train)
+        if b is None: raise LLMForgeError('--compare needs a second system: --model-b, --endpoint-b or --baseline-b')
+        rb = E.evaluate(exs, b, stage=args.stage, n_boot=args.n_boot)
+        rng = random.Random(args.seed)
+        outcomes = []
+        for i,(pa,pb) in enumerate(zip(ra.predictions, rb.predictions)):
+            flip = rng.random() < 0.5
+            l,r = (pb['prediction'], pa['prediction']) if flip else (pa['prediction'], pb['prediction'])
+            ui.print(f'\n── {i+1}/{len(exs)} ──\n' + wrap_text(pa['prompt'], width) + '\n\n' + _two_columns('LEFT\n' + l, 'RIGHT\n' + r, width))
+            ans = None
+            while ans not in ('l', 'r', 't', 'q'):
+                ans = ui.answer('better: [l]eft, [r]ight, [t]ie, [q]uit >')
+                if ans is None: ans = 'q'
+            if ans == 'q': break
+            outcomes.append('tie' if ans == 't' else ('b' if (ans == 'l') == flip else 'a'))
+        w = win_rate(outcomes) if outcomes else None
+        mc = mcnemar([x['correct'] for x in ra.predictions], [x['correct'] for x in rb.predictions])
+        res = {'a': ra.name, 'b': rb.name, 'judged': len(outcomes), 'win_rate': w, 'accuracy_a': ra.metrics['accuracy'], 'accuracy_b': rb.metrics['accuracy'], 'mcnemar': mc}
+        if w: res['sign_test_p'] = float(binomtest(w['b_wins'], w['a_wins'] + w['b_wins'], 0.5).pvalue) if w['a_wins'] + w['b_wins'] else 1.0
+        if args.json: _json_out(io, res); return 0
+        io.print(f'\nrevealed: A = {ra.name}, B = {rb.name}')
+        if w: io.print(f"B wins {w['win_rate']:.0%} [{w['lo']:.0%}, {w['hi']:.0%}] of {w['n']} judged ({w['b_wins']}-{w['a_wins']}, {w['ties']} ties); sign test p = {res['sign_test_p']:.3g}")
+        io.print(f"accuracy A {ra.metrics['accuracy']['value']:.3f}, B {rb.metrics['accuracy']['value']:.3f}; McNemar p = {mc['p_value']:.3g} ({mc['b']} only A right, {mc['c']} only B right)")
+        return 0
+    scores = []
+    for i,pr in enumerate(ra.predictions):
+        if args.json and not args.score: break
+        ui.print(f'\n── {i+1}/{len(exs)} · {pr["error_type"]} ──\n' + wrap_text(pr['prompt'], width) + '\n\n' + _two_columns('EXPECTED\n' + pr['gold'], 'MODEL\n' + str(pr['prediction']), width))
+        if args.score:
+            s = None
+            while s is None:
+                ans = ui.answer('score 1-10 (q to stop) >')
+                if ans in (None, 'q'): break
+                s = int(ans) if ans.isdigit() and 1 <= int(ans) <= 10 else None
+            if s is None: break
+            scores.append(s)
+    threshold = p.config.threshold if p else 8
+    summary = {'eval': ra.to_dict()['metrics'], 'errors': ra.errors}
+    if scores: summary['scores'] = {'n': len(scores), 'mean': sum(scores)/len(scores), 'sendable_rate': sum(s >= threshold for s in scores)/len(scores), 'threshold': threshold}
+    if args.save and p: summary['saved'] = str(E.save_eval(p, ra, args.version))
+    if args.json: _json_out(io, summary); return 0
+    io.print('\n' + ra.summary())
+    if scores: io.print(f"your scores: mean {summary['scores']['mean']:.1f} over {len(scores)}; sendable (≥ {threshold}): {summary['scores']['sendable_rate']:.0%}")
+    if 'saved' in summary: io.print(f"saved {summary['saved']}")
+    return 0
+
 # %% ../nbs/13_cli.ipynb #ff5fd68d
 def cmd_config(args, io:IO)->int:
     "Check data and training configs"
@@ -397,6 +480,25 @@ def build_parser()->argparse.ArgumentParser:
     s.add_argument('--no-scrub', action='store_true', help='keep PHI as it is'); s.add_argument('--no-normalize', action='store_true', help='keep whitespace as it is')
     s.add_argument('--no-codes', action='store_true', help='leave codes as written')
     s.add_argument('--json', action='store_true', help='print the report as JSON')
+    s = cmd('eval', cmd_eval, 'evaluate a model or baseline on the validation split; --score to rate answers, --compare for blind A/B')
+    s.add_argument('--data', metavar='FILE', help="JSONL to evaluate on (default: the project's validation split)")
+    s.add_argument('--train', metavar='FILE', help="training examples for baselines (default: the project's train split)")
+    for sfx,who in (('', 'the system'), ('-b', 'the second system (with --compare)')):
+        s.add_argument(f'--model{sfx}', help=f'{who}: a model folder or hub id')
+        s.add_argument(f'--adapter{sfx}', help=f'a LoRA adapter folder for --model{sfx}')
+        s.add_argument(f'--endpoint{sfx}', metavar='URL', help=f'{who}: an OpenAI-compatible base URL (key from $OPENAI_API_KEY)')
+        s.add_argument(f'--endpoint-model{sfx}', metavar='NAME', help=f'model name to send to --endpoint{sfx}')
+        s.add_argument(f'--baseline{sfx}', choices=['most_frequent', 'random', 'keyword'], help=f'{who}: a baseline')
+    s.add_argument('--compare', action='store_true', help='judge the two systems blind, side by side')
+    s.add_argument('--score', action='store_true', help='score each answer 1-10 as you read it')
+    s.add_argument('--stage', type=int, choices=[1,2,3], default=1, help='2+: also check the <think> reasoning')
+    s.add_argument('--limit', type=int, help='evaluate only the first N examples')
+    s.add_argument('--max-new-tokens', type=int, default=64)
+    s.add_argument('--n-boot', type=int, default=1000, help='bootstrap resamples for the intervals')
+    s.add_argument('--seed', type=int, default=0, help='seed of the blind left/right order')
+    s.add_argument('--save', action='store_true', help="save the evaluation in the project's data/evals/")
+    s.add_argument('--version', help='name used in the saved file (default: the system name)')
+    s.add_argument('--json', action='store_true', help='print the results as JSON')
     s = sub.add_parser('template', help='chat templates per stage', description='chat templates per training stage and their fingerprints', epilog=EXIT_CODES)
     tsub = s.add_subparsers(dest='template_command', metavar='ACTION', required=True)
     c = tsub.add_parser('show', help="render a stage's template", description="install a stage's template on a tokenizer, render an example, print the fingerprint", epilog=EXIT_CODES)

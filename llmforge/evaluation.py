@@ -6,7 +6,7 @@ Docs: https://llmforge.github.io/llmforge/evaluation.html.md"""
 
 # %% ../nbs/09_evaluation.ipynb #8e0aa96e
 from __future__ import annotations
-import json, math, random, re, time
+import json, math, os, random, re, time
 from collections import Counter
 from dataclasses import dataclass, field, asdict
 from datetime import date
@@ -17,7 +17,8 @@ from .metrics import exact_match, prf, mean_ci, bootstrap_ci, breakdown, confusi
 
 # %% auto #0
 __all__ = ['ERROR_TYPES', 'ParsedAnswer', 'parse_answer', 'MostFrequent', 'RandomAnswer', 'KeywordMatch', 'Rules', 'HFPredictor',
-           'classify', 'reasoning_issue', 'EvalResult', 'evaluate', 'compare', 'save_eval', 'eval_report']
+           'OpenAIPredictor', 'classify', 'reasoning_issue', 'EvalResult', 'evaluate', 'compare', 'save_eval',
+           'eval_report']
 
 # %% ../nbs/09_evaluation.ipynb #7fb1e89a
 _BARE_CODE = re.compile(r'\b([A-TV-Z]\d[0-9A-Z](?:\.[0-9A-Z]{1,4})?|\d{4}[0-9FT]|[A-Z]\d{4})\b')
@@ -118,6 +119,29 @@ class HFPredictor:
                 gen = self.model.generate(**enc, max_new_tokens=self.max_new_tokens, do_sample=False, pad_token_id=tok.pad_token_id)
             out += tok.batch_decode(gen[:, enc['input_ids'].shape[1]:], skip_special_tokens=True)
         return out
+
+# %% ../nbs/09_evaluation.ipynb #a57b6fa9
+class OpenAIPredictor:
+    "A model behind an OpenAI-compatible `/v1/chat/completions` endpoint"
+    def __init__(self, model:str, base_url:str='http://localhost:8000/v1', api_key_env:str='OPENAI_API_KEY',
+                 max_tokens:int=64, timeout:float=60, retries:int=3):
+        self.model,self.base_url,self.api_key_env,self.max_tokens,self.timeout,self.retries = model,base_url.rstrip('/'),api_key_env,max_tokens,timeout,retries
+        self.name = model
+    def _post(self, payload:dict)->dict:
+        import urllib.request, urllib.error
+        req = urllib.request.Request(f'{self.base_url}/chat/completions', data=json.dumps(payload).encode(), method='POST',
+                                     headers={'Content-Type': 'application/json', **({'Authorization': f'Bearer {os.environ[self.api_key_env]}'} if os.environ.get(self.api_key_env) else {})})
+        for attempt in range(self.retries + 1):
+            try:
+                with urllib.request.urlopen(req, timeout=self.timeout) as r: return json.loads(r.read())
+            except urllib.error.HTTPError as e:
+                if e.code in (429, 500, 502, 503, 504) and attempt < self.retries: time.sleep(min(8, 0.5 * 2**attempt)); continue
+                raise LLMForgeError(f'{self.base_url}: HTTP {e.code}: {e.read()[:200].decode(errors="replace")}') from None
+            except (urllib.error.URLError, TimeoutError) as e:
+                if attempt < self.retries: time.sleep(min(8, 0.5 * 2**attempt)); continue
+                raise LLMForgeError(f'{self.base_url} cannot be reached: {getattr(e, "reason", e)}') from None
+    def predict(self, prompts):
+        return [self._post({'model': self.model, 'messages': p, 'max_tokens': self.max_tokens, 'temperature': 0})['choices'][0]['message']['content'] for p in prompts]
 
 # %% ../nbs/09_evaluation.ipynb #c14eb28d
 ERROR_TYPES = ('correct', 'wrong_specificity', 'related_code', 'wrong_code_type', 'invalid_code', 'unparseable', 'wrong_code')
