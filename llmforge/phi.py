@@ -125,7 +125,7 @@ _AGE_AFTER = re.compile(r'(?:9\d|1[01]\d)\s*-?\s*(?:years?|yrs?|y/?o\b|year-old|
 _AGE_BEFORE = re.compile(r'(?:\bage|aged|\bis|\bam|re|turned|turns)\s*:?\s+$')
 
 def _word_starts(low:str, words)->list[int]:
-    "Where any of `words` starts in `low` as a whole word"
+    "Where any of `words` starts in `low`, not inside another word"
     pos = []
     for w in words:
         i = low.find(w)
@@ -136,12 +136,7 @@ def _word_starts(low:str, words)->list[int]:
 
 def _name_triggers(text:str, low:str)->list[int]:
     "Where a title (Dr, Mrs...) or a context word (patient, daughter, seen by...) starts: the only places a NAME match can start"
-    pos = []
-    for t in _TITLES:
-        i = text.find(t)
-        while i >= 0:
-            if not (i and text[i-1].isalnum()): pos.append(i)
-            i = text.find(t, i+1)
+    pos = _word_starts(text, _TITLES)
     kin = _KIN_WORDS.intersection(_WORDS.findall(low))
     if kin: pos += [p for p in _word_starts(low, kin) if low[p:p+20].split(' ', 1)[0].rstrip('.,:;') in kin]
     return sorted(set(pos))
