@@ -11,7 +11,7 @@ import argparse, json, os, random, shutil, subprocess, sys, tempfile, textwrap
 # %% auto #0
 __all__ = ['RATE_HELP', 'EXIT_CODES', 'read_block', 'ask', 'wrap_text', 'render_example', 'IO', 'cmd_init', 'cmd_add',
            'edit_text', 'cmd_rate', 'cmd_stats', 'cmd_split', 'cmd_format', 'cmd_validate', 'cmd_template', 'cmd_codes',
-           'cmd_preprocess', 'cmd_eval', 'cmd_config', 'cmd_doctor', 'build_parser', 'run', 'main']
+           'cmd_preprocess', 'cmd_eval', 'cmd_quickstart', 'cmd_config', 'cmd_doctor', 'build_parser', 'run', 'main']
 
 # %% ../nbs/13_cli.ipynb #24ef1eea
 def read_block(prompt:str, stdin=None, stdout=None)->str:
@@ -381,6 +381,17 @@ def cmd_eval(args, io:IO)->int:
     if 'saved' in summary: io.print(f"saved {summary['saved']}")
     return 0
 
+# %% ../nbs/13_cli.ipynb #03a97472
+def cmd_quickstart(args, io:IO)->int:
+    "The whole pipeline, offline, on the bundled medical-coding data"
+    from llmforge.quickstart import quickstart
+    say = (lambda *a: print(*a, file=io.stderr, flush=True)) if args.json else io.print  # with --json, progress goes to stderr
+    figures = quickstart(args.dir, steps=args.steps, seed=args.seed, say=say)
+    if args.json: _json_out(io, figures)
+    else: io.print(f"held-out loss: base {figures['base']['heldout_loss']:.3f} -> tuned {figures['tuned']['heldout_loss']:.3f}; "
+                   f"parseable answers: base {figures['base']['parseable']:.0%} -> tuned {figures['tuned']['parseable']:.0%}")
+    return 0
+
 # %% ../nbs/13_cli.ipynb #ff5fd68d
 def cmd_config(args, io:IO)->int:
     "Check data and training configs"
@@ -499,6 +510,11 @@ def build_parser()->argparse.ArgumentParser:
     s.add_argument('--save', action='store_true', help="save the evaluation in the project's data/evals/")
     s.add_argument('--version', help='name used in the saved file (default: the system name)')
     s.add_argument('--json', action='store_true', help='print the results as JSON')
+    s = cmd('quickstart', cmd_quickstart, 'offline demo of the whole path: project, validation, split, tiny model, LoRA, evaluation, report', project=False)
+    s.add_argument('dir', nargs='?', default='llmforge-quickstart', help='a new folder for everything it makes (default: ./llmforge-quickstart)')
+    s.add_argument('--steps', type=int, default=200, help='LoRA training steps (default: 200, about half a minute on 2 cores)')
+    s.add_argument('--seed', type=int, default=0)
+    s.add_argument('--json', action='store_true', help='print the figures as JSON')
     s = sub.add_parser('template', help='chat templates per stage', description='chat templates per training stage and their fingerprints', epilog=EXIT_CODES)
     tsub = s.add_subparsers(dest='template_command', metavar='ACTION', required=True)
     c = tsub.add_parser('show', help="render a stage's template", description="install a stage's template on a tokenizer, render an example, print the fingerprint", epilog=EXIT_CODES)

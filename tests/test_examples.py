@@ -33,3 +33,15 @@ def test_medical_configs_load():
     assert cfgs['train_stage3'].objective == 'dpo' and cfgs['train_stage3'].dpo.loss_type == 'apo_zero'
     assert cfgs['train_stage2'].special_tokens == ['<think>', '</think>']
     assert all(cfgs[f'data_stage{s}'].stage == s for s in (1, 2, 3))
+
+def test_quickstart_data_is_the_stage1_example():
+    assert (MED/'stage1.jsonl').read_bytes() == (MED.parent.parent/'llmforge'/'data'/'quickstart.jsonl').read_bytes()
+
+def test_quickstart_command(tmp_path):
+    import subprocess, sys, json as _json
+    r = subprocess.run([sys.executable, '-m', 'llmforge', 'quickstart', str(tmp_path/'qs'), '--steps', '40', '--json'],
+                       capture_output=True, text=True, timeout=600, env={**__import__('os').environ, 'HF_HUB_OFFLINE': '1'})
+    assert r.returncode == 0, r.stderr[-2000:]
+    figures = _json.loads(r.stdout)
+    assert figures['tuned']['heldout_loss'] < figures['base']['heldout_loss']
+    assert (tmp_path/'qs'/'report.md').exists() and (tmp_path/'qs'/'project'/'llmforge.json').exists()
