@@ -13,7 +13,7 @@ from .core import LLMForgeError, atomic_write, now_iso
 
 # %% auto #0
 __all__ = ['encode_chat', 'pack', 'collate', 'SFTSettings', 'latest_checkpoint', 'train_sft', 'plot_losses', 'data_hash',
-           'record_run', 'merge_adapter']
+           'record_run', 'merge_adapter', 'DPOSettings', 'encode_pair', 'dpo_loss', 'train_dpo']
 
 # %% ../nbs/07_trainers.ipynb #1acb8718
 def encode_chat(tokenizer, messages:list, max_len:int)->dict:
@@ -273,3 +273,83 @@ def merge_adapter(base, adapter, out)->Path:
     merged = model.merge_and_unload()
     out = Path(out); merged.save_pretrained(str(out)); tok.save_pretrained(str(out))
     return out
+
+# %% ../nbs/07_trainers.ipynb #c6bb1ff8
+@dataclass
+class DPOSettings:
+    "How to run DPO (the dpo and training parts of a stage 3 config)"
+    beta:float=0.1
+    loss_type:str='sigmoid'      # 'sigmoid' or 'apo_zero'
+    max_steps:int=50
+    batch_size:int=4
+    learning_rate:float=5e-6
+    max_grad_norm:float=1.0
+    max_seq_len:int=1024
+    seed:int=42
+    lora_r:int=16
+    lora_alpha:int=32
+    lora_dropout:float=0.0
+    target_modules:list|str='all-linear'
+
+def encode_pair(tokenizer, pair:dict, max_len:int)->dict:
+    "A preference pair as two token sequences sharing the prompt, labels on the answers only"
+    from llmforge.templates import render_preference
+    r = render_preference(tokenizer, pair)
+    out = {}
+    for k in ('chosen','rejected'):
+        text = r['prompt'] + r[k]
+        enc = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
+        ids = enc['input_ids'][:max_len]
+        out[k] = {'input_ids': ids, 'labels': [t if a >= len(r['prompt']) else -100 for t,(a,_) in zip(ids, enc['offset_mapping'])], 'lengths': [len(ids)]}
+    return out
+
+def _seq_logps(model, rows:list, pad:int):
+    "Summed log-probabilities of the labelled tokens of each row"
+    import torch
+    b = collate(rows, pad)
+    logits = model(input_ids=b['input_ids'], position_ids=b['position_ids'], attention_mask=b['attention_mask']).logits[:, :-1]
+    labels = b['labels'][:, 1:]
+    lp = torch.log_softmax(logits.float(), -1).gather(-1, labels.clamp(min=0).unsqueeze(-1)).squeeze(-1)
+    return (lp * (labels != -100)).sum(-1)
+
+def dpo_loss(pc, pr, rc, rr, beta:float, loss_type:str):
+    "Per-pair DPO loss from policy (p) and reference (r) log-probs of chosen (c) and rejected (r) answers"
+    import torch.nn.functional as F
+    c,r = pc - rc,pr - rr
+    if loss_type == 'sigmoid': return -F.logsigmoid(beta * (c - r))
+    if loss_type == 'apo_zero': return (1 - F.sigmoid(beta * c)) + F.sigmoid(beta * r)
+    raise LLMForgeError(f"loss_type must be 'sigmoid' or 'apo_zero', got {loss_type!r}")
+
+def train_dpo(model, tokenizer, pairs:list, output_dir, settings:DPOSettings=None)->dict:
+    "DPO on preference pairs with a LoRA adapter; the adapter-free model is the reference"
+    import torch
+    from peft import LoraConfig, get_peft_model
+    s = settings or DPOSettings()
+    out = Path(output_dir); out.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(s.seed)
+    if not hasattr(model, 'peft_config'):
+        model = get_peft_model(model, LoraConfig(r=s.lora_r, lora_alpha=s.lora_alpha, lora_dropout=s.lora_dropout, target_modules=s.target_modules, task_type='CAUSAL_LM'))
+    enc = [encode_pair(tokenizer, p, s.max_seq_len) for p in pairs]
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW(params, lr=s.learning_rate)
+    log,rng = [],random.Random(s.seed)
+    model.train()
+    for step in range(1, s.max_steps + 1):
+        batch = rng.sample(enc, min(s.batch_size, len(enc)))
+        rows = [e['chosen'] for e in batch] + [e['rejected'] for e in batch]
+        with torch.no_grad(), model.disable_adapter(): ref = _seq_logps(model, rows, pad)
+        pol = _seq_logps(model, rows, pad)
+        n = len(batch)
+        losses = dpo_loss(pol[:n], pol[n:], ref[:n], ref[n:], s.beta, s.loss_type)
+        losses.mean().backward()
+        if s.max_grad_norm: torch.nn.utils.clip_grad_norm_(params, s.max_grad_norm)
+        opt.step(); opt.zero_grad(set_to_none=True)
+        rc,rr = s.beta * (pol[:n] - ref[:n]).detach(),s.beta * (pol[n:] - ref[n:]).detach()
+        log.append({'step': step, 'loss': losses.mean().item(), 'reward_chosen': rc.mean().item(), 'reward_rejected': rr.mean().item(), 'margin': (rc - rr).mean().item()})
+    model.eval()
+    adapter = out/'adapter'
+    model.save_pretrained(str(adapter)); tokenizer.save_pretrained(str(adapter))
+    summary = {'status': 'completed', 'steps': s.max_steps, 'final_loss': log[-1]['loss'], 'settings': asdict(s), 'output': str(adapter), 'log': log}
+    atomic_write(out/'run.json', json.dumps(summary, indent=1))
+    return {**summary, 'model': model}
