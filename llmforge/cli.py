@@ -11,7 +11,8 @@ import argparse, json, os, random, shutil, subprocess, sys, tempfile, textwrap
 # %% auto #0
 __all__ = ['RATE_HELP', 'EXIT_CODES', 'read_block', 'ask', 'wrap_text', 'render_example', 'IO', 'cmd_init', 'cmd_add',
            'edit_text', 'cmd_rate', 'cmd_stats', 'cmd_split', 'cmd_format', 'cmd_validate', 'cmd_template', 'cmd_codes',
-           'cmd_preprocess', 'cmd_eval', 'cmd_quickstart', 'cmd_config', 'cmd_doctor', 'build_parser', 'run', 'main']
+           'cmd_preprocess', 'cmd_eval', 'cmd_train', 'cmd_quickstart', 'cmd_config', 'cmd_doctor', 'build_parser',
+           'run', 'main']
 
 # %% ../nbs/13_cli.ipynb #24ef1eea
 def read_block(prompt:str, stdin=None, stdout=None)->str:
@@ -382,6 +383,17 @@ def cmd_eval(args, io:IO)->int:
     return 0
 
 # %% ../nbs/13_cli.ipynb #03a97472
+def cmd_train(args, io:IO)->int:
+    "Train (or dry-run) from a training config"
+    from llmforge.trainers import train_from_config
+    from llmforge.project import Project
+    proj = Project(args.project) if args.project else None
+    say = (lambda *a: print(*a, file=io.stderr, flush=True)) if args.json else io.print
+    r = train_from_config(args.config, project=proj, dry_run=args.dry_run, max_steps=args.max_steps, say=say)
+    if args.json: _json_out(io, r)
+    else: io.print(('dry run: ' if r['dry_run'] else '') + ', '.join(f'{k} {v:.3g}' if isinstance(v, float) else f'{k} {v}' for k,v in r.items() if k != 'dry_run'))
+    return 0
+
 def cmd_quickstart(args, io:IO)->int:
     "The whole pipeline, offline, on the bundled medical-coding data"
     from llmforge.quickstart import quickstart
@@ -510,6 +522,14 @@ def build_parser()->argparse.ArgumentParser:
     s.add_argument('--save', action='store_true', help="save the evaluation in the project's data/evals/")
     s.add_argument('--version', help='name used in the saved file (default: the system name)')
     s.add_argument('--json', action='store_true', help='print the results as JSON')
+    s = sub.add_parser('train', help='train from a config (SFT or DPO; --dry-run to check everything first)',
+                       description='train from a training config: SFT or DPO, LoRA or full; --dry-run loads, encodes, takes one step and reports', epilog=EXIT_CODES)
+    s.add_argument('config', help='a training config (YAML)')
+    s.add_argument('-p', '--project', metavar='DIR', help="record the run in this project's runs[]")
+    s.add_argument('--dry-run', action='store_true', help='load model and data, apply the template, take one optimizer step, report memory')
+    s.add_argument('--max-steps', type=int, help="override the config's length")
+    s.add_argument('--json', action='store_true', help='print the summary as JSON')
+    s.set_defaults(fn=cmd_train)
     s = cmd('quickstart', cmd_quickstart, 'offline demo of the whole path: project, validation, split, tiny model, LoRA, evaluation, report', project=False)
     s.add_argument('dir', nargs='?', default='llmforge-quickstart', help='a new folder for everything it makes (default: ./llmforge-quickstart)')
     s.add_argument('--steps', type=int, default=200, help='LoRA training steps (default: 200, about half a minute on 2 cores)')

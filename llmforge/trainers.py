@@ -13,7 +13,7 @@ from .core import LLMForgeError, atomic_write, now_iso
 
 # %% auto #0
 __all__ = ['encode_chat', 'pack', 'collate', 'SFTSettings', 'latest_checkpoint', 'train_sft', 'plot_losses', 'data_hash',
-           'record_run', 'merge_adapter', 'DPOSettings', 'encode_pair', 'dpo_loss', 'train_dpo']
+           'record_run', 'merge_adapter', 'DPOSettings', 'encode_pair', 'dpo_loss', 'train_dpo', 'train_from_config']
 
 # %% ../nbs/07_trainers.ipynb #1acb8718
 def encode_chat(tokenizer, messages:list, max_len:int)->dict:
@@ -23,7 +23,8 @@ def encode_chat(tokenizer, messages:list, max_len:int)->dict:
     spans = []
     for i,m in enumerate(msgs):  # the characters of each trained assistant message (and its end-of-turn token)
         if m['role'] != 'assistant' or m.get('weight', 1) == 0: continue
-        before = tokenizer.apply_chat_template(msgs[:i], tokenize=False, add_generation_prompt=True) if i else ''
+        # the generation prompt without a reasoning opener: the answer itself carries its <think> block
+        before = tokenizer.apply_chat_template(msgs[:i], tokenize=False, add_generation_prompt=True, enable_thinking=False) if i else ''
         upto = tokenizer.apply_chat_template(msgs[:i+1], tokenize=False)
         if not text.startswith(upto) or not upto.startswith(before):
             raise LLMForgeError('the chat template does not render earlier turns as a prefix, so assistant tokens cannot be located')
@@ -353,3 +354,61 @@ def train_dpo(model, tokenizer, pairs:list, output_dir, settings:DPOSettings=Non
     summary = {'status': 'completed', 'steps': s.max_steps, 'final_loss': log[-1]['loss'], 'settings': asdict(s), 'output': str(adapter), 'log': log}
     atomic_write(out/'run.json', json.dumps(summary, indent=1))
     return {**summary, 'model': model}
+
+# %% ../nbs/07_trainers.ipynb #062ebb3c
+def _load_rows(path:Path, stage:int)->list:
+    "Chat examples (stages 1-2) or preference pairs (stage 3) from a JSONL file or a data config"
+    from llmforge.core import read_examples, read_jsonl
+    if path.suffix in ('.yaml', '.yml'):
+        from llmforge.configs import load_config
+        dc = load_config(path)
+        path = path.parent/dc.train
+    if stage == 3: return [d for _,d in read_jsonl(path)]
+    return list(read_examples(path))
+
+def train_from_config(config,                 # a training config (YAML) or a loaded `TrainConfig`
+                      project=None,           # record the run in this project's runs[]
+                      dry_run:bool=False,     # load, encode, one step, report: no full run
+                      max_steps:int=None,     # override the config's length (quick runs)
+                      say=print,
+                     )->dict:
+    "Run (or dry-run) a training config; returns the run summary"
+    import resource, torch
+    from llmforge.configs import load_config
+    from llmforge.models import load_model
+    from llmforge.templates import set_template, add_special_tokens
+    cfg = config if not isinstance(config, (str, Path)) else load_config(config)
+    base_dir = Path(getattr(cfg, 'path', '.')).parent
+    t0 = time.perf_counter()
+    bm = base_dir/cfg.base_model if (base_dir/cfg.base_model).exists() else cfg.base_model
+    model,tok = load_model(bm, device='cpu' if not torch.cuda.is_available() else None)
+    set_template(tok, cfg.stage, model)
+    if cfg.special_tokens: add_special_tokens(tok, cfg.special_tokens, model)
+    rows = _load_rows(base_dir/cfg.data, cfg.stage)
+    say(f'loaded {bm} ({sum(p.numel() for p in model.parameters())/1e6:.1f}M parameters) and {len(rows)} {"pairs" if cfg.stage == 3 else "examples"} in {time.perf_counter()-t0:.1f} s')
+    out = base_dir/cfg.output_dir
+    if cfg.objective == 'dpo':
+        t = cfg.training
+        ds = DPOSettings(beta=cfg.dpo.beta, loss_type=cfg.dpo.loss_type, max_steps=1 if dry_run else (max_steps or t.max_steps or max(1, int(t.epochs * len(rows) / t.batch_size))),
+                         batch_size=t.batch_size, learning_rate=t.learning_rate, max_grad_norm=t.max_grad_norm, max_seq_len=t.max_seq_len, seed=t.seed,
+                         lora_r=cfg.lora.r, lora_alpha=cfg.lora.alpha, target_modules=cfg.lora.target_modules)
+        enc = [encode_pair(tok, p, ds.max_seq_len) for p in rows]
+        lengths = [len(e['chosen']['input_ids']) for e in enc]
+        summary = train_dpo(model, tok, rows, out if not dry_run else out/'dry-run', ds)
+    else:
+        ss = SFTSettings.from_config(cfg)
+        ss.progress = not dry_run
+        if dry_run: ss.max_steps,ss.eval_steps = 1,None
+        elif max_steps: ss.max_steps = max_steps
+        enc = [encode_chat(tok, e.messages, ss.max_seq_len) for e in rows]
+        lengths = [len(e['input_ids']) for e in enc]
+        summary = train_sft(model, tok, rows, out if not dry_run else out/'dry-run', settings=ss, resume=not dry_run)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    report = {'dry_run': dry_run, 'objective': cfg.objective, 'stage': cfg.stage, 'examples': len(rows), 'tokens_max': max(lengths),
+              'tokens_mean': sum(lengths)/len(lengths), 'truncated': sum(l >= cfg.training.max_seq_len for l in lengths),
+              'steps': summary['steps'], 'loss': summary['final_loss'], 'seconds': time.perf_counter() - t0, 'peak_rss_mb': peak,
+              'vocab': len(tok)}
+    if torch.cuda.is_available(): report['peak_gpu_mb'] = torch.cuda.max_memory_allocated() / 2**20
+    if dry_run: shutil.rmtree(out/'dry-run', ignore_errors=True)
+    elif project is not None and cfg.objective == 'sft': report['run'] = record_run(project, summary, tok, rows, cfg.stage, str(bm))['id']
+    return report

@@ -315,3 +315,19 @@ def test_doctor():
     checks = {c['name']: c for c in json.loads(r.stdout)}
     assert checks['OPENAI_API_KEY']['detail'] == 'set' and 'sk-secret-123' not in r.stdout
     assert checks['python']['status'] == 'ok' and 'disk' in checks and 'accelerator' in checks
+
+def test_train_dry_run_and_run(tmp_path, proj):
+    import shutil
+    from llmforge.models import tiny_model
+    tiny_model(tmp_path/'base')
+    shutil.copy(EXAMPLES/'medical-coding'/'stage1.jsonl', tmp_path/'s1.jsonl')
+    (tmp_path/'t.yaml').write_text('kind: train\nstage: 1\nbase_model: base\ndata: s1.jsonl\noutput_dir: out\n'
+                                   'training: {batch_size: 4, learning_rate: 0.003, max_seq_len: 512, max_steps: 3}\n')
+    r = llmforge('train', tmp_path/'t.yaml', '--dry-run', '--json', env={'HF_HUB_OFFLINE': '1'})
+    assert r.returncode == 0, r.stderr[-1500:]
+    d = json.loads(r.stdout)
+    assert d['dry_run'] and d['steps'] == 1 and d['examples'] == 50 and not (tmp_path/'out'/'adapter').exists()
+    r = llmforge('train', tmp_path/'t.yaml', '-p', proj, '--json', env={'HF_HUB_OFFLINE': '1'})
+    assert r.returncode == 0 and json.loads(r.stdout)['run'] == 'run-001' and (tmp_path/'out'/'adapter').exists()
+    (tmp_path/'bad.yaml').write_text('kind: train\nstage: 1\nbase_model: base\ndata: missing.jsonl\n')
+    one_line_error(llmforge('train', tmp_path/'bad.yaml', '--dry-run'), 'data: file not found')
