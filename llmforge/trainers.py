@@ -67,7 +67,7 @@ def collate(rows:list, pad_id:int):
 @dataclass
 class SFTSettings:
     "How to fine-tune (the training and LoRA parts of a training config)"
-    method:str='lora'            # 'lora' or 'full' ('qlora': load the base with load_model(..., quantization='4bit') first)
+    method:str='lora'            # 'lora' or 'full' (QLoRA: 'lora' on a base loaded with load_model(..., quantization='4bit'))
     epochs:float=1
     max_steps:int|None=None      # overrides epochs when set
     batch_size:int=4
@@ -93,7 +93,7 @@ class SFTSettings:
     def from_config(cls, cfg)->SFTSettings:
         "Settings from a `TrainConfig` (llmforge.configs)"
         t,l = cfg.training,cfg.lora
-        return cls(method=cfg.method, epochs=t.epochs, max_steps=t.max_steps, batch_size=t.batch_size, grad_accum=t.grad_accum,
+        return cls(method='lora' if cfg.method == 'qlora' else cfg.method, epochs=t.epochs, max_steps=t.max_steps, batch_size=t.batch_size, grad_accum=t.grad_accum,
                    learning_rate=t.learning_rate, lr_scheduler=t.lr_scheduler, warmup_ratio=t.warmup_ratio, weight_decay=t.weight_decay,
                    max_grad_norm=t.max_grad_norm, max_seq_len=t.max_seq_len, packing=t.packing, eval_steps=t.eval_steps,
                    early_stopping_patience=t.early_stopping_patience, seed=t.seed, lora_r=l.r, lora_alpha=l.alpha,
@@ -155,7 +155,9 @@ def train_sft(model, tokenizer,
     if s.method not in ('lora', 'full'): raise LLMForgeError(f"method must be 'lora' or 'full', got {s.method!r}")
     torch.manual_seed(s.seed); random.seed(s.seed)
     if s.method == 'lora':
-        from peft import LoraConfig, get_peft_model
+        from peft import LoraConfig, get_peft_model, prepare_model_for_kbit_training
+        if getattr(model, 'is_loaded_in_4bit', False) or getattr(model, 'is_loaded_in_8bit', False):  # QLoRA
+            model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=False)
         if not hasattr(model, 'peft_config'):
             model = get_peft_model(model, LoraConfig(r=s.lora_r, lora_alpha=s.lora_alpha, lora_dropout=s.lora_dropout,
                                                      target_modules=s.target_modules, task_type='CAUSAL_LM'))
@@ -381,7 +383,7 @@ def train_from_config(config,                 # a training config (YAML) or a lo
     base_dir = Path(getattr(cfg, 'path', '.')).parent
     t0 = time.perf_counter()
     bm = base_dir/cfg.base_model if (base_dir/cfg.base_model).exists() else cfg.base_model
-    model,tok = load_model(bm, device='cpu' if not torch.cuda.is_available() else None)
+    model,tok = load_model(bm, device='cpu' if not torch.cuda.is_available() else None, quantization='4bit' if cfg.method == 'qlora' else None)
     set_template(tok, cfg.stage, model)
     if cfg.special_tokens: add_special_tokens(tok, cfg.special_tokens, model)
     rows = _load_rows(base_dir/cfg.data, cfg.stage)
