@@ -6,7 +6,7 @@ Docs: https://llmforge.github.io/llmforge/validators.html.md"""
 
 # %% ../nbs/02_validators.ipynb #fda56358
 from __future__ import annotations
-import bisect, hashlib, os, re, zlib
+import bisect, hashlib, os, re, sys, zlib
 from functools import lru_cache
 from collections import Counter
 from dataclasses import dataclass, field, asdict
@@ -492,7 +492,8 @@ def _stream(path, ch:QualityChecker, split:str=None, workers:int=1):
     if workers > 1:
         import multiprocessing as mp
         from collections import deque
-        with mp.get_context('fork' if 'fork' in mp.get_all_start_methods() else 'spawn').Pool(workers) as pool:
+        ctx = mp.get_context('fork') if sys.platform.startswith('linux') else mp.get_context()  # fork is unsafe on macOS
+        with ctx.Pool(workers) as pool:
             inflight = deque()  # at most two chunks per worker in flight: memory stays flat however long the file
             for job in jobs:
                 inflight.append(pool.apply_async(analyze_lines, (job,)))
