@@ -233,6 +233,7 @@ def cmd_format(args, io:IO)->int:
 # %% ../nbs/13_cli.ipynb #90328cfe
 def cmd_validate(args, io:IO)->int:
     "Run every quality check on a JSONL file or a project folder"
+    from llmforge.core import LLMForgeError
     from pathlib import Path
     from llmforge.validators import QualitySettings, validate_file, validate_project
     from llmforge.project import CONFIG_NAME
@@ -302,6 +303,7 @@ def cmd_preprocess(args, io:IO)->int:
 # %% ../nbs/13_cli.ipynb #27130f9e
 def _predictor(args, suffix:str, train):
     "The predictor named by --model/--endpoint/--baseline (or their -b variants)"
+    from llmforge.core import LLMForgeError
     from llmforge import evaluation as E
     model,endpoint,baseline = (getattr(args, f'{k}{suffix}') for k in ('model', 'endpoint', 'baseline'))
     if model: return E.HFPredictor(model, adapter=getattr(args, f'adapter{suffix}'), max_new_tokens=args.max_new_tokens)

@@ -84,7 +84,9 @@ def load_model(name_or_path,                # a local folder or a hub id
     kw = {'dtype': dtype if dtype == 'auto' else getattr(torch, dtype), 'token': os.environ.get('HF_TOKEN')}
     if quantization:
         if quantization not in ('4bit', '8bit'): raise LLMForgeError(f"quantization must be '4bit' or '8bit', got {quantization!r}")
-        try: from transformers import BitsAndBytesConfig; import bitsandbytes  # noqa: F401
+        try:
+            from transformers import BitsAndBytesConfig
+            import bitsandbytes  # noqa: F401  (only to say clearly that it is missing)
         except ImportError: raise LLMForgeError('4-bit/8-bit loading needs bitsandbytes: pip install bitsandbytes') from None
         kw['quantization_config'] = (BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type='nf4', bnb_4bit_use_double_quant=True,
                                                         bnb_4bit_compute_dtype=torch.bfloat16 if device == 'cuda' else torch.float32)

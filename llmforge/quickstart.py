@@ -6,7 +6,7 @@ Docs: https://llmforge.github.io/llmforge/quickstart.html.md"""
 
 # %% ../nbs/14_quickstart.ipynb #cd55719b
 from __future__ import annotations
-import json, shutil, time
+import json, time
 from pathlib import Path
 from importlib.resources import files
 from .core import LLMForgeError, atomic_write
@@ -28,13 +28,11 @@ def quickstart(workdir,                 # a new folder for the project, the mode
                say=print,               # where progress goes
               )->dict:
     "Run the whole pipeline on the bundled medical-coding data; returns the figures of the report"
-    import torch
     from llmforge.project import Project
     from llmforge.validators import validate_project
     from llmforge.models import tiny_model
-    from llmforge.trainers import SFTSettings, train_sft, encode_chat, collate, record_run, _eval_loss
+    from llmforge.trainers import SFTSettings, train_sft, encode_chat, record_run, _eval_loss
     from llmforge.evaluation import HFPredictor, evaluate
-    from llmforge.trainers import plot_losses
     t0 = time.perf_counter()
     work = Path(workdir)
     if work.exists() and any(work.iterdir()): raise LLMForgeError(f'{work} is not empty; give a new folder')

@@ -7,7 +7,7 @@ Docs: https://llmforge.github.io/llmforge/trainers.html.md"""
 # %% ../nbs/07_trainers.ipynb #82f6f53a
 from __future__ import annotations
 import hashlib, json, math, os, random, shutil, time
-from dataclasses import dataclass, field, asdict
+from dataclasses import dataclass, asdict
 from pathlib import Path
 from .core import LLMForgeError, atomic_write, now_iso
 

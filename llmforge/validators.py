@@ -11,7 +11,7 @@ from functools import lru_cache
 from collections import Counter
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
-from .core import ROLES, SPLITS, DataError, LLMForgeError, read_jsonl, _decode_line
+from .core import ROLES, SPLITS, DataError, LLMForgeError, _decode_line
 from .phi import find_phi
 
 # %% auto #0
@@ -288,12 +288,11 @@ class QualityReport:
 
 # %% ../nbs/02_validators.ipynb #dc3c2848
 def load_tokenizer(tok):
-    "A tokenizer object as given, or loaded from a hub id or folder"
+    "A tokenizer object as given, or loaded from a hub id or folder (through `llmforge.models.load_tokenizer`)"
     if tok is None or not isinstance(tok, (str, Path)): return tok
-    try: from transformers import AutoTokenizer
-    except ImportError: raise LLMForgeError('token counts need transformers: pip install transformers') from None
-    try: return AutoTokenizer.from_pretrained(str(tok))
-    except OSError as e: raise LLMForgeError(f'cannot load the tokenizer {tok!r}: {e}. Point --model at a local model folder when the hub is unreachable.') from None
+    from llmforge.models import load_tokenizer as load
+    try: return load(tok)
+    except LLMForgeError as e: raise LLMForgeError(f'cannot load the tokenizer {str(tok)!r}: {e}') from None
 
 
 _SPLIT_CODE,_SPLIT_NAME = {None:0, 'train':1, 'val':2},{0:None, 1:'train', 2:'val'}

@@ -7,7 +7,6 @@ Docs: https://llmforge.github.io/llmforge/widgets.html.md"""
 # %% ../nbs/12_widgets.ipynb #6401f199
 from __future__ import annotations
 import html, json, random
-from pathlib import Path
 from .core import LLMForgeError
 
 # %% auto #0

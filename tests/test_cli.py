@@ -331,3 +331,10 @@ def test_train_dry_run_and_run(tmp_path, proj):
     assert r.returncode == 0 and json.loads(r.stdout)['run'] == 'run-001' and (tmp_path/'out'/'adapter').exists()
     (tmp_path/'bad.yaml').write_text('kind: train\nstage: 1\nbase_model: base\ndata: missing.jsonl\n')
     one_line_error(llmforge('train', tmp_path/'bad.yaml', '--dry-run'), 'data: file not found')
+
+def test_user_errors_in_validate_and_eval_are_one_line(tmp_path, proj):
+    (tmp_path/'t.jsonl').write_text('')
+    (tmp_path/'train.yaml').write_text('kind: train\nstage: 1\nbase_model: m\ndata: t.jsonl\n')
+    one_line_error(llmforge('validate', tmp_path/'train.yaml'), 'validate takes a data config')
+    (tmp_path/'d.jsonl').write_text(_chat('Question one about exporting?', 'ICD10: E11.9') + '\n')
+    one_line_error(llmforge('eval', '-p', proj, '--data', tmp_path/'d.jsonl', '--baseline', 'keyword'), 'baselines learn from training examples')
