@@ -11,8 +11,8 @@ import argparse, json, os, random, shutil, subprocess, sys, tempfile, textwrap
 # %% auto #0
 __all__ = ['RATE_HELP', 'EXIT_CODES', 'read_block', 'ask', 'wrap_text', 'render_example', 'IO', 'cmd_init', 'cmd_add',
            'edit_text', 'cmd_rate', 'cmd_stats', 'cmd_split', 'cmd_format', 'cmd_validate', 'cmd_template', 'cmd_codes',
-           'cmd_preprocess', 'cmd_eval', 'cmd_train', 'cmd_quickstart', 'cmd_config', 'cmd_doctor', 'build_parser',
-           'run', 'main']
+           'cmd_preprocess', 'cmd_eval', 'cmd_train', 'cmd_quickstart', 'cmd_config', 'cmd_doctor', 'add_command',
+           'plugin_modules', 'build_parser', 'run', 'main']
 
 # %% ../nbs/13_cli.ipynb #24ef1eea
 def read_block(prompt:str, stdin=None, stdout=None)->str:
@@ -429,7 +429,24 @@ def cmd_doctor(args, io:IO)->int:
     return 1 if any(c.status == 'fail' for c in checks) else 0
 
 # %% ../nbs/13_cli.ipynb #04f9c4c6
-EXIT_CODES = '''exit codes: 0 success · 1 user or data error · 2 usage error · 130 interrupted'''
+EXIT_CODES = '''exit codes: 0 success · 1 user or data error · 2 usage error · 3 missing optional dependency · 4 verification failed · 130 interrupted'''
+
+def add_command(sub,              # the subparsers object of `build_parser`
+                name:str,         # the command, e.g. `generate`
+                fn,               # `fn(args, io) -> exit code`
+                help:str,         # one line for `llmforge --help` and the command's own help
+                aliases=(),       # other names for it
+                project:bool=True # add `-p/--project DIR` (default: the current folder)
+               )->argparse.ArgumentParser:
+    "Add one subcommand; plugin modules (`llmforge/cli_*.py`) use this too"
+    s = sub.add_parser(name, help=help, description=help, aliases=list(aliases), epilog=EXIT_CODES)
+    if project: s.add_argument('-p', '--project', default='.', metavar='DIR', help='the project folder (default: the current folder)')
+    s.set_defaults(fn=fn); return s
+
+def plugin_modules()->list:
+    "Names of the modules that add commands: every `llmforge.cli_*` module, sorted"
+    import pkgutil, llmforge
+    return sorted(f'llmforge.{m.name}' for m in pkgutil.iter_modules(llmforge.__path__) if m.name.startswith('cli_'))
 
 def _rating(s):
     try: v = int(s)
@@ -444,10 +461,7 @@ def build_parser()->argparse.ArgumentParser:
                                 epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter)
     P.add_argument('--version', action='version', version=f'llmforge {__version__}')
     sub = P.add_subparsers(dest='command', metavar='COMMAND')
-    def cmd(name, fn, help, aliases=(), project=True):
-        s = sub.add_parser(name, help=help, description=help, aliases=list(aliases), epilog=EXIT_CODES)
-        if project: s.add_argument('-p', '--project', default='.', metavar='DIR', help='the project folder (default: the current folder)')
-        s.set_defaults(fn=fn); return s
+    def cmd(name, fn, help, aliases=(), project=True): return add_command(sub, name, fn, help, aliases, project)
     s = cmd('init', cmd_init, 'create a project folder (prompts unless --yes)', project=False)
     s.add_argument('path', nargs='?', default='.', help='folder to create the project in (default: the current folder)')
     s.add_argument('--name', help='project name (default: the folder name)')
@@ -565,6 +579,8 @@ def build_parser()->argparse.ArgumentParser:
     s = cmd('doctor', cmd_doctor, 'check Python, packages, accelerator, disk, API keys and hub access', project=False)
     s.add_argument('--offline', action='store_true', help='do not try to reach the model hub')
     s.add_argument('--json', action='store_true', help='print as JSON')
+    import importlib
+    for m in plugin_modules(): importlib.import_module(m).register(sub)
     return P
 
 def run(argv:list=None, io:IO=None)->int:
@@ -577,7 +593,7 @@ def run(argv:list=None, io:IO=None)->int:
     from llmforge.core import LLMForgeError
     try: return args.fn(args, io)
     except LLMForgeError as e:
-        print(f'llmforge {args.command}: error: {e}', file=io.stderr, flush=True); return 1
+        print(f'llmforge {args.command}: error: {e}', file=io.stderr, flush=True); return e.exit_code
     except KeyboardInterrupt:
         print('\ninterrupted; everything saved so far is kept', file=io.stderr, flush=True); return 130
 

@@ -15,12 +15,29 @@ from typing import Iterable, Iterator, Any
 from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['ROLES', 'SPLITS', 'FIELDS', 'LLMForgeError', 'DataError', 'Message', 'now_iso', 'new_id', 'Example', 'ReadReport',
-           'check_plain_json', 'read_jsonl', 'read_examples', 'atomic_write', 'write_jsonl', 'locked', 'ExampleStore']
+__all__ = ['ROLES', 'SPLITS', 'FIELDS', 'LLMForgeError', 'MissingDependency', 'VerificationError', 'DataError', 'Message',
+           'now_iso', 'new_id', 'Example', 'ReadReport', 'check_plain_json', 'read_jsonl', 'read_examples',
+           'atomic_write', 'write_jsonl', 'locked', 'ExampleStore']
 
 # %% ../nbs/00_core.ipynb #f29269cb
 class LLMForgeError(Exception):
-    "An error the user can act on; the CLI prints it as one line and exits 1"
+    "An error the user can act on; the CLI prints it as one line and exits with `exit_code`"
+    exit_code = 1
+
+class MissingDependency(LLMForgeError, ImportError):
+    "An optional package is missing; the message names the extra or package to install"
+    exit_code = 3
+    def __init__(self,
+                 package:str,  # what is missing, e.g. `llama-cpp-python`
+                 install:str,  # the command that fixes it, e.g. `pip install 'llmforge[gguf]'`
+                 why:str='',   # what it is needed for
+                ):
+        self.package,self.install = package,install
+        super().__init__(f"{package} is not installed{' (needed ' + why + ')' if why else ''}; install it with: {install}")
+
+class VerificationError(LLMForgeError):
+    "An output was produced but failed its check"
+    exit_code = 4
 
 class DataError(LLMForgeError, ValueError):
     "A bad record: what is wrong, and where (file, line, field)"
