@@ -13,12 +13,12 @@ from dataclasses import dataclass, field, asdict
 from pathlib import Path
 from .core import ROLES, SPLITS, DataError, LLMForgeError, _decode_line
 from .phi import find_phi
+from .fingerprints import _h64, _NPERM, _BANDS, normalize_text, minhash, minhash_many, similarity
 
 # %% auto #0
 __all__ = ['CHECKS', 'THINK_OPEN', 'THINK_CLOSE', 'QualitySettings', 'Finding', 'check_reasoning', 'final_answer', 'check_record',
-           'normalize_text', 'minhash', 'minhash_many', 'similarity', 'QualityReport', 'load_tokenizer', 'analyze',
-           'fingerprint_chunk', 'analyze_lines', 'QualityChecker', 'validate_records', 'validate_file',
-           'validate_project']
+           'QualityReport', 'load_tokenizer', 'analyze', 'fingerprint_chunk', 'analyze_lines', 'QualityChecker',
+           'validate_records', 'validate_file', 'validate_project']
 
 # %% ../nbs/02_validators.ipynb #af04847d
 CHECKS = {'schema':'error', 'roles':'error', 'empty':'error', 'length':'warning', 'reasoning':'error', 'codes':'error',
@@ -172,52 +172,6 @@ def _check_codes(answer:str)->tuple:
         if not r.is_valid: out.append(('codes', r.error))
         elif r.billable is False: out.append(('codes:warning', r.error))
     return tuple(out)
-
-# %% ../nbs/02_validators.ipynb #28b6013f
-_NORM,_NORM_DIGITS = re.compile(r'[^a-z]+'),re.compile(r'[^a-z0-9]+')
-_MASK = (1<<61) - 1
-_NPERM,_BANDS = 16,4
-_A = [0x9E3779B97F4A7C15 * (2*i+1) % _MASK for i in range(_NPERM)]
-_B = [0xC2B2AE3D27D4EB4F * (i+7) % _MASK for i in range(_NPERM)]
-_A_NP = _B_NP = None
-
-def _h64(s:str)->int: return int.from_bytes(hashlib.blake2b(s.encode('utf-8', 'surrogatepass'), digest_size=8).digest(), 'little')
-
-def normalize_text(t:str, digits:bool=True)->str:
-    "Lower case, single spaces, no punctuation (and no digits unless `digits`): what duplicate detection compares"
-    return (_NORM_DIGITS if digits else _NORM).sub(' ', t.lower()).strip()
-
-def minhash(t:str)->tuple[int,...]|None:
-    "MinHash signature of the word 3-grams of normalized `t` (None when it has fewer than 3 words)"
-    w = normalize_text(t, digits=False).split(' ', 300)[:300]
-    if len(w) < 3: return None
-    import numpy as np
-    global _A_NP, _B_NP
-    if _A_NP is None: _A_NP,_B_NP = np.array(_A, dtype=np.uint64)[:,None],np.array(_B, dtype=np.uint64)[:,None]
-    h = np.array(list(map(zlib.crc32, ' '.join(w).encode().split())), dtype=np.uint64)
-    sh = (h[:-2] * np.uint64(0x9E3779B1) + h[1:-1]) * np.uint64(0x85EBCA77) + h[2:]  # a 3-gram from its 3 word hashes
-    return tuple(((_A_NP * sh + _B_NP) >> np.uint64(3)).min(axis=1).tolist())
-
-def minhash_many(texts:list)->list:
-    "`minhash` of many texts in one vectorized pass (what the worker processes use)"
-    import numpy as np
-    global _A_NP, _B_NP
-    if _A_NP is None: _A_NP,_B_NP = np.array(_A, dtype=np.uint64)[:,None],np.array(_B, dtype=np.uint64)[:,None]
-    hashes,spans,out = [],[],[None]*len(texts)
-    for k,t in enumerate(texts):
-        w = normalize_text(t, digits=False).encode().split(b' ', 300)[:300] if t else []
-        if len(w) < 3: continue
-        spans.append((k, len(hashes), len(w))); hashes += map(zlib.crc32, w)
-    if not spans: return out
-    h = np.array(hashes, dtype=np.uint64)
-    sh = (h[:-2] * np.uint64(0x9E3779B1) + h[1:-1]) * np.uint64(0x85EBCA77) + h[2:]
-    idx = np.concatenate([np.arange(s, s+n-2) for _,s,n in spans])   # 3-grams that stay inside one text
-    starts = np.cumsum([0] + [n-2 for _,_,n in spans[:-1]])
-    mins = np.minimum.reduceat((_A_NP * sh[idx] + _B_NP) >> np.uint64(3), starts, axis=1)
-    for (k,_,_),sig in zip(spans, mins.T.tolist()): out[k] = tuple(sig)
-    return out
-
-def similarity(a, b)->float: return sum(x == y for x,y in zip(a, b))/_NPERM
 
 # %% ../nbs/02_validators.ipynb #2fa04cf6
 _LEN_BINS = (0, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 10**12)
