@@ -6,7 +6,7 @@ Docs: https://llmforge.github.io/llmforge/project.html.md"""
 
 # %% ../nbs/01_project.ipynb #95770c09
 from __future__ import annotations
-import json, math, random
+import hashlib, json, math, random
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
 from fastcore.basics import patch
@@ -276,6 +276,9 @@ def stats(self:Project, threshold:int=None)->Stats:
     return st
 
 # %% ../nbs/01_project.ipynb #9655dc17
+def _content_key(e:Example)->tuple:
+    return (hashlib.blake2b(json.dumps([m.to_dict() for m in e.messages], ensure_ascii=False).encode('utf-8', 'surrogatepass'), digest_size=8).digest(), e.id)
+
 def stratified_val_ids(examples:list[Example], # examples to assign (none assigned yet)
                        ratio:float,            # share for train
                        seed:int,               # makes the assignment reproducible
@@ -286,7 +289,7 @@ def stratified_val_ids(examples:list[Example], # examples to assign (none assign
     if not n_val: return set()
     min_size = math.ceil(1/min(ratio, 1-ratio))  # a stratum smaller than this cannot be split in proportion
     groups:dict = {}
-    for e in sorted(examples, key=lambda e: e.id): groups.setdefault(e.rating or 0, []).append(e.id)
+    for e in sorted(examples, key=_content_key): groups.setdefault(e.rating or 0, []).append(e.id)
     strata = {k:v for k,v in groups.items() if len(v) >= min_size}
     pooled = [i for k,v in groups.items() if k not in strata for i in v]
     if pooled: strata['pooled'] = pooled
