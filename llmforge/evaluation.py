@@ -17,8 +17,8 @@ from .metrics import exact_match, prf, mean_ci, bootstrap_ci, breakdown, confusi
 
 # %% auto #0
 __all__ = ['ERROR_TYPES', 'ParsedAnswer', 'parse_answer', 'MostFrequent', 'RandomAnswer', 'KeywordMatch', 'Rules', 'HFPredictor',
-           'OpenAIPredictor', 'classify', 'reasoning_issue', 'EvalResult', 'evaluate', 'compare', 'save_eval',
-           'eval_report']
+           'OpenAIPredictor', 'classify', 'reasoning_issue', 'EvalResult', 'evaluate', 'compare', 'per_example',
+           'compare_metrics', 'comparison_table', 'save_eval', 'eval_report']
 
 # %% ../nbs/09_evaluation.ipynb #7fb1e89a
 _BARE_CODE = re.compile(r'\b([A-TV-Z]\d[0-9A-Z](?:\.[0-9A-Z]{1,4})?|\d{4}[0-9FT]|[A-Z]\d{4})\b')
@@ -232,6 +232,51 @@ def compare(a:EvalResult, b:EvalResult, n:int=2000)->dict:
             'diff': boot['diff'], 'diff_lo': boot['lo'], 'diff_hi': boot['hi'], 'mcnemar': mcnemar(ca, cb)}
 
 # %% ../nbs/09_evaluation.ipynb #94f688e3
+def per_example(result:EvalResult)->dict:
+    "Per-example scores of an evaluation, recomputed from its predictions: correct, exact, parseable, code sets, systems"
+    preds,golds = [parse_answer(r['prediction'] or '') for r in result.predictions],[parse_answer(r['gold']) for r in result.predictions]
+    return {'accuracy': np.array([float(r['correct']) for r in result.predictions]),
+            'exact_match': exact_match([p.final for p in preds], [g.final for g in golds]),
+            'parseable': np.array([float(p.ok) for p in preds]),
+            'pred_sets': [frozenset(c for _,c in p.codes) for p in preds], 'gold_sets': [frozenset(c for _,c in g.codes) for g in golds],
+            'pred_system': [p.codes[0][0] if p.codes else 'none' for p in preds], 'gold_system': [g.codes[0][0] if g.codes else 'none' for g in golds]}
+
+def _mean(s): return float(np.mean(s.astype(float))) if len(s) else 0.0
+
+def compare_metrics(a:EvalResult,     # the reference evaluation (e.g. the base model)
+                    b:EvalResult,     # the one compared with it (e.g. the fine-tuned model)
+                    n:int=2000,       # bootstrap resamples
+                    seed:int=0,
+                   )->dict:
+    "Per metric: A, B, the difference B - A with its paired-bootstrap interval, and a paired test's p-value"
+    if [r['id'] for r in a.predictions] != [r['id'] for r in b.predictions]:
+        raise LLMForgeError(f'{a.name} and {b.name} are not evaluations of the same examples in the same order: paired tests need the same split')
+    ea,eb = per_example(a),per_example(b)
+    out = {}
+    for k in [k for k in a.metrics if k in b.metrics]:
+        if k in ('accuracy', 'exact_match', 'parseable'):
+            boot = paired_bootstrap(_mean, ea[k], eb[k], n=n, seed=seed)
+            va,vb = _mean(ea[k]),_mean(eb[k])
+        elif k.startswith('f1_'):
+            avg = k[3:]
+            f1 = lambda p,g,avg=avg: prf(list(p), list(g), avg)['f1']
+            boot = paired_bootstrap(f1, ea['pred_sets'], eb['pred_sets'], eb['gold_sets'], n=max(200, n//5), seed=seed)
+            va,vb = f1(ea['pred_sets'], ea['gold_sets']),f1(eb['pred_sets'], eb['gold_sets'])
+        else: continue
+        row = {'a': va, 'b': vb, 'diff': boot['diff'], 'lo': boot['lo'], 'hi': boot['hi'], 'p_value': boot['p_value'], 'test': 'paired bootstrap'}
+        if k == 'accuracy':
+            mc = mcnemar(ea[k].astype(bool), eb[k].astype(bool))
+            row |= {'p_value': mc['p_value'], 'test': 'McNemar' + (' (exact)' if mc['exact'] else ''), 'only_a': mc['b'], 'only_b': mc['c']}
+        out[k] = row
+    return {'a': a.name, 'b': b.name, 'n': len(a.predictions), 'metrics': out}
+
+def comparison_table(c:dict)->str:
+    "A markdown table of `compare_metrics`"
+    lines = [f'| metric | {c["a"]} | {c["b"]} | difference [95% interval] | p | test |', '|---|---|---|---|---|---|']
+    lines += [f'| {k} | {m["a"]:.3f} | {m["b"]:.3f} | {m["diff"]:+.3f} [{m["lo"]:+.3f}, {m["hi"]:+.3f}] | {m["p_value"]:.3g} | {m["test"]} |' for k,m in c['metrics'].items()]
+    return '\n'.join(lines)
+
+# %% ../nbs/09_evaluation.ipynb #7ac761f7
 def save_eval(project, result:EvalResult, version:str=None)->Path:
     "Save an evaluation as the project's `data/evals/eval-<version>-<date>.json`"
     from llmforge.project import Project
@@ -239,10 +284,28 @@ def save_eval(project, result:EvalResult, version:str=None)->Path:
     version = re.sub(r'[^\w.-]+', '-', version or result.name)
     return result.save(p.path/'data'/'evals'/f'eval-{version}-{date.today().isoformat()}.json')
 
+def _confusion_figure(results:list, png:Path)->Path:
+    "Heatmaps of gold code system against predicted code system ('none': nothing parseable), one per evaluation"
+    import matplotlib.pyplot as plt
+    fig,axs = plt.subplots(1, len(results), figsize=(4.2*len(results), 3.8), squeeze=False)
+    for ax,r in zip(axs[0], results):
+        e = per_example(r)
+        gl = sorted(set(e['gold_system']), key=str); pl = sorted(set(e['pred_system']) | set(gl), key=str)
+        m = np.zeros((len(gl), len(pl)), dtype=int)
+        for g,p in zip(e['gold_system'], e['pred_system']): m[gl.index(g), pl.index(p)] += 1
+        ax.imshow(m, cmap='Blues')
+        for i in range(len(gl)):
+            for j in range(len(pl)): ax.text(j, i, m[i, j], ha='center', va='center', color='white' if m[i, j] > m.max()/2 else 'black')
+        ax.set_xticks(range(len(pl)), pl, rotation=30); ax.set_yticks(range(len(gl)), gl)
+        ax.set_xlabel('predicted code system'); ax.set_ylabel('expected'); ax.set_title(r.name)
+    fig.tight_layout(); fig.savefig(png, dpi=90); plt.close(fig)
+    return png
+
 def eval_report(results:list, path)->Path:
-    "A markdown report (with a PNG of metric intervals and group scores) of one or more evaluations"
+    "A markdown report of one or more evaluations: metric bars with intervals, per-group scores, confusions, mistakes"
     import matplotlib; matplotlib.use('Agg')
     import matplotlib.pyplot as plt
+    if not results: raise LLMForgeError('eval_report needs at least one evaluation')
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
     names = [r.name for r in results]
     fig,axs = plt.subplots(1, 2, figsize=(12, 4))
@@ -258,14 +321,20 @@ def eval_report(results:list, path)->Path:
     axs[0].set_xticks(np.arange(len(keys)) + w*(len(results)-1)/2, keys, rotation=30); axs[0].set_ylim(0, 1); axs[0].set_title('metrics (95% intervals)')
     axs[1].set_ylim(0, 1); axs[1].set_title('accuracy by group'); axs[0].legend(fontsize=8)
     fig.tight_layout(); png = path.with_suffix('.png'); fig.savefig(png, dpi=90); plt.close(fig)
+    cpng = _confusion_figure(results, path.with_name(path.stem + '-confusion.png'))
     lines = [f'# Evaluation: {", ".join(names)}', '', f'![metrics]({png.name})', '', '| system | ' + ' | '.join(keys) + ' |', '|---' * (len(keys)+1) + '|']
     lines += [f'| {r.name} | ' + ' | '.join(f'{r.metrics[k]["value"]:.3f} [{r.metrics[k]["lo"]:.3f}, {r.metrics[k]["hi"]:.3f}]' for k in keys) + ' |' for r in results]
     lines += ['', '## Errors', '', '| system | ' + ' | '.join(results[0].errors) + ' |', '|---' * (len(results[0].errors)+1) + '|']
     lines += [f'| {r.name} | ' + ' | '.join(str(v) for v in r.errors.values()) + ' |' for r in results]
+    lines += ['', '## Confusions', '', f'![confusion]({cpng.name})', '']
+    for r in results:
+        if r.confusions: lines += [f'{r.name}, most common mistakes (expected → predicted, count): ' + '; '.join(f'`{g}` → `{p}` ×{n}' for g,p,n in r.confusions[:5]), '']
     if len(results) == 2:
-        c = compare(*results)
-        lines += ['', f'## {c["b"]} vs {c["a"]}', '', f'accuracy {c["accuracy_b"]:.3f} vs {c["accuracy_a"]:.3f}: difference {c["diff"]:+.3f} '
-                  f'[{c["diff_lo"]:+.3f}, {c["diff_hi"]:+.3f}], McNemar p = {c["mcnemar"]["p_value"]:.3g}']
+        try:
+            c,cm = compare(*results),compare_metrics(*results)
+            lines += [f'## {c["b"]} vs {c["a"]}', '', f'accuracy {c["accuracy_b"]:.3f} vs {c["accuracy_a"]:.3f}: difference {c["diff"]:+.3f} '
+                      f'[{c["diff_lo"]:+.3f}, {c["diff_hi"]:+.3f}], McNemar p = {c["mcnemar"]["p_value"]:.3g}', '', comparison_table(cm)]
+        except LLMForgeError as e: lines += [f'## {names[1]} vs {names[0]}', '', f'not compared: {e}']
     hard = [p for p in results[-1].predictions if not p['correct']][:10]
     if hard: lines += ['', f'## Mistakes of {results[-1].name} (first {len(hard)})', ''] + [f'- `{p["error_type"]}`: expected `{p["gold"][:80]}`, got `{p["prediction"][:80]}`' for p in hard]
     atomic_write(path, '\n'.join(lines) + '\n')

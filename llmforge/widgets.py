@@ -36,12 +36,12 @@ class RatingPanel:
         self.rating = W.IntSlider(value=8, min=1, max=10, description='rating')
         self.rewrite = W.Textarea(placeholder='a better answer (optional): it becomes the training target; the original is kept', layout=W.Layout(width='100%', height='90px'))
         self.buttons = {k: W.Button(description=k) for k in ('save', 'skip', 'back')}
-        self.filter = W.Dropdown(options=[('unrated', None)] + [(f'rated below {n}', n) for n in range(2, 11)], value=below, description='show')
+        self.filter = W.Dropdown(options=[('unrated', 0)] + [(f'rated below {n}', n) for n in range(2, 11)], value=below or 0, description='show')
         self.status = W.HTML()
         self.buttons['save'].on_click(lambda _: self.save())
         self.buttons['skip'].on_click(lambda _: self.skip())
         self.buttons['back'].on_click(lambda _: self.back())
-        self.filter.observe(lambda ch: self.set_filter(ch['new']), names='value')
+        self.filter.observe(lambda ch: self.set_filter(ch['new'] or None), names='value')
         self.widget = W.VBox([self.filter, self.view, self.rewrite, W.HBox([self.rating] + list(self.buttons.values())), self.status])
         self._show()
 
