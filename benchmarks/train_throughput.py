@@ -2,19 +2,30 @@
 
     python benchmarks/train_throughput.py               # tiny model, 40 steps each
     python benchmarks/train_throughput.py --steps 20
+    python benchmarks/train_throughput.py --model smollm2-135m --steps 10   # random init, SmolLM2-135M's shape
 
-Same tiny model (seeded), same chat examples (the bundled customer-support, code-review and medical-coding examples,
+Same model (the tiny model, or a random-init model with a real model's shape from benchmarks/shapes.py; seeded), same chat examples (the bundled customer-support, code-review and medical-coding examples,
 whose lengths vary from about 60 to 700 tokens), same LoRA settings (r 16, all linear layers), batch size, learning
 rate, sequence length and number of optimizer steps. Prints trained tokens per second (non-padding tokens seen by the
 model, counted from the data each trainer consumed), the ratios, and the final training losses. TRL needs `pip install trl`;
 without it only llmforge's figures print. Nothing timed is asserted.
 """
-import argparse, json, time, warnings
+import argparse, json, sys, time, warnings
 from pathlib import Path
 import torch
 
 warnings.filterwarnings('ignore')
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT/'benchmarks'))
+MODEL = 'tiny'
+
+def make_model():
+    "The benchmark's model, the same (seeded) for every trainer"
+    if MODEL == 'tiny':
+        from llmforge.models import tiny_model
+        return tiny_model()
+    from shapes import shaped_model
+    return shaped_model(MODEL)
 
 def examples():
     from llmforge.core import read_examples
@@ -24,9 +35,8 @@ def examples():
     return exs
 
 def run_llmforge(exs, steps, bs, lr, max_len, packing, tmp):
-    from llmforge.models import tiny_model
     from llmforge.trainers import SFTSettings, train_sft
-    m, t = tiny_model()
+    m, t = make_model()
     t0 = time.perf_counter()
     r = train_sft(m, t, exs, tmp/f'lf-{packing}', settings=SFTSettings(max_steps=steps, batch_size=bs, learning_rate=lr, warmup_ratio=0,
                   max_seq_len=max_len, packing=packing, progress=False, lora_dropout=0.0))
@@ -38,8 +48,7 @@ def run_trl(exs, steps, bs, lr, max_len, packing, tmp):
     from peft import LoraConfig
     from transformers import TrainerCallback
     from trl import SFTConfig, SFTTrainer
-    from llmforge.models import tiny_model
-    m, t = tiny_model()
+    m, t = make_model()
     ds = Dataset.from_list([{'messages': [mm.to_dict() for mm in e.messages]} for e in exs])
     seen = {'tokens': 0}
     class Count(TrainerCallback):
@@ -63,7 +72,9 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--steps', type=int, default=40); ap.add_argument('--bs', type=int, default=4)
     ap.add_argument('--lr', type=float, default=3e-3); ap.add_argument('--max-len', type=int, default=1024)
+    ap.add_argument('--model', default='tiny', choices=['tiny', 'smollm2-135m'], help='tiny, or a random-init model of a real shape')
     args = ap.parse_args()
+    global MODEL; MODEL = args.model
     torch.set_num_threads(2)
     import tempfile
     tmp = Path(tempfile.mkdtemp())
@@ -75,7 +86,7 @@ def main():
         rows['TRL default'] = run_trl(exs, args.steps, args.bs, args.lr, args.max_len, False, tmp)
         rows['TRL packing'] = run_trl(exs, args.steps, args.bs, args.lr, args.max_len, True, tmp)
     except ImportError as e: print(f'TRL not installed ({e}); llmforge figures only')
-    print(f'{len(exs)} examples, {args.steps} steps of batch {args.bs}, LoRA r16 all-linear, tiny model on CPU')
+    print(f'{len(exs)} examples, {args.steps} steps of batch {args.bs}, LoRA r16 all-linear, {args.model} model on CPU')
     for k, r in rows.items(): print(f'{k:18} {r["tokens"]/r["seconds"]:8.0f} tokens/s  {r["seconds"]:6.1f} s  final loss {r["loss"]:.3f}')
     if 'TRL default' in rows:
         tps = {k: r['tokens'] / r['seconds'] for k, r in rows.items()}

@@ -13,8 +13,8 @@ from typing import Literal, get_args, get_origin, get_type_hints
 from .core import LLMForgeError
 
 # %% auto #0
-__all__ = ['CONFIG_KINDS', 'DataChecks', 'DataConfig', 'LoraConfig', 'OptimConfig', 'DPOConfig', 'TrainConfig', 'ConfigError',
-           'load_config', 'config_dict']
+__all__ = ['CONFIG_KINDS', 'DataChecks', 'DataConfig', 'LoraConfig', 'OptimConfig', 'DPOConfig', 'HostedConfig', 'TrainConfig',
+           'ConfigError', 'load_config', 'config_dict']
 
 # %% ../nbs/05_configs.ipynb #1a52701a
 @dataclass
@@ -70,12 +70,22 @@ class DPOConfig:
     loss_type:Literal['sigmoid','apo_zero','apo_down','ipo','hinge','robust','exo_pair','sppo_hard','nca_pair','bco_pair']='sigmoid'
 
 @dataclass
+class HostedConfig:
+    "A hosted fine-tuning job (backend `together` or `openai`)"
+    base_url:str|None=None                     # an OpenAI-compatible API's address (default: the provider's, or $TOGETHER_BASE_URL / $OPENAI_BASE_URL)
+    suffix:str|None=None                       # added to the fine-tuned model's name
+    learning_rate_multiplier:float|None=None   # OpenAI's learning-rate knob (it takes no absolute rate); default: the provider's
+    wait:bool=False                            # poll until the job ends (otherwise `llmforge status --refresh` later)
+    poll_seconds:float=30                      # between polls while waiting
+
+@dataclass
 class TrainConfig:
     "A training stage: model, data, method and hyper-parameters"
     stage:Literal[1,2,3]
     base_model:str                             # hub id or local folder
     data:str                                   # a data config (YAML) or a JSONL file, relative to this file
     kind:Literal['train']='train'
+    backend:Literal['torch','mlx','together','openai']='torch'   # where it trains: here (torch or MLX) or a hosted job
     method:Literal['lora','qlora','full']='lora'
     objective:Literal['sft','dpo']='sft'
     output_dir:str='runs'
@@ -84,6 +94,7 @@ class TrainConfig:
     lora:LoraConfig=field(default_factory=LoraConfig)
     training:OptimConfig=field(default_factory=OptimConfig)
     dpo:DPOConfig|None=None
+    hosted:HostedConfig|None=None              # settings of a hosted job (backend together or openai)
 
 CONFIG_KINDS = {'data': DataConfig, 'train': TrainConfig}
 
@@ -173,6 +184,13 @@ def _semantic(cfg, base:Path, errs:list):
             if cfg.dpo.beta <= 0: errs.append(f'dpo.beta: must be > 0, got {cfg.dpo.beta}')
         elif cfg.dpo is not None: errs.append('dpo: only used with objective: dpo')
         if cfg.stage == 3 and cfg.objective != 'dpo': errs.append('objective: stage 3 data are preference pairs: use objective: dpo')
+        hosted = cfg.backend in ('together', 'openai')
+        if hosted or cfg.backend == 'mlx':
+            if cfg.objective == 'dpo': errs.append(f'backend: {cfg.backend} runs SFT only here; train DPO with backend: torch')
+            if cfg.method == 'qlora': errs.append(f'method: qlora is a torch method; with backend {cfg.backend} use lora' + (' on an MLX-quantized base (mlx_lm.convert -q)' if cfg.backend == 'mlx' else ''))
+        if hosted and cfg.hosted is None: cfg.hosted = HostedConfig()
+        elif cfg.hosted is not None and not hosted: errs.append(f'hosted: only used with backend: together or openai (backend is {cfg.backend})')
+        if cfg.hosted is not None and cfg.hosted.poll_seconds <= 0: errs.append(f'hosted.poll_seconds: must be > 0, got {cfg.hosted.poll_seconds}')
 
 def load_config(path)->DataConfig|TrainConfig:
     "Load and check a data or training config (YAML); every problem is reported with its key path"

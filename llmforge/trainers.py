@@ -12,8 +12,9 @@ from pathlib import Path
 from .core import LLMForgeError, atomic_write, now_iso
 
 # %% auto #0
-__all__ = ['encode_chat', 'pack', 'collate', 'SFTSettings', 'latest_checkpoint', 'train_sft', 'plot_losses', 'data_hash',
-           'record_run', 'merge_adapter', 'DPOSettings', 'encode_pair', 'dpo_loss', 'train_dpo', 'train_from_config']
+__all__ = ['encode_chat', 'pack', 'collate', 'SFTSettings', 'latest_checkpoint', 'dist_info', 'train_sft', 'plot_losses',
+           'data_hash', 'record_run', 'merge_adapter', 'DPOSettings', 'encode_pair', 'dpo_loss', 'train_dpo',
+           'train_from_config']
 
 # %% ../nbs/07_trainers.ipynb #1acb8718
 def encode_chat(tokenizer, messages:list, max_len:int)->dict:
@@ -125,20 +126,59 @@ def latest_checkpoint(out)->Path|None:
     cks = sorted(Path(out).glob('checkpoint-*'), key=lambda p: int(p.name.split('-')[1])) if Path(out).exists() else []
     return cks[-1] if cks else None
 
-def _eval_loss(model, rows:list, pad_id:int, batch_size:int)->float:
+def _eval_loss(model, rows:list, pad_id:int, batch_size:int, rank:int=0, world:int=1)->float:
     import torch
     model.eval(); total,n = 0.0,0
+    rows = rows[rank::world]  # each process scores its share; the sums are added up below
     with torch.no_grad():
         for k in range(0, len(rows), batch_size):
-            b = collate(rows[k:k+batch_size], pad_id)
+            b = _to(collate(rows[k:k+batch_size], pad_id), model)
             out = model(input_ids=b['input_ids'], position_ids=b['position_ids'], attention_mask=b['attention_mask'])
             logits,labels = out.logits[:, :-1],b['labels'][:, 1:]
             total += torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), labels.reshape(-1), ignore_index=-100, reduction='sum').item()
             n += int((labels != -100).sum())
     model.train()
+    if world > 1: total,n = _all_sum([total, n], model)
     return total / max(n, 1)
 
 # %% ../nbs/07_trainers.ipynb #eb5fdf2f
+def dist_info()->tuple:
+    "(rank, world size) of this process: joins the process group a launcher (torchrun, accelerate) set up, else (0, 1)"
+    if int(os.environ.get('WORLD_SIZE', '1')) <= 1: return 0, 1
+    import torch, torch.distributed as dist
+    if not dist.is_initialized():
+        if torch.cuda.is_available(): torch.cuda.set_device(int(os.environ.get('LOCAL_RANK', 0)))
+        dist.init_process_group('nccl' if torch.cuda.is_available() else 'gloo')
+    return dist.get_rank(), dist.get_world_size()
+
+def _to(batch:dict, model)->dict:
+    "A collated batch on the model's device"
+    dev = next(model.parameters()).device
+    return {k: v.to(dev) for k,v in batch.items()}
+
+def _all_sum(values:list, model)->list:
+    "Sum numbers across processes"
+    import torch, torch.distributed as dist
+    t = torch.tensor(values, dtype=torch.float64, device=next(model.parameters()).device)
+    dist.all_reduce(t)
+    return t.tolist()
+
+def _sync(params:list, grads:bool=True):
+    "Sum the gradients of `params` across processes (or, with `grads=False`, copy process 0's weights to all)"
+    import torch, torch.distributed as dist
+    for dt in {p.dtype for p in params}:
+        group = [p for p in params if p.dtype == dt]
+        if not grads:
+            for p in group: dist.broadcast(p.data, 0)
+            continue
+        for p in group:
+            if p.grad is None: p.grad = torch.zeros_like(p)
+        flat = torch.cat([p.grad.reshape(-1) for p in group])  # one collective call, not one per tensor
+        dist.all_reduce(flat)
+        k = 0
+        for p in group: n = p.numel(); p.grad.copy_(flat[k:k+n].view_as(p)); k += n
+
+# %% ../nbs/07_trainers.ipynb #0b4344d6
 def train_sft(model, tokenizer,
               train:list,                     # training examples (`Example`s or message lists)
               output_dir,                     # run folder: checkpoints, adapter, log, plot
@@ -170,6 +210,8 @@ def train_sft(model, tokenizer,
     steps_per_epoch = math.ceil(math.ceil(len(rows) / s.batch_size) / s.grad_accum)
     total = s.max_steps or max(1, math.ceil(steps_per_epoch * s.epochs))
     params = [p for p in model.parameters() if p.requires_grad]
+    rank,world = dist_info()
+    if world > 1: _sync(params, grads=False)  # every process starts from process 0's weights
     opt = torch.optim.AdamW(params, lr=s.learning_rate, weight_decay=s.weight_decay)
     sched = get_scheduler(s.lr_scheduler, opt, num_warmup_steps=int(total * s.warmup_ratio), num_training_steps=total)
     step,log = 0,[]
@@ -186,7 +228,7 @@ def train_sft(model, tokenizer,
     save_every = s.save_steps or s.eval_steps
     best,bad,t0,tokens = math.inf,0,time.perf_counter(),0
     bar = None
-    if s.progress:
+    if s.progress and rank == 0:
         from tqdm.auto import tqdm
         bar = tqdm(total=total, initial=step, desc='sft', leave=False)
     model.train()
@@ -199,40 +241,49 @@ def train_sft(model, tokenizer,
             n_lab = sum(sum(l != -100 for l in r['labels'][1:]) for b in group for r in b)
             loss_sum = 0.0
             for b in group:
-                t = collate(b, pad)
+                if not b[rank::world]: continue  # fewer rows than processes: this one adds no gradient
+                t = _to(collate(b[rank::world], pad), model)
                 o = model(input_ids=t['input_ids'], position_ids=t['position_ids'], attention_mask=t['attention_mask'])
                 logits,labels = o.logits[:, :-1],t['labels'][:, 1:]
                 loss = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), labels.reshape(-1), ignore_index=-100, reduction='sum') / max(n_lab, 1)
                 loss.backward(); loss_sum += loss.item(); tokens += int((t['input_ids'] != pad).sum())
+            if world > 1: _sync(params); loss_sum = _all_sum([loss_sum], model)[0]
             if s.max_grad_norm: torch.nn.utils.clip_grad_norm_(params, s.max_grad_norm)
             opt.step(); sched.step(); opt.zero_grad(set_to_none=True)
             step += 1
             rec = {'step': step, 'loss': loss_sum, 'lr': sched.get_last_lr()[0]}
             if s.eval_steps and val_rows and (step % s.eval_steps == 0 or step == total):
-                rec['eval_loss'] = _eval_loss(model, val_rows, pad, s.batch_size)
+                rec['eval_loss'] = _eval_loss(model, val_rows, pad, s.batch_size, rank, world)
                 if rec['eval_loss'] < best - 1e-4: best,bad = rec['eval_loss'],0
                 else: bad += 1
             log.append(rec)
             if bar: bar.update(1); bar.set_postfix(loss=f'{loss_sum:.3f}')
-            if save_every and step % save_every == 0 and step < total: _save_checkpoint(out, step, model, opt, sched, log)
+            if save_every and step % save_every == 0 and step < total:
+                if rank == 0: _save_checkpoint(out, step, model, opt, sched, log)
+                if world > 1: torch.distributed.barrier()
             if s.early_stopping_patience and bad >= s.early_stopping_patience: stopped = 'early stopping'; break
             if stop_after and step >= stop_after: stopped = 'interrupted'; break
             if step >= total: break
         if stopped: break
     if bar: bar.close()
     if stopped == 'interrupted':
-        _save_checkpoint(out, step, model, opt, sched, log)
+        if rank == 0: _save_checkpoint(out, step, model, opt, sched, log)
+        if world > 1: torch.distributed.barrier()
         return {'status': 'interrupted', 'step': step, 'log': log}
-    final_eval = _eval_loss(model, val_rows, pad, s.batch_size) if val_rows else None
+    final_eval = _eval_loss(model, val_rows, pad, s.batch_size, rank, world) if val_rows else None
+    if world > 1: tokens = _all_sum([tokens], model)[0]
     model.eval()  # dropout off: the returned model predicts deterministically
     adapter = out/('adapter' if s.method == 'lora' else 'model')
-    model.save_pretrained(str(adapter)); tokenizer.save_pretrained(str(adapter))
     summary = {'status': 'completed' if stopped is None else stopped, 'steps': step, 'final_loss': log[-1]['loss'] if log else None,
                'eval_loss': final_eval, 'truncated': truncated, 'examples': len(train), 'rows': len(rows),
                'tokens_per_s': tokens / max(time.perf_counter() - t0, 1e-9), 'settings': asdict(s), 'output': str(adapter), 'log': log}
-    atomic_write(out/'run.json', json.dumps(summary, indent=1))
-    plot_losses(log, out/'loss.png')
-    for c in out.glob('checkpoint-*'): shutil.rmtree(c)
+    if world > 1: summary['processes'] = world
+    if rank == 0:  # one writer
+        model.save_pretrained(str(adapter)); tokenizer.save_pretrained(str(adapter))
+        atomic_write(out/'run.json', json.dumps(summary, indent=1))
+        plot_losses(log, out/'loss.png')
+        for c in out.glob('checkpoint-*'): shutil.rmtree(c)
+    if world > 1: torch.distributed.barrier()
     summary['model'] = model
     return summary
 
@@ -255,7 +306,7 @@ def data_hash(examples)->str:
         h.update((f'{e.id}:{e.version}' if hasattr(e, 'id') else json.dumps(e, sort_keys=True)).encode()); h.update(b'\n')
     return h.hexdigest()[:16]
 
-def record_run(project, summary:dict, tokenizer, train:list, stage:int=1, base_model:str='')->dict:
+def record_run(project, summary:dict, tokenizer, train:list, stage:int=1, base_model:str='', extra:dict=None)->dict:
     "Append a run to the project's `runs[]` (and write its template record beside the adapter)"
     from llmforge.project import Project
     from llmforge.templates import record_template
@@ -265,7 +316,7 @@ def record_run(project, summary:dict, tokenizer, train:list, stage:int=1, base_m
     run = {'id': f'run-{len(p.config.runs)+1:03d}', 'created_at': now_iso(), 'kind': 'sft', 'stage': stage, 'base_model': base_model,
            'status': summary['status'], 'steps': summary['steps'], 'final_loss': summary['final_loss'], 'eval_loss': summary['eval_loss'],
            'data_hash': data_hash(train), 'examples': summary['examples'], 'template_fingerprint': tpl['fingerprint'],
-           'settings': summary['settings'], 'paths': {'output': summary['output'], 'template': str(out/'template.json'), 'log': str(out/'run.json')}}
+           'settings': summary['settings'], 'paths': {'output': summary['output'], 'template': str(out/'template.json'), 'log': str(out/'run.json')}, **(extra or {})}
     p.config.runs.append(run); p.save_config()
     return run
 
@@ -309,7 +360,7 @@ def encode_pair(tokenizer, pair:dict, max_len:int)->dict:
 def _seq_logps(model, rows:list, pad:int):
     "Summed log-probabilities of the labelled tokens of each row"
     import torch
-    b = collate(rows, pad)
+    b = _to(collate(rows, pad), model)
     logits = model(input_ids=b['input_ids'], position_ids=b['position_ids'], attention_mask=b['attention_mask']).logits[:, :-1]
     labels = b['labels'][:, 1:]
     lp = torch.log_softmax(logits.float(), -1).gather(-1, labels.clamp(min=0).unsqueeze(-1)).squeeze(-1)
@@ -335,26 +386,36 @@ def train_dpo(model, tokenizer, pairs:list, output_dir, settings:DPOSettings=Non
     enc = [encode_pair(tokenizer, p, s.max_seq_len) for p in pairs]
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
     params = [p for p in model.parameters() if p.requires_grad]
+    rank,world = dist_info()
+    if world > 1: _sync(params, grads=False)
     opt = torch.optim.AdamW(params, lr=s.learning_rate)
     log,rng = [],random.Random(s.seed)
     model.train()
     for step in range(1, s.max_steps + 1):
         batch = rng.sample(enc, min(s.batch_size, len(enc)))
-        rows = [e['chosen'] for e in batch] + [e['rejected'] for e in batch]
-        with torch.no_grad(), model.disable_adapter(): ref = _seq_logps(model, rows, pad)
-        pol = _seq_logps(model, rows, pad)
-        n = len(batch)
-        losses = dpo_loss(pol[:n], pol[n:], ref[:n], ref[n:], s.beta, s.loss_type)
-        losses.mean().backward()
+        N,batch = len(batch),batch[rank::world]  # this process's share of the pairs
+        sums = [0.0, 0.0, 0.0]
+        if batch:
+            rows = [e['chosen'] for e in batch] + [e['rejected'] for e in batch]
+            with torch.no_grad(), model.disable_adapter(): ref = _seq_logps(model, rows, pad)
+            pol = _seq_logps(model, rows, pad)
+            n = len(batch)
+            losses = dpo_loss(pol[:n], pol[n:], ref[:n], ref[n:], s.beta, s.loss_type)
+            (losses.sum() / N).backward()
+            rc,rr = s.beta * (pol[:n] - ref[:n]).detach(),s.beta * (pol[n:] - ref[n:]).detach()
+            sums = [losses.sum().item(), rc.sum().item(), rr.sum().item()]
+        if world > 1: _sync(params); sums = _all_sum(sums, model)
         if s.max_grad_norm: torch.nn.utils.clip_grad_norm_(params, s.max_grad_norm)
         opt.step(); opt.zero_grad(set_to_none=True)
-        rc,rr = s.beta * (pol[:n] - ref[:n]).detach(),s.beta * (pol[n:] - ref[n:]).detach()
-        log.append({'step': step, 'loss': losses.mean().item(), 'reward_chosen': rc.mean().item(), 'reward_rejected': rr.mean().item(), 'margin': (rc - rr).mean().item()})
+        loss,rc,rr = (v / N for v in sums)
+        log.append({'step': step, 'loss': loss, 'reward_chosen': rc, 'reward_rejected': rr, 'margin': rc - rr})
     model.eval()
     adapter = out/'adapter'
-    model.save_pretrained(str(adapter)); tokenizer.save_pretrained(str(adapter))
     summary = {'status': 'completed', 'steps': s.max_steps, 'final_loss': log[-1]['loss'], 'settings': asdict(s), 'output': str(adapter), 'log': log}
-    atomic_write(out/'run.json', json.dumps(summary, indent=1))
+    if rank == 0:
+        model.save_pretrained(str(adapter)); tokenizer.save_pretrained(str(adapter))
+        atomic_write(out/'run.json', json.dumps(summary, indent=1))
+    if world > 1: torch.distributed.barrier()
     return {**summary, 'model': model}
 
 # %% ../nbs/07_trainers.ipynb #062ebb3c
@@ -380,10 +441,18 @@ def train_from_config(config,                 # a training config (YAML) or a lo
     from llmforge.models import load_model
     from llmforge.templates import set_template, add_special_tokens
     cfg = config if not isinstance(config, (str, Path)) else load_config(config)
+    if cfg.backend in ('together', 'openai'):
+        from llmforge.hosted import train_hosted
+        return train_hosted(cfg, project, dry_run, say)
+    if cfg.backend == 'mlx':
+        from llmforge.mlx_backend import train_mlx
+        return train_mlx(cfg, project, dry_run, max_steps, say)
+    rank,_ = dist_info()
+    if rank: say = lambda *a, **k: None  # one voice under torchrun
     base_dir = Path(getattr(cfg, 'path', '.')).parent
     t0 = time.perf_counter()
     bm = base_dir/cfg.base_model if (base_dir/cfg.base_model).exists() else cfg.base_model
-    model,tok = load_model(bm, device='cpu' if not torch.cuda.is_available() else None, quantization='4bit' if cfg.method == 'qlora' else None)
+    model,tok = load_model(bm, device=f"cuda:{os.environ.get('LOCAL_RANK', 0)}" if torch.cuda.is_available() else 'cpu', quantization='4bit' if cfg.method == 'qlora' else None)
     set_template(tok, cfg.stage, model)
     if cfg.special_tokens: add_special_tokens(tok, cfg.special_tokens, model)
     rows = _load_rows(base_dir/cfg.data, cfg.stage)
@@ -412,5 +481,5 @@ def train_from_config(config,                 # a training config (YAML) or a lo
               'vocab': len(tok)}
     if torch.cuda.is_available(): report['peak_gpu_mb'] = torch.cuda.max_memory_allocated() / 2**20
     if dry_run: shutil.rmtree(out/'dry-run', ignore_errors=True)
-    elif project is not None and cfg.objective == 'sft': report['run'] = record_run(project, summary, tok, rows, cfg.stage, str(bm))['id']
+    elif project is not None and cfg.objective == 'sft' and rank == 0: report['run'] = record_run(project, summary, tok, rows, cfg.stage, str(bm))['id']
     return report
