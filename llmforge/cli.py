@@ -306,6 +306,9 @@ def _predictor(args, suffix:str, train):
     from llmforge.core import LLMForgeError
     from llmforge import evaluation as E
     model,endpoint,baseline = (getattr(args, f'{k}{suffix}') for k in ('model', 'endpoint', 'baseline'))
+    if model and str(model).endswith('.gguf'):
+        from llmforge.quantizers.verify import GGUFPredictor   # llama.cpp through llama-cpp-python
+        return GGUFPredictor(model, max_new_tokens=args.max_new_tokens, lora_path=getattr(args, f'adapter{suffix}'))
     if model: return E.HFPredictor(model, adapter=getattr(args, f'adapter{suffix}'), max_new_tokens=args.max_new_tokens)
     if endpoint: return E.OpenAIPredictor(getattr(args, f'endpoint_model{suffix}') or 'default', base_url=endpoint, max_tokens=args.max_new_tokens)
     if baseline:
@@ -523,8 +526,8 @@ def build_parser()->argparse.ArgumentParser:
     s.add_argument('--data', metavar='FILE', help="JSONL to evaluate on (default: the project's validation split)")
     s.add_argument('--train', metavar='FILE', help="training examples for baselines (default: the project's train split)")
     for sfx,who in (('', 'the system'), ('-b', 'the second system (with --compare)')):
-        s.add_argument(f'--model{sfx}', help=f'{who}: a model folder or hub id')
-        s.add_argument(f'--adapter{sfx}', help=f'a LoRA adapter folder for --model{sfx}')
+        s.add_argument(f'--model{sfx}', help=f'{who}: a model folder, a hub id, or a .gguf file (run by llama.cpp)')
+        s.add_argument(f'--adapter{sfx}', help=f'a LoRA adapter for --model{sfx}: a peft folder, or a GGUF adapter for a .gguf model')
         s.add_argument(f'--endpoint{sfx}', metavar='URL', help=f'{who}: an OpenAI-compatible base URL (key from $OPENAI_API_KEY)')
         s.add_argument(f'--endpoint-model{sfx}', metavar='NAME', help=f'model name to send to --endpoint{sfx}')
         s.add_argument(f'--baseline{sfx}', choices=['most_frequent', 'random', 'keyword'], help=f'{who}: a baseline')

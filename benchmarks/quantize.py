@@ -1,0 +1,90 @@
+"""HF folder -> Q4_K_M GGUF: llmforge's route (our writer + llama.cpp's quantizer) against llama.cpp's own route
+(its convert_hf_to_gguf.py, then its quantizer through llama_cpp.llama_model_quantize). Each step runs in a fresh
+process; wall time and peak resident memory (ru_maxrss of the child) are measured; the two files' tensors are compared.
+
+    python benchmarks/quantize.py                         # our route only, on a random-init SmolLM2-135M-shaped model
+    python benchmarks/quantize.py --llama-cpp DIR         # DIR: a llama.cpp checkout with convert_hf_to_gguf.py
+    python benchmarks/quantize.py --model FOLDER --type Q4_K_M
+
+The default model has a SentencePiece tokenizer: llama.cpp's converter rejects byte-level BPE tokenizers it has no hash
+for ("BPE pre-tokenizer was not recognized"), which the script also shows on the tiny model when DIR is given.
+"""
+import argparse, os, subprocess, sys, tempfile, time
+from pathlib import Path
+
+_WRAP = ("import atexit, runpy, sys\n"
+         "atexit.register(lambda: print('PEAK_KB', next(l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM')), file=sys.stderr))\n"
+         "kind, target = sys.argv[1], sys.argv[2]; sys.argv = sys.argv[2:]\n"
+         "if kind == 'file': import os; sys.path.insert(0, os.path.dirname(os.path.abspath(target)))\n"
+         "exec(target) if kind == 'code' else runpy.run_path(target, run_name='__main__')\n")
+
+def run(kind:str, target:str, *args, env=None)->dict:
+    "Run Python code or a script in a child process: wall seconds, its own peak RSS (VmHWM, MB), return code, output tail"
+    t0 = time.perf_counter()
+    p = subprocess.run([sys.executable, '-c', _WRAP, kind, target, *map(str, args)], capture_output=True, text=True, env=env)
+    peak = [int(l.split()[1]) for l in p.stderr.splitlines() if l.startswith('PEAK_KB')]
+    return {'seconds': time.perf_counter() - t0, 'peak_mb': (peak[-1] if peak else 0) / 1024, 'rc': p.returncode, 'tail': (p.stdout + p.stderr)[-600:]}
+
+def quantize_code(src, dst, type):
+    return f'from llmforge.quantizers.gguf import quantize_gguf; quantize_gguf({str(src)!r}, {str(dst)!r}, {type!r})'
+
+def compare(a, b)->dict:
+    "Whether two GGUF files hold the same tensors, byte for byte; else how far apart they are once dequantized"
+    import numpy as np, gguf, gguf.quants
+    ta = {t.name: t for t in gguf.GGUFReader(str(a)).tensors}; tb = {t.name: t for t in gguf.GGUFReader(str(b)).tensors}
+    same = [n for n in ta if n in tb and ta[n].tensor_type == tb[n].tensor_type and np.array_equal(np.asarray(ta[n].data).view(np.uint8), np.asarray(tb[n].data).view(np.uint8))]
+    differ = [n for n in ta if n in tb and n not in same]
+    worst = 0.0
+    for n in differ:
+        x = gguf.quants.dequantize(ta[n].data, ta[n].tensor_type).astype(np.float32).ravel()
+        y = gguf.quants.dequantize(tb[n].data, tb[n].tensor_type).astype(np.float32).ravel()
+        worst = max(worst, float(np.abs(x - y).max() / max(np.abs(y).max(), 1e-12)))
+    return {'tensors': len(ta), 'identical': len(same), 'differ': differ[:8], 'only_one_side': sorted(set(ta) ^ set(tb))[:8], 'max_rel_diff': worst}
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument('--model', help='a Hugging Face model folder (default: a random-init SmolLM2-135M-shaped model, SentencePiece tokenizer)')
+    ap.add_argument('--type', default='Q4_K_M')
+    ap.add_argument('--llama-cpp', dest='llama_cpp', help="a llama.cpp checkout (with convert_hf_to_gguf.py) for llama.cpp's own route")
+    a = ap.parse_args()
+    work = Path(tempfile.mkdtemp(prefix='bench-quantize-'))
+    import atexit, shutil; atexit.register(shutil.rmtree, work, True)
+    env = os.environ | {'HF_HUB_OFFLINE': '1'}
+    if a.model: model = Path(a.model)
+    else:
+        from llmforge.quantizers.verify import smollm2_shaped
+        model = smollm2_shaped(work/'smollm2-shaped-sp', tokenizer='sentencepiece')
+    from llmforge.quantizers.gguf import SafetensorsFolder
+    dtype = SafetensorsFolder(model).dtype()
+    size_mb = sum(f.stat().st_size for f in model.glob('*.safetensors')) / 2**20
+    print(f'model {model} ({size_mb:.0f} MB of {dtype} safetensors), target {a.type}')
+
+    ours = run('code', f'from llmforge.quantizers.gguf import to_gguf; to_gguf({str(model)!r}, {str(work/"ours.gguf")!r}, {a.type!r}, verify=False)', env=env)
+    if ours['rc']: sys.exit(f'our route failed:\n{ours["tail"]}')
+    print(f'llmforge route : {ours["seconds"]:6.1f} s, peak RSS {ours["peak_mb"]:6.0f} MB ({ours["peak_mb"]/size_mb:.2f}x the model), '
+          f'{(work/"ours.gguf").stat().st_size/2**20:.1f} MB file')
+    w = run('code', f'from llmforge.quantizers.gguf import to_gguf; to_gguf({str(model)!r}, {str(work/"ours-lossless.gguf")!r}, {dtype!r}, verify=False)', env=env)
+    print(f'  of which the writer (lossless {dtype} file alone): {w["seconds"]:.1f} s, peak RSS {w["peak_mb"]:.0f} MB; the rest is llama.cpp\'s quantizer, '
+          'which maps its whole input file (file-backed pages count in RSS)')
+    if not a.llama_cpp:
+        print('llama.cpp route: not run (pass --llama-cpp DIR, a llama.cpp checkout)'); return
+    conv = Path(a.llama_cpp)/'convert_hf_to_gguf.py'
+    if not conv.exists(): sys.exit(f'{conv} not found')
+    outtype = {'F32': 'f32', 'F16': 'f16', 'BF16': 'bf16'}[dtype]   # lossless, as ours
+    c = run('file', str(conv), model, '--outfile', work/'lc-mid.gguf', '--outtype', outtype, env=env)
+    if c['rc']: sys.exit(f'convert_hf_to_gguf.py failed:\n{c["tail"]}')
+    q = run('code', quantize_code(work/'lc-mid.gguf', work/'lc.gguf', a.type), env=env)
+    if q['rc']: sys.exit(f'quantizing failed:\n{q["tail"]}')
+    lc_s,lc_mb = c['seconds'] + q['seconds'],max(c['peak_mb'], q['peak_mb'])
+    print(f'llama.cpp route: {lc_s:6.1f} s (convert {c["seconds"]:.1f} + quantize {q["seconds"]:.1f}), peak RSS {lc_mb:6.0f} MB ({lc_mb/size_mb:.2f}x the model)')
+    print(f'ratio (llama.cpp / llmforge): time {lc_s/ours["seconds"]:.2f}x, peak memory {lc_mb/ours["peak_mb"]:.2f}x')
+    cmp = compare(work/'ours.gguf', work/'lc.gguf')
+    print(f'tensors: {cmp["identical"]}/{cmp["tensors"]} byte-identical' + (f'; differing {cmp["differ"]}, max relative difference {cmp["max_rel_diff"]:.3g}' if cmp['differ'] else '')
+          + (f'; only in one file: {cmp["only_one_side"]}' if cmp['only_one_side'] else ''))
+    from llmforge.models import tiny_model
+    tiny_model(work/'tiny')
+    t = run('file', str(conv), work/'tiny', '--outfile', work/'lc-tiny.gguf', '--outtype', 'f32', env=env)
+    last = [l for l in t['tail'].splitlines() if l.strip() and not l.startswith('PEAK_KB')][-1:] or ['']
+    print(f"llama.cpp's converter on the tiny model's byte-level BPE tokenizer: {'ok' if t['rc'] == 0 else 'FAILED: ' + last[0][:160]}")
+
+if __name__ == '__main__': main()
