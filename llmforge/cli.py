@@ -549,7 +549,7 @@ def build_parser()->argparse.ArgumentParser:
     s.add_argument('--max-steps', type=int, help="override the config's length")
     s.add_argument('--json', action='store_true', help='print the summary as JSON')
     s.set_defaults(fn=cmd_train)
-    s = cmd('quickstart', cmd_quickstart, 'offline demo of the whole path: project, validation, split, tiny model, LoRA, evaluation, report', project=False)
+    s = cmd('quickstart', cmd_quickstart, 'offline demo of the whole path: project, validation, split, tiny model, LoRA, evaluation, GGUF, report', project=False)
     s.add_argument('dir', nargs='?', default='llmforge-quickstart', help='a new folder for everything it makes (default: ./llmforge-quickstart)')
     s.add_argument('--steps', type=int, default=200, help='LoRA training steps (default: 200, about half a minute on 2 cores)')
     s.add_argument('--seed', type=int, default=0)

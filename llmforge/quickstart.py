@@ -1,4 +1,4 @@
-"""The whole path in one command, offline: project, validation, split, tiny base model, LoRA training, evaluation
+"""The whole path in one command, offline: project, validation, split, tiny base model, LoRA training, evaluation, GGUF
 
 Docs: https://llmforge.github.io/llmforge/quickstart.html.md"""
 
@@ -22,6 +22,31 @@ def _format_scores(result)->dict:
     right_system = [p['error_type'] not in ('unparseable', 'wrong_code_type', 'invalid_code') for p in P]
     return {'parseable': sum(ok)/len(P), 'right_code_system': sum(right_system)/len(P), 'accuracy': result.metrics['accuracy']['value']}
 
+def _ship(work:Path, adapter, val:list, say)->dict:
+    "Step 7: merge the adapter, write a verified GGUF and an Ollama Modelfile; with llama.cpp, evaluate the GGUF too"
+    from llmforge.quantizers.gguf import to_gguf, modelfile, _has_llama_cpp
+    from llmforge.trainers import merge_adapter
+    llama = _has_llama_cpp()
+    merged = merge_adapter(work/'base', adapter, work/'merged')
+    kind = 'Q4_K_M' if llama else 'Q8_0'   # K-quants need llama.cpp's quantizer; Q8_0 is written by the gguf package
+    res = to_gguf(merged, work/f'model-{kind}.gguf', type=kind)
+    mf = modelfile(res.path, system='Assign the billing code for the clinical narrative.', parameters={'temperature': 0})
+    out = {'type': kind, 'path': str(res.path), 'size_mb': res.size_bytes/2**20, 'bits_per_weight': res.bits_per_weight,
+           'verified': bool(res.report and res.report.passed), 'modelfile': str(mf)}
+    if llama:
+        from llmforge.quantizers.verify import GGUFPredictor
+        from llmforge.evaluation import evaluate
+        p = GGUFPredictor(res.path, max_new_tokens=24, name=f'tuned {kind}')
+        try: out.update(_format_scores(evaluate(val, p, n_boot=300)))
+        finally: p.close()
+        out['summary'] = (f"`{res.path.name}` ({out['size_mb']:.1f} MB, {res.bits_per_weight:.2f} bits/weight), loaded by llama.cpp: "
+                          f"{out['parseable']:.0%} parseable, {out['right_code_system']:.0%} right code system, {out['accuracy']:.0%} exact; Ollama `Modelfile` beside it.")
+    else:
+        out['summary'] = (f"`{res.path.name}` ({out['size_mb']:.1f} MB) and an Ollama `Modelfile`; install llama-cpp-python "
+                          "(`pip install 'llmforge[gguf]'`) to get Q4_K_M and run it through llama.cpp here.")
+    say(f"7/7 shipped: {out['summary']}")
+    return out
+
 def quickstart(workdir,                 # a new folder for the project, the models and the report
                steps:int=200,           # LoRA training steps
                seed:int=0,
@@ -40,23 +65,23 @@ def quickstart(workdir,                 # a new folder for the project, the mode
                         system_prompt='Assign the billing code for the clinical narrative.')
     rep = proj.import_jsonl(files('llmforge').joinpath('data', 'quickstart.jsonl'))
     for e in proj: proj.rate(e.id, 9)
-    say(f'1/6 project: {rep.added} medical-coding examples in {proj.path}')
+    say(f'1/7 project: {rep.added} medical-coding examples in {proj.path}')
     q = validate_project(proj)
-    say(f'2/6 validation: {q.records} records, {q.errors} errors, {q.warnings} warnings')
+    say(f'2/7 validation: {q.records} records, {q.errors} errors, {q.warnings} warnings')
     if not q.ok: raise LLMForgeError(f'the bundled data failed validation:\n{q}')
     sp = proj.split(ratio=0.8, seed=seed)
     train,val = [e for e in proj if e.split == 'train'],[e for e in proj if e.split == 'val']
-    say(f'3/6 split: {sp["train"]} train, {sp["val"]} val (locked)')
+    say(f'3/7 split: {sp["train"]} train, {sp["val"]} val (locked)')
     base,tok = tiny_model(work/'base', seed=seed)
     rows = [{**encode_chat(tok, e.messages, 512), 'lengths': None} for e in val]
     for r in rows: r['lengths'] = [len(r['input_ids'])]
     base_loss = _eval_loss(base, rows, tok.pad_token_id, 8)
     base_eval = evaluate(val, HFPredictor(base, tok, max_new_tokens=24, name='base'), n_boot=300)
-    say(f'4/6 base model: held-out loss {base_loss:.3f}; {_format_scores(base_eval)}')
+    say(f'4/7 base model: held-out loss {base_loss:.3f}; {_format_scores(base_eval)}')
     s = SFTSettings(max_steps=steps, batch_size=4, learning_rate=3e-3, warmup_ratio=0.05, eval_steps=max(10, steps//5), max_seq_len=512, seed=seed, progress=False)
     run = train_sft(base, tok, train, work/'run', val=val, settings=s)
     tuned = run['model']
-    say(f"5/6 trained {run['steps']} steps ({run['tokens_per_s']:.0f} tokens/s): loss {run['log'][0]['loss']:.2f} -> {run['final_loss']:.2f}")
+    say(f"5/7 trained {run['steps']} steps ({run['tokens_per_s']:.0f} tokens/s): loss {run['log'][0]['loss']:.2f} -> {run['final_loss']:.2f}")
     tuned_eval = evaluate(val, HFPredictor(tuned, tok, max_new_tokens=24, name='tuned'), n_boot=300)
     record_run(proj, run, tok, train, stage=1, base_model=str(work/'base'))
     figures = {'base': {'heldout_loss': base_loss, **_format_scores(base_eval)}, 'tuned': {'heldout_loss': run['eval_loss'], **_format_scores(tuned_eval)},
@@ -67,8 +92,11 @@ def quickstart(workdir,                 # a new folder for the project, the mode
         f = figures[k]
         lines.append(f"| {k} | {f['heldout_loss']:.3f} | {f['parseable']:.0%} | {f['right_code_system']:.0%} | {f['accuracy']:.0%} |")
     lines += ['', '## Some held-out answers of the tuned model', ''] + [f"- expected `{p['gold'][:70]}`, got `{str(p['prediction'])[:70]}`" for p in tuned_eval.predictions[:5]]
+    say(f"6/7 tuned model: held-out loss {run['eval_loss']:.3f} (base {base_loss:.3f}); {_format_scores(tuned_eval)}")
+    figures['gguf'] = _ship(work, run['output'], val, say)
+    lines += ['', '## Shipped', '', figures['gguf']['summary']]
+    figures['seconds'] = time.perf_counter() - t0
     atomic_write(work/'report.md', '\n'.join(lines) + '\n')
     atomic_write(work/'figures.json', json.dumps(figures, indent=1))
-    say(f"6/6 tuned model: held-out loss {run['eval_loss']:.3f} (base {base_loss:.3f}); {_format_scores(tuned_eval)}")
     say(f"report: {work/'report.md'} ({figures['seconds']:.0f} s)")
     return figures
