@@ -498,7 +498,7 @@ def build_parser()->argparse.ArgumentParser:
     s.add_argument('-y', '--yes', action='store_true', help='do not ask before reshuffling')
     s.add_argument('--json', action='store_true', help='print the counts as JSON')
     s = cmd('format', cmd_format, 'export train/val JSONL for a provider (examples rated at or above the threshold)', aliases=['export'])
-    s.add_argument('--to', choices=['openai','together','hf'], help="format (default: the project's provider); hf: a Hugging Face datasets folder")
+    s.add_argument('--to', choices=['openai','together','dpo','hf'], help="format (default: the project's provider); dpo: preference pairs for stage 3; hf: a Hugging Face datasets folder")
     s.add_argument('--out', metavar='DIR', help="folder for train.jsonl and val.jsonl (default: the project's data/; data/hf for --to hf)")
     s.add_argument('--threshold', type=_rating, help="minimum rating (default: the project's)")
     s.add_argument('--weights', choices=['last'], help='last: train on the final answer of multi-turn examples only')

@@ -15,7 +15,7 @@ from .core import *
 # %% auto #0
 __all__ = ['CONFIG_NAME', 'PROVIDERS', 'DEFAULT_BASE_MODELS', 'EXPORT_FORMATS', 'ProjectConfig', 'check_ratio', 'Project',
            'ImportReport', 'check_rating', 'Stats', 'stratified_val_ids', 'check_openai_record',
-           'check_together_record', 'to_chat_record']
+           'check_together_record', 'to_preference_record', 'check_preference_record', 'to_chat_record']
 
 # %% ../nbs/01_project.ipynb #04b6dc20
 CONFIG_NAME = 'llmforge.json'
@@ -356,7 +356,22 @@ def check_together_record(d:dict):
         if m['role'] == 'system' and i: raise DataError('system may only come first', field=f'messages[{i}].role')
     if msgs[0]['role'] not in ('system','user'): raise DataError('must start with a system or user message', field='messages[0].role')
 
-EXPORT_FORMATS = {'openai': check_openai_record, 'together': check_together_record}
+def to_preference_record(ex:Example, system_prompt:str='', weights:str=None)->dict:
+    "The stage 3 `{'prompt', 'chosen', 'rejected'}` pair of an example whose metadata holds a rejected answer"
+    rej = (ex.metadata or {}).get('rejected')
+    if not isinstance(rej, str) or not rej.strip(): raise DataError('no rejected answer (metadata.rejected) to pair with its answer', field='metadata.rejected')
+    msgs = to_chat_record(ex, system_prompt)['messages']
+    return {'prompt': msgs[:-1], 'chosen': [msgs[-1]], 'rejected': [{'role': 'assistant', 'content': rej}]}
+
+def check_preference_record(d:dict):
+    "Raise `DataError` unless `d` is a valid preference pair"
+    if set(d) != {'prompt', 'chosen', 'rejected'}: raise DataError('a preference pair holds exactly prompt, chosen and rejected')
+    _check_messages(d['prompt'], ('system','user','assistant'), 'prompt')
+    for k in ('chosen', 'rejected'):
+        _check_messages(d[k], ('assistant',), k)
+    if d['chosen'] == d['rejected']: raise DataError('chosen and rejected are the same', field='rejected')
+
+EXPORT_FORMATS = {'openai': check_openai_record, 'together': check_together_record, 'dpo': check_preference_record}
 
 def to_chat_record(ex:Example,            # the example
                    system_prompt:str='',  # added when the example has no system message
@@ -383,7 +398,7 @@ def exportable(self:Project, threshold:int=None)->dict:
 
 @patch
 def export(self:Project,
-           fmt:str=None,          # 'openai', 'together' or 'hf' (a `datasets` folder); defaults to the project's provider
+           fmt:str=None,          # 'openai', 'together', 'dpo' (preference pairs) or 'hf' (a `datasets` folder); default: the provider
            out=None,              # folder for train.jsonl and val.jsonl (or the dataset); defaults to data/ (data/hf)
            threshold:int=None,    # minimum rating; defaults to the config's
            weights:str=None,      # None, or 'last' to train on the final answer of multi-turn examples only
@@ -404,8 +419,7 @@ def export(self:Project,
     for sp in ('train','val'):
         records[sp] = []
         for e in groups[sp]:
-            rec = to_chat_record(e, self.config.system_prompt, weights)
-            try: check(rec)
+            try: rec = (to_preference_record if fmt == 'dpo' else to_chat_record)(e, self.config.system_prompt, weights); check(rec)
             except DataError as err: raise DataError(f'cannot be exported as {fmt}: {err.msg}', field=f'example {e.id}' + (f' {err.field}' if err.field else '')) from None
             records[sp].append(rec)
     for sp in ('train','val'):
