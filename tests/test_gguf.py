@@ -173,3 +173,22 @@ def test_without_llama_cpp(tiny, tmp_path, monkeypatch):
     assert res.report.method == 'gguf-reader' and res.report.passed and res.report.max_tensor_error < 1e-3
     with pytest.raises(MissingDependency) as e: to_gguf(tiny, tmp_path/'q.gguf', 'Q4_K_M')
     assert e.value.exit_code == 3 and "pip install 'llmforge[gguf]'" in str(e.value) and not (tmp_path/'q.gguf').exists()
+
+@needs_llama
+def test_cli_eval_runs_a_gguf_through_llama_cpp(tiny, tmp_path):
+    "`llmforge eval --model FILE.gguf` answers the project's validation split with llama.cpp and saves the evaluation"
+    from llmforge.project import Project
+    root = Path(__file__).resolve().parent.parent
+    p = Project.init(tmp_path/'proj', domain='medical')
+    p.import_jsonl(root/'examples'/'medical-coding'/'stage1.jsonl'); p.split()
+    to_gguf(tiny, tmp_path/'m.gguf', 'Q8_0')
+    r = subprocess.run([sys.executable, '-m', 'llmforge', 'eval', '-p', str(p.path), '--model', str(tmp_path/'m.gguf'), '--limit', '4',
+                        '--max-new-tokens', '8', '--n-boot', '50', '--save', '--json'], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert 0 <= out['eval']['accuracy']['value'] <= 1
+    saved = json.loads(Path(out['saved']).read_text())
+    assert saved['name'] == 'm' and len(saved['predictions']) == 4
+    assert all(isinstance(x['prediction'], str) and x['latency_s'] > 0 for x in saved['predictions'])
+    r = subprocess.run([sys.executable, '-m', 'llmforge', 'eval', '-p', str(p.path), '--model', str(tmp_path/'missing.gguf')], capture_output=True, text=True)
+    assert r.returncode == 1 and len(r.stderr.strip().splitlines()) == 1
