@@ -40,8 +40,12 @@ def cmd_generate(args, io)->int:
     err = io.stderr
     def progress(rep):
         if not args.quiet: print('\r' + rep.line(), end='', file=err, flush=True)
+    batch = None
+    if args.batch:
+        from llmforge.batches import BatchOptions
+        batch = BatchOptions(poll=args.batch_poll, on_poll=None if args.quiet else lambda l: print('\r' + l, end='', file=err, flush=True))
     rep = generate(p, recipe, teacher, args.count, seed=args.seed, budget=args.budget, concurrency=args.concurrency, allow_phi=args.allow_phi,
-                   scrub_phi=args.scrub_phi, prices=prices, dry_run=args.dry_run, progress=progress)
+                   scrub_phi=args.scrub_phi, prices=prices, dry_run=args.dry_run, progress=progress, batch=batch)
     if not args.dry_run and not args.quiet and rep.done: print(file=err, flush=True)
     if args.json: io.print(json.dumps(rep.to_dict(), indent=2, ensure_ascii=False))
     elif args.dry_run:
@@ -72,6 +76,8 @@ def register(sub):
     s.add_argument('--seed', type=int, default=0, help='decides the items; rerun with the same seed to resume (default: 0)')
     s.add_argument('--prompts', metavar='DIR', help='prompt-compression: the folder of prompt files')
     s.add_argument('--price', type=_price, metavar='IN,OUT', help='USD per million input and output tokens of --model (overrides the table)')
+    s.add_argument('--batch', action='store_true', help="Anthropic: send uncached requests as Message Batches (50%% price, resumable; answers can take hours)")
+    s.add_argument('--batch-poll', type=float, default=30.0, metavar='SECONDS', help='with --batch: seconds between polls (default: 30)')
     s.add_argument('--max-new-tokens', type=int, help='local backend: cap on generated tokens per answer')
     s.add_argument('-q', '--quiet', action='store_true', help='no progress line')
     s.add_argument('--json', action='store_true', help='print the report as JSON')

@@ -313,7 +313,7 @@ class Ledger:
         line = (json.dumps(e, ensure_ascii=False) + '\n').encode()
         with self._lock:
             with open(self.folder/'ledger.jsonl', 'ab') as f: f.write(line); f.flush(); os.fsync(f.fileno())
-            t = self.totals; t['requests'] += 1; t[status] += 1
+            t = self.totals; t['requests'] += 1; t['errors' if status == 'error' else status] += 1
             if c is not None and status == 'sent':
                 t['input_tokens'] += c.input_tokens; t['output_tokens'] += c.output_tokens; t['cost'] += c.cost; t['retries'] += c.retries
     def summary(self, **extra)->dict:
@@ -361,13 +361,14 @@ class Estimate:
     max_output_tokens:int=0     # their max_tokens
     exact:bool=True             # input tokens counted by the provider/tokenizer (else estimated offline)
     price:tuple=(0.0, 0.0)      # USD per million (input, output)
+    batch:bool=False            # priced for the Message Batches API (50% of the standard price)
     def cost_input(self)->float: return cost_of(self.input_tokens, 0, self.price)
     def cost_max(self)->float: return cost_of(self.input_tokens, self.max_output_tokens, self.price)
     def to_dict(self)->dict: return {**asdict(self), 'cost_input': round(self.cost_input(), 6), 'cost_max': round(self.cost_max(), 6)}
     def __str__(self):
         return (f'{self.requests} requests ({self.cached} cached, {self.blocked} blocked by the PHI guard): '
                 f'{self.input_tokens:,} input tokens ({"exact" if self.exact else "estimated"}), at most {self.max_output_tokens:,} output tokens; '
-                f'${self.cost_input():.4f} input + up to ${self.cost_max()-self.cost_input():.4f} output = at most ${self.cost_max():.4f}')
+                f'${self.cost_input():.4f} input + up to ${self.cost_max()-self.cost_input():.4f} output = at most ${self.cost_max():.4f}' + (' at the Message Batches price (50%)' if self.batch else ''))
 
 def run_sync(coro):
     "Run a coroutine to completion, also where an event loop is already running (Jupyter)"
@@ -390,6 +391,7 @@ class Generator:
                  scrub_phi:bool=False,              # scrub PHI before sending to remote teachers
                  margin:float=1.25,                 # safety factor on estimated (not counted) input tokens for the budget
                  on_result=None,                    # called with each Outcome as it completes
+                 batch=None,                        # True or a `llmforge.batches.BatchOptions`: Anthropic's Message Batches, half price
                 ):
         self.teacher,self.budget,self.concurrency,self.ledger = teacher,budget,max(1, int(concurrency)),ledger
         self.cache = cache if isinstance(cache, ResponseCache) else ResponseCache(cache or Path.home()/'.cache'/'llmforge'/'generations')
@@ -400,7 +402,8 @@ class Generator:
         self.allow_phi,self.scrub_phi,self.margin,self.on_result = allow_phi,scrub_phi,margin,on_result
         self.spent,self.reserved,self.stopped,self.fatal = 0.0,0.0,False,None
         self.counts = {k:0 for k in ('sent','cached','error','blocked','over_budget')}
-        self._inflight = {}
+        self._inflight,self.batch = {},None
+        if batch: from llmforge.batches import batch_setup; batch_setup(self, batch)
 
     def _prepare(self, req:Request)->tuple[Request|None,str,str]:
         "The request as it would be sent (after the PHI guard), its key, and why it is blocked"
@@ -464,7 +467,9 @@ class Generator:
     async def arun(self, requests:list)->list[Outcome]:
         "Send every request (async); outcomes in the order of `requests`"
         sem,lock = asyncio.Semaphore(self.concurrency),asyncio.Lock()
-        try: return list(await asyncio.gather(*(self._one(r, sem, lock) for r in requests)))
+        try:
+            if self.batch: from llmforge.batches import arun_batches; return await arun_batches(self, requests)
+            return list(await asyncio.gather(*(self._one(r, sem, lock) for r in requests)))
         finally: await self.teacher.aclose()
 
     def run(self, requests:list)->list[Outcome]:
@@ -472,7 +477,7 @@ class Generator:
         return run_sync(self.arun(list(requests)))
 
     async def aestimate(self, requests:list)->Estimate:
-        est = Estimate(price=self.price)
+        est = Estimate(price=self.price, batch=bool(self.batch))
         async def one(req):
             sent,key,why = self._prepare(req)
             est.requests += 1

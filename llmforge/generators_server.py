@@ -7,6 +7,7 @@ Docs: https://llmforge.github.io/llmforge/generators_server.html.md"""
 # %% ../nbs/10b_generators_server.ipynb #1b808b9f
 from __future__ import annotations
 import hashlib, http.server, json, re, threading, time, uuid
+from fastcore.basics import patch
 
 # %% auto #0
 __all__ = ['fake_count', 'echo_answer', 'FakeAPI', 'recipe_answer']
@@ -36,6 +37,9 @@ class FakeAPI:
         self.log = []                          # (path, status, retry-count header) of every request
         self.prompts = []                      # the text of every generation request, as received
         self.usage = {'input_tokens': 0, 'output_tokens': 0, 'answered': 0}
+        self.batches = {}                      # id -> {'batch': the batch object, 'requests': [...], 'results': [...], 'polls': n}
+        self.batch_polls = 2                   # a batch ends at its retrieve number `batch_polls` (read at each retrieve)
+        self.batch_faults = []                 # consumed one per batch item when a batch ends: 'errored', 'expired', 'badjson', None
         self._lock = threading.Lock()
         self.srv = None
 
@@ -45,6 +49,7 @@ class FakeAPI:
             protocol_version = 'HTTP/1.1'
             def log_message(self, *a): pass
             def do_POST(self): api._handle(self)
+            def do_GET(self): api._handle(self)
         self.srv = http.server.ThreadingHTTPServer(('127.0.0.1', 0), H)
         self.srv.daemon_threads = True
         threading.Thread(target=self.srv.serve_forever, daemon=True).start()
@@ -67,6 +72,9 @@ class FakeAPI:
     def _handle(self, h):
         path = h.path.split('?')[0]
         body = json.loads(h.rfile.read(int(h.headers.get('Content-Length') or 0)) or b'{}')
+        if path.startswith('/v1/messages/batches'):
+            with self._lock: self.log.append((path, h.command, None))
+            return self._batch(h, path, body)
         gen = path in ('/v1/messages', '/v1/chat/completions')
         with self._lock:
             fault = self.faults.pop(0) if gen and self.faults else None
@@ -85,16 +93,8 @@ class FakeAPI:
             msgs = body['messages']
             system = '\n'.join(m['content'] for m in msgs if m['role'] == 'system')
             messages = [m for m in msgs if m['role'] != 'system']
-        text = 'Sure! Here is the JSON you asked for: {"narrative": "unfinished' if fault == 'badjson' else self.responder(system, messages)
-        words = _TOKEN.findall(text)
-        if len(words) > body.get('max_tokens', 10**9):  # cut at max_tokens, as a real model stops
-            text,stop = ' '.join(words[:body['max_tokens']]),'max_tokens'
-        else: stop = 'end_turn'
-        n_in,n_out = _input_tokens(system, messages),min(len(words), body.get('max_tokens', 10**9))
-        if path == '/v1/messages':
-            out = {'id': f'msg_{uuid.uuid4().hex[:12]}', 'type':'message', 'role':'assistant', 'model': body['model'],
-                   'content':[{'type':'text', 'text':text}], 'stop_reason':stop, 'stop_sequence':None,
-                   'usage':{'input_tokens':n_in, 'output_tokens':n_out}}
+        text,stop,n_in,n_out = self._answer(system, messages, body.get('max_tokens', 10**9), fault)
+        if path == '/v1/messages': out = self._message(body['model'], text, stop, n_in, n_out)
         else:
             out = {'id': f'chatcmpl-{uuid.uuid4().hex[:12]}', 'object':'chat.completion', 'created':int(time.time()), 'model':body['model'],
                    'choices':[{'index':0, 'message':{'role':'assistant', 'content':text}, 'finish_reason':'stop' if stop == 'end_turn' else 'length'}],
@@ -103,6 +103,68 @@ class FakeAPI:
             with self._lock: self.usage['input_tokens'] += k*n_in; self.usage['output_tokens'] += k*n_out; self.usage['answered'] += k
         bill(1)
         if not self._send(h, 200, out): bill(-1)
+
+    def _answer(self, system, messages, max_tokens:int, fault=None)->tuple:
+        "The answer's text, stop reason, input and output tokens"
+        text = 'Sure! Here is the JSON you asked for: {"narrative": "unfinished' if fault == 'badjson' else self.responder(system, messages)
+        words = _TOKEN.findall(text)
+        if len(words) > max_tokens: text,stop = ' '.join(words[:max_tokens]),'max_tokens'  # cut at max_tokens, as a real model stops
+        else: stop = 'end_turn'
+        return text,stop,_input_tokens(system, messages),min(len(words), max_tokens)
+
+    def _message(self, model, text, stop, n_in, n_out)->dict:
+        return {'id': f'msg_{uuid.uuid4().hex[:12]}', 'type':'message', 'role':'assistant', 'model': model,
+                'content':[{'type':'text', 'text':text}], 'stop_reason':stop, 'stop_sequence':None,
+                'usage':{'input_tokens':n_in, 'output_tokens':n_out}}
+
+# %% ../nbs/10b_generators_server.ipynb #85232659
+def _ts(t:float)->str: return time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(t))
+
+@patch
+def _batch(api:FakeAPI, h, path, body):
+    "Answer one Message Batches request"
+    parts = path.strip('/').split('/')[3:]          # after v1/messages/batches
+    if not parts and h.command == 'POST':
+        bid = f'msgbatch_{uuid.uuid4().hex[:16]}'
+        reqs = body.get('requests') or []
+        b = {'id': bid, 'type': 'message_batch', 'processing_status': 'in_progress', 'created_at': _ts(time.time()),
+             'expires_at': _ts(time.time() + 86400), 'ended_at': None, 'cancel_initiated_at': None, 'archived_at': None,
+             'results_url': None, 'request_counts': {'processing': len(reqs), 'succeeded': 0, 'errored': 0, 'canceled': 0, 'expired': 0}}
+        with api._lock: api.batches[bid] = {'batch': b, 'requests': reqs, 'results': [], 'polls': 0}
+        return api._send(h, 200, b)
+    st = api.batches.get(parts[0]) if parts else None
+    if st is None: return api._send(h, 404, {'type':'error', 'error':{'type':'not_found_error', 'message':f'no batch at {path}'}})
+    b,rest = st['batch'],parts[1:]
+    if rest == ['cancel'] and h.command == 'POST':
+        if b['processing_status'] == 'in_progress': b.update(processing_status='canceling', cancel_initiated_at=_ts(time.time()))
+        return api._send(h, 200, b)
+    if rest == ['results']:
+        if b['processing_status'] != 'ended': return api._send(h, 400, {'type':'error', 'error':{'type':'invalid_request_error', 'message':'batch has not ended'}})
+        return api._send(h, 200, raw=''.join(json.dumps(r) + '\n' for r in st['results']).encode())
+    if rest: return api._send(h, 404, {'type':'error', 'error':{'type':'not_found_error', 'message':f'no route {path}'}})
+    with api._lock:
+        if b['processing_status'] == 'canceling': _end_batch(api, st, cancel=True)
+        elif b['processing_status'] == 'in_progress':
+            st['polls'] += 1
+            if st['polls'] >= api.batch_polls: _end_batch(api, st)
+    return api._send(h, 200, b)
+
+def _end_batch(api, st, cancel=False):
+    "Answer (or cancel) every request of a batch, bill what succeeded, and publish the results"
+    b,c = st['batch'],st['batch']['request_counts']
+    for r in st['requests']:
+        fault = 'canceled' if cancel else (api.batch_faults.pop(0) if api.batch_faults else None)
+        if fault == 'errored': res = {'type':'errored', 'error':{'type':'error', 'error':{'type':'invalid_request_error', 'message':'messages: the fake server rejects this item'}}}
+        elif fault in ('expired', 'canceled'): res = {'type': fault}
+        else:
+            p = r['params']
+            text,stop,n_in,n_out = api._answer(p.get('system', ''), p['messages'], p.get('max_tokens', 10**9), fault)
+            res = {'type':'succeeded', 'message': api._message(p['model'], text, stop, n_in, n_out)}
+            api.usage['input_tokens'] += n_in; api.usage['output_tokens'] += n_out; api.usage['answered'] += 1
+            fault = 'succeeded'
+        st['results'].append({'custom_id': r['custom_id'], 'result': res}); c[fault] += 1
+    c['processing'] = 0
+    b.update(processing_status='ended', ended_at=_ts(time.time()), results_url=f'{api.url}/v1/messages/batches/{b["id"]}/results')
 
 # %% ../nbs/10b_generators_server.ipynb #523060aa
 def _field(text:str, name:str)->str:

@@ -382,6 +382,7 @@ def generate(project,                    # a `Project` or its folder
              retries:int=1,              # re-asks of an answer that was not the JSON asked for
              progress=None,              # called with the report after each answer
              flush_every:int=20,         # add examples in batches of this many
+             batch=None,                 # True or a `BatchOptions`: Anthropic's Message Batches API, half price (`llmforge.batches`)
             )->GenerationReport:
     "Generate `count` items of `recipe` with `teacher`, check every example, add the good ones to the project"
     from llmforge.project import Project
@@ -394,12 +395,12 @@ def generate(project,                    # a `Project` or its folder
     have = {e.id for e in p}
     todo = [it for it in items if example_id(it) not in have]
     rep.existing = len(items) - len(todo)
-    kw = dict(prices={**_project_prices(gdir), **(prices or {})}, concurrency=concurrency, allow_phi=allow_phi, scrub_phi=scrub_phi)
+    kw = dict(prices={**_project_prices(gdir), **(prices or {})}, concurrency=concurrency, allow_phi=allow_phi, scrub_phi=scrub_phi, batch=batch)
     if dry_run:
         est = Generator(teacher, ResponseCache(gdir/'cache'), **kw).estimate([it.request for it in todo])
         rep.estimate = {**est.to_dict(), 'text': str(est)}
         return rep
-    ledger = Ledger(gdir/'runs', recipe=recipe.name, settings=recipe.settings(), backend=teacher.backend, model=teacher.model, count=count, seed=seed, budget=budget)
+    ledger = Ledger(gdir/'runs', recipe=recipe.name, settings=recipe.settings(), backend=teacher.backend, model=teacher.model, count=count, seed=seed, budget=budget, batch=bool(batch))
     rep.run_id,rep.folder = ledger.run_id,str(ledger.folder)
     s = recipe.quality()
     near = NearIndex(getattr(recipe, 'near_threshold', 0.8))

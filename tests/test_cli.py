@@ -177,7 +177,10 @@ def test_rate_rewrite_in_editor(proj, tmp_path):
 
 def test_rate_interrupt_keeps_what_was_saved(proj):
     add_qa(proj, 3)
-    p = subprocess.Popen(CLI + ['rate', '-p', str(proj)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # a shell's background job starts with SIGINT ignored, and Python then installs no KeyboardInterrupt handler: restore
+    # the default in the child so the test means the same however the suite was launched
+    p = subprocess.Popen(CLI + ['rate', '-p', str(proj)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     p.stdin.write('6\n'); p.stdin.flush()
     deadline = time.time() + 20
     while time.time() < deadline and sum(e.rating is not None for e in Project(proj)) < 1: time.sleep(0.05)
