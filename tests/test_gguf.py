@@ -192,3 +192,14 @@ def test_cli_eval_runs_a_gguf_through_llama_cpp(tiny, tmp_path):
     assert all(isinstance(x['prediction'], str) and x['latency_s'] > 0 for x in saved['predictions'])
     r = subprocess.run([sys.executable, '-m', 'llmforge', 'eval', '-p', str(p.path), '--model', str(tmp_path/'missing.gguf')], capture_output=True, text=True)
     assert r.returncode == 1 and len(r.stderr.strip().splitlines()) == 1
+
+@needs_llama
+def test_quantizer_log_stays_off_the_terminal(tiny, tmp_path):
+    "llama.cpp's per-tensor quantize log is kept out of the user's terminal; a failure quotes its last lines"
+    f16 = write_gguf(tiny, tmp_path/'f16.gguf', 'F16')
+    code = f"from llmforge.quantizers.gguf import quantize_gguf; quantize_gguf({str(f16)!r}, {str(tmp_path/'q.gguf')!r}, 'Q4_K_M'); print('done')"
+    r = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and r.stdout.strip() == 'done' and 'llama_model_quantize' not in r.stdout + r.stderr, r.stderr[-500:]
+    from llmforge.quantizers.gguf import quantize_gguf
+    (tmp_path/'junk.gguf').write_bytes(b'GGUF' + os.urandom(2000))
+    with pytest.raises(LLMForgeError, match='it said: .+'): quantize_gguf(tmp_path/'junk.gguf', tmp_path/'junk-q.gguf', 'Q4_K_M')

@@ -7,6 +7,7 @@ Docs: https://llmforge.github.io/llmforge/quantizers_gguf.html.md"""
 # %% ../../nbs/11_quantizers_gguf.ipynb #035bfaeb
 from __future__ import annotations
 import json, os, struct, time
+from contextlib import contextmanager
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
 import numpy as np
@@ -293,9 +294,29 @@ def quantize_gguf(src, dst, type:str='Q4_K_M', threads:int=None)->Path:
     params = lc.llama_model_quantize_default_params()
     params.ftype = int(gguf.LlamaFileType['ALL_F32' if type == 'F32' else f'MOSTLY_{type}'])
     params.nthread = threads or os.cpu_count() or 1
-    rc = lc.llama_model_quantize(str(src).encode(), str(dst).encode(), params)
-    if rc != 0: raise LLMForgeError(f'llama.cpp could not quantize {src} to {type} (return code {rc}); is it a valid GGUF model file?')
+    with _c_output() as log: rc = lc.llama_model_quantize(str(src).encode(), str(dst).encode(), params)
+    if rc != 0:
+        tail = ' | '.join(l.strip() for l in log[-3:] if l.strip())
+        raise LLMForgeError(f'llama.cpp could not quantize {src} to {type} (return code {rc}; it said: {tail or "nothing"}); is it a valid GGUF model file?')
     return Path(dst)
+
+@contextmanager
+def _c_output():
+    "Keep what C code prints (llama.cpp's per-tensor log) off the terminal; yields a list that receives its lines"
+    import sys, tempfile
+    lines = []
+    with tempfile.TemporaryFile('w+') as log:
+        for s in (sys.stdout, sys.stderr):
+            try: s.flush()
+            except Exception: pass
+        saved = [os.dup(1), os.dup(2)]
+        try:
+            os.dup2(log.fileno(), 1); os.dup2(log.fileno(), 2)
+            yield lines
+        finally:
+            os.dup2(saved[0], 1); os.dup2(saved[1], 2)
+            for f in saved: os.close(f)
+            log.seek(0); lines.extend(log.read().splitlines())
 
 # %% ../../nbs/11_quantizers_gguf.ipynb #55eead40
 @dataclass
