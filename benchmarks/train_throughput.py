@@ -4,28 +4,33 @@
     python benchmarks/train_throughput.py --steps 20
     python benchmarks/train_throughput.py --model smollm2-135m --steps 10   # random init, SmolLM2-135M's shape
 
-Same model (the tiny model, or a random-init model with a real model's shape from benchmarks/shapes.py; seeded), same chat examples (the bundled customer-support, code-review and medical-coding examples,
+Same model (the tiny model, or a random-init model with SmolLM2-135M's shape from `smollm2_shaped`; seeded), same chat examples (the bundled customer-support, code-review and medical-coding examples,
 whose lengths vary from about 60 to 700 tokens), same LoRA settings (r 16, all linear layers), batch size, learning
 rate, sequence length and number of optimizer steps. Prints trained tokens per second (non-padding tokens seen by the
 model, counted from the data each trainer consumed), the ratios, and the final training losses. TRL needs `pip install trl`;
 without it only llmforge's figures print. Nothing timed is asserted.
 """
-import argparse, json, sys, time, warnings
+import argparse, json, time, warnings
 from pathlib import Path
 import torch
 
 warnings.filterwarnings('ignore')
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT/'benchmarks'))
 MODEL = 'tiny'
+_SHAPED = None
 
 def make_model():
     "The benchmark's model, the same (seeded) for every trainer"
+    global _SHAPED
     if MODEL == 'tiny':
         from llmforge.models import tiny_model
         return tiny_model()
-    from shapes import shaped_model
-    return shaped_model(MODEL)
+    from llmforge.models import load_model
+    from llmforge.quantizers.verify import smollm2_shaped   # the same builder the GGUF tests and benchmark use
+    if _SHAPED is None:
+        import tempfile
+        _SHAPED = smollm2_shaped(Path(tempfile.mkdtemp())/'smollm2-135m', dtype='float32')
+    return load_model(_SHAPED, dtype='float32', device='cpu')
 
 def examples():
     from llmforge.core import read_examples
