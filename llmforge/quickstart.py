@@ -37,8 +37,9 @@ def _ship(work:Path, adapter, val:list, say)->dict:
         from llmforge.quantizers.verify import GGUFPredictor
         from llmforge.evaluation import evaluate
         p = GGUFPredictor(res.path, max_new_tokens=24, name=f'tuned {kind}')
-        try: out.update(_format_scores(evaluate(val, p, n_boot=300)))
+        try: r = evaluate(val, p, n_boot=300)
         finally: p.close()
+        out.update(_format_scores(r), evaluated=len(r.predictions), answered=sum(bool(str(x['prediction']).strip()) for x in r.predictions))
         out['summary'] = (f"`{res.path.name}` ({out['size_mb']:.1f} MB, {res.bits_per_weight:.2f} bits/weight), loaded by llama.cpp: "
                           f"{out['parseable']:.0%} parseable, {out['right_code_system']:.0%} right code system, {out['accuracy']:.0%} exact; Ollama `Modelfile` beside it.")
     else:
