@@ -432,7 +432,7 @@ def cmd_doctor(args, io:IO)->int:
     return 1 if any(c.status == 'fail' for c in checks) else 0
 
 # %% ../nbs/13_cli.ipynb #04f9c4c6
-EXIT_CODES = '''exit codes: 0 success · 1 user or data error · 2 usage error · 3 missing optional dependency · 4 verification failed · 130 interrupted'''
+EXIT_CODES = '''exit codes: 0 success · 1 user or data error · 2 usage error · 3 missing optional dependency · 4 verification failed · 5 llama.cpp crashed (in its child process) · 130 interrupted'''
 
 def add_command(sub,              # the subparsers object of `build_parser`
                 name:str,         # the command, e.g. `generate`

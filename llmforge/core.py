@@ -15,8 +15,8 @@ from typing import Iterable, Iterator, Any
 from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['ROLES', 'SPLITS', 'FIELDS', 'LLMForgeError', 'MissingDependency', 'VerificationError', 'DataError', 'Message',
-           'now_iso', 'new_id', 'Example', 'ReadReport', 'check_plain_json', 'read_jsonl', 'read_examples',
+__all__ = ['ROLES', 'SPLITS', 'FIELDS', 'LLMForgeError', 'MissingDependency', 'VerificationError', 'NativeCrash', 'DataError',
+           'Message', 'now_iso', 'new_id', 'Example', 'ReadReport', 'check_plain_json', 'read_jsonl', 'read_examples',
            'atomic_write', 'write_jsonl', 'locked', 'ExampleStore']
 
 # %% ../nbs/00_core.ipynb #f29269cb
@@ -38,6 +38,10 @@ class MissingDependency(LLMForgeError, ImportError):
 class VerificationError(LLMForgeError):
     "An output was produced but failed its check"
     exit_code = 4
+
+class NativeCrash(LLMForgeError):
+    "Native code (llama.cpp) crashed in its child process; the message names the signal, the step and the fix"
+    exit_code = 5
 
 class DataError(LLMForgeError, ValueError):
     "A bad record: what is wrong, and where (file, line, field)"

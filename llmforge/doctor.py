@@ -9,9 +9,10 @@ from __future__ import annotations
 import os, platform, shutil, sys
 from dataclasses import dataclass
 from importlib import metadata
+from .llamacpp import llama_cpp_installed, smoke_test, rebuild_command, cpu_flags
 
 # %% auto #0
-__all__ = ['PACKAGES', 'REQUIRED', 'KEYS', 'Check', 'accelerator', 'hub_reachable', 'diagnose', 'summary']
+__all__ = ['PACKAGES', 'REQUIRED', 'KEYS', 'Check', 'accelerator', 'hub_reachable', 'diagnose', 'summary', 'llama_check']
 
 # %% ../nbs/05a_doctor.ipynb #72608b0f
 @dataclass
@@ -71,6 +72,7 @@ def diagnose(path='.', check_hub:bool=True)->list[Check]:
     out.append(Check('disk', 'ok' if free >= 20 else 'warn' if free >= 2 else 'fail', f'{free:.1f} GiB free of {du.total/2**30:.0f} GiB at {os.path.abspath(path)}'))
     for k in KEYS:
         out.append(Check(k, 'ok' if os.environ.get(k) else 'warn', 'set' if os.environ.get(k) else 'not set'))
+    if llama_cpp_installed(): out.append(llama_check())
     if check_hub: out.append(Check('model hub', *hub_reachable()))
     return out
 
@@ -78,3 +80,13 @@ def summary(checks:list[Check])->str:
     "One line: counts of ok, warnings and failures"
     n = {s: sum(c.status == s for c in checks) for s in ('ok','warn','fail')}
     return f"llmforge doctor: {n['ok']} ok, {n['warn']} warnings, {n['fail']} problems"
+
+# %% ../nbs/05a_doctor.ipynb #d095f809
+def llama_check()->Check:
+    "Whether llama.cpp loads and decodes a GGUF here (in a child process), and what it was built for"
+    s = smoke_test()
+    if not s['ok']: return Check('llama.cpp', 'fail', s['detail'])
+    amx_cpu,amx_build = bool({'amx_int8', 'amx_tile'} & cpu_flags()),s['features'].get('AMX_INT8', False)
+    if amx_build: return Check('llama.cpp', 'warn', s['detail'] + '; built with AMX kernels, which crash on some Xeons '
+                               f'(llmforge loads models with repacking off to avoid them); safer: {rebuild_command()}')
+    return Check('llama.cpp', 'ok', s['detail'] + ('; this CPU has AMX, the build has no AMX kernels (portable)' if amx_cpu else ''))

@@ -24,9 +24,10 @@ def _format_scores(result)->dict:
 
 def _ship(work:Path, adapter, val:list, say)->dict:
     "Step 7: merge the adapter, write a verified GGUF and an Ollama Modelfile; with llama.cpp, evaluate the GGUF too"
-    from llmforge.quantizers.gguf import to_gguf, modelfile, _has_llama_cpp
+    from llmforge.quantizers.gguf import to_gguf, modelfile
+    from llmforge.llamacpp import llama_cpp_installed
     from llmforge.trainers import merge_adapter
-    llama = _has_llama_cpp()
+    llama = llama_cpp_installed()
     merged = merge_adapter(work/'base', adapter, work/'merged')
     kind = 'Q4_K_M' if llama else 'Q8_0'   # K-quants need llama.cpp's quantizer; Q8_0 is written by the gguf package
     res = to_gguf(merged, work/f'model-{kind}.gguf', type=kind)
@@ -94,6 +95,8 @@ def quickstart(workdir,                 # a new folder for the project, the mode
         lines.append(f"| {k} | {f['heldout_loss']:.3f} | {f['parseable']:.0%} | {f['right_code_system']:.0%} | {f['accuracy']:.0%} |")
     lines += ['', '## Some held-out answers of the tuned model', ''] + [f"- expected `{p['gold'][:70]}`, got `{str(p['prediction'])[:70]}`" for p in tuned_eval.predictions[:5]]
     say(f"6/7 tuned model: held-out loss {run['eval_loss']:.3f} (base {base_loss:.3f}); {_format_scores(tuned_eval)}")
+    atomic_write(work/'report.md', '\n'.join(lines) + '\n')           # steps 1-6 stay on disk if shipping fails
+    atomic_write(work/'figures.json', json.dumps(figures, indent=1))
     figures['gguf'] = _ship(work, run['output'], val, say)
     lines += ['', '## Shipped', '', figures['gguf']['summary']]
     figures['seconds'] = time.perf_counter() - t0

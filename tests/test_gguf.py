@@ -8,7 +8,8 @@ os.environ.setdefault('HF_HUB_OFFLINE', '1')
 from llmforge.core import LLMForgeError, MissingDependency, VerificationError
 from llmforge.quantizers.gguf import GGUF_TYPES, DIRECT_TYPES, to_gguf, write_gguf, adapter_to_gguf, modelfile, tokenizer_metadata
 
-from llmforge.quantizers.verify import verify_gguf, hf_reference, sweep, smollm2_shaped, GGUFPredictor, load_llama
+from llmforge.quantizers.verify import verify_gguf, hf_reference, sweep, smollm2_shaped, GGUFPredictor
+from llmforge.llamacpp import LlamaModel
 try: import llama_cpp
 except ImportError: llama_cpp = None
 needs_llama = pytest.mark.skipif(llama_cpp is None, reason='llama-cpp-python is an optional extra: pip install "llmforge[gguf]"')
@@ -37,7 +38,7 @@ def test_corrupt_and_truncated_files_fail_to_load(tiny, tmp_path):
     (tmp_path/'trunc.gguf').write_bytes(data[:len(data)//2])
     (tmp_path/'junk.gguf').write_bytes(b'GGUF' + os.urandom(4000))
     for bad in ('trunc.gguf', 'junk.gguf'):
-        with pytest.raises(LLMForgeError, match='cannot load'): load_llama(tmp_path/bad)
+        with pytest.raises(LLMForgeError, match='cannot load'): LlamaModel(tmp_path/bad)
 
 def _qwen2(path, tok_src):
     import torch

@@ -7,16 +7,16 @@ Docs: https://llmforge.github.io/llmforge/quantizers_gguf.html.md"""
 # %% ../../nbs/11_quantizers_gguf.ipynb #035bfaeb
 from __future__ import annotations
 import json, os, struct, time
-from contextlib import contextmanager
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
 import numpy as np
-from ..core import LLMForgeError, MissingDependency, VerificationError
+from ..core import LLMForgeError, VerificationError, NativeCrash
+from ..llamacpp import require_llama_cpp, llama_cpp_installed, quantize
 
 # %% auto #0
 __all__ = ['GGUF_TYPES', 'DIRECT_TYPES', 'SafetensorsFolder', 'read_config', 'gguf_name', 'permute_rotary', 'tensor_type',
-           'encode', 'bpe_pre_tokenizer', 'tokenizer_metadata', 'write_gguf', 'require_llama_cpp', 'quantize_gguf',
-           'GGUFResult', 'gguf_stats', 'to_gguf', 'adapter_to_gguf', 'chatml_to_go', 'modelfile']
+           'encode', 'bpe_pre_tokenizer', 'tokenizer_metadata', 'write_gguf', 'quantize_gguf', 'GGUFResult',
+           'gguf_stats', 'to_gguf', 'adapter_to_gguf', 'chatml_to_go', 'modelfile']
 
 # %% ../../nbs/11_quantizers_gguf.ipynb #9f313d05
 _ST_DTYPES = {'F32': np.float32, 'F16': np.float16, 'BF16': np.uint16, 'F64': np.float64}
@@ -275,48 +275,16 @@ def write_gguf(folder,              # a Hugging Face model folder (safetensors)
     return out
 
 # %% ../../nbs/11_quantizers_gguf.ipynb #80fb078f
-def require_llama_cpp(why:str='for GGUF K-quants and verification'):
-    "The `llama_cpp` module, or a `MissingDependency` error with the install command"
-    try:
-        import llama_cpp
-        return llama_cpp
-    except ImportError: raise MissingDependency('llama-cpp-python', "pip install 'llmforge[gguf]'  (or: pip install llama-cpp-python)", why) from None
-
-def _has_llama_cpp()->bool:
-    try: require_llama_cpp(); return True
-    except ImportError: return False
-
 def quantize_gguf(src, dst, type:str='Q4_K_M', threads:int=None)->Path:
-    "Quantize a GGUF file with llama.cpp's own quantizer (any of `GGUF_TYPES`)"
+    "Quantize a GGUF file with llama.cpp's own quantizer (any of `GGUF_TYPES`), in a child process"
     import gguf
-    lc = require_llama_cpp(f'to quantize to {type}')
+    require_llama_cpp(f'to quantize to {type}')
     if type not in GGUF_TYPES: raise LLMForgeError(f'unknown GGUF type {type!r}; choose one of {", ".join(GGUF_TYPES)}')
-    params = lc.llama_model_quantize_default_params()
-    params.ftype = int(gguf.LlamaFileType['ALL_F32' if type == 'F32' else f'MOSTLY_{type}'])
-    params.nthread = threads or os.cpu_count() or 1
-    with _c_output() as log: rc = lc.llama_model_quantize(str(src).encode(), str(dst).encode(), params)
+    rc,log = quantize(src, dst, int(gguf.LlamaFileType['ALL_F32' if type == 'F32' else f'MOSTLY_{type}']), threads)
     if rc != 0:
-        tail = ' | '.join(l.strip() for l in log[-3:] if l.strip())
-        raise LLMForgeError(f'llama.cpp could not quantize {src} to {type} (return code {rc}; it said: {tail or "nothing"}); is it a valid GGUF model file?')
+        raise LLMForgeError(f'llama.cpp could not quantize {src} to {type} (return code {rc}; it said: {" | ".join(log) or "nothing"}); '
+                            'is it a valid GGUF model file?')
     return Path(dst)
-
-@contextmanager
-def _c_output():
-    "Keep what C code prints (llama.cpp's per-tensor log) off the terminal; yields a list that receives its lines"
-    import sys, tempfile
-    lines = []
-    with tempfile.TemporaryFile('w+') as log:
-        for s in (sys.stdout, sys.stderr):
-            try: s.flush()
-            except Exception: pass
-        saved = [os.dup(1), os.dup(2)]
-        try:
-            os.dup2(log.fileno(), 1); os.dup2(log.fileno(), 2)
-            yield lines
-        finally:
-            os.dup2(saved[0], 1); os.dup2(saved[1], 2)
-            for f in saved: os.close(f)
-            log.seek(0); lines.extend(log.read().splitlines())
 
 # %% ../../nbs/11_quantizers_gguf.ipynb #55eead40
 @dataclass
@@ -382,11 +350,13 @@ def to_gguf(model,                  # a Hugging Face model folder (Llama, Mistra
         report = None
         if verify:
             from llmforge.quantizers.verify import verify_gguf, hf_reference
-            ref = hf_reference(src) if _has_llama_cpp() else None
-            if type not in DIRECT_TYPES:   # the lossless file proves the conversion; the quantized one, the quantizer
-                pre = verify_gguf(mid, src, dt, reference=ref, raise_on_fail=False)
-                if not pre.passed: raise VerificationError(f'{out}: the lossless {dt} file it was quantized from failed verification: {pre.failure}')
-            report = verify_gguf(out, src, type, reference=ref, raise_on_fail=False)
+            ref = hf_reference(src) if llama_cpp_installed() else None
+            try:
+                if type not in DIRECT_TYPES:   # the lossless file proves the conversion; the quantized one, the quantizer
+                    pre = verify_gguf(mid, src, dt, reference=ref, raise_on_fail=False)
+                    if not pre.passed: raise VerificationError(f'{out}: the lossless {dt} file it was quantized from failed verification: {pre.failure}')
+                report = verify_gguf(out, src, type, reference=ref, raise_on_fail=False)
+            except NativeCrash as e: raise NativeCrash(f'{out.name} was written but not verified: {e}') from None
     finally: shutil.rmtree(work, ignore_errors=True)
     res = GGUFResult(out, type, out.stat().st_size, round(gguf_stats(out)['bits_per_weight'], 3), round(secs, 3), round(peak, 1), report)
     if report is not None and not report.passed: raise VerificationError(f'{out}: {type} failed verification: {report.failure}')

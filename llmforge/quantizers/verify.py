@@ -12,12 +12,12 @@ from pathlib import Path
 import numpy as np
 from ..core import LLMForgeError, VerificationError, atomic_write
 from .gguf import (GGUF_TYPES, DIRECT_TYPES, SafetensorsFolder, read_config, gguf_name, permute_rotary,
-                                      to_gguf, gguf_stats, require_llama_cpp, _ARCHS)
+                                      to_gguf, gguf_stats, _ARCHS)
+from ..llamacpp import require_llama_cpp, llama_cpp_installed, LlamaModel
 
 # %% auto #0
 __all__ = ['THRESHOLDS', 'READER_TOLERANCE', 'PROMPTS', 'HELD_OUT', 'VerifyReport', 'hf_reference', 'compare_logits',
-           'load_llama', 'gguf_logits', 'verify_gguf', 'GGUFPredictor', 'plot_quality', 'sweep', 'quality_table',
-           'smollm2_shaped']
+           'verify_gguf', 'GGUFPredictor', 'plot_quality', 'sweep', 'quality_table', 'smollm2_shaped']
 
 # %% ../../nbs/11a_quantizers_verify.ipynb #1c29dd8d
 THRESHOLDS = {  # type: (max nrmse, max mean KL, min top-token agreement)
@@ -102,20 +102,6 @@ def compare_logits(ref:list, got:list, ids_text:list)->dict:
             'ppl_hf': _ppl(ref[-1], ids_text), 'ppl_gguf': _ppl(got[-1], ids_text)}
 
 # %% ../../nbs/11a_quantizers_verify.ipynb #315f63c3
-def load_llama(path, n_ctx:int=2048, lora_path=None, logits_all:bool=True, threads:int=None):
-    "A `llama_cpp.Llama` for a GGUF file (quiet; optionally with a GGUF LoRA adapter applied)"
-    lc = require_llama_cpp('to load GGUF files')
-    try:
-        return lc.Llama(model_path=str(path), n_ctx=n_ctx, logits_all=logits_all, verbose=False, seed=0,
-                        n_threads=threads or min(8, os.cpu_count() or 1), lora_path=str(lora_path) if lora_path else None)
-    except (ValueError, RuntimeError) as e:
-        raise LLMForgeError(f'{path}: llama.cpp cannot load it ({str(e).splitlines()[0][:200]})') from None
-
-def gguf_logits(llm, ids:list)->np.ndarray:
-    "llama.cpp's logits for every position of `ids`"
-    llm.reset(); llm.eval(ids)
-    return np.array(llm.scores[:len(ids)], dtype=np.float32)
-
 def _file_type(path)->str:
     import gguf
     f = gguf.GGUFReader(str(path)).fields.get('general.file_type')
@@ -149,20 +135,15 @@ def verify_gguf(path,                     # the GGUF file
                )->VerifyReport:
     "Load a GGUF file with llama.cpp and compare it with its Hugging Face model (tokens, logits, perplexity, generation)"
     type = type or _file_type(path)
-    try: require_llama_cpp()
-    except ImportError:
-        rep = _reader_check(path, model, type)
+    if not llama_cpp_installed(): rep = _reader_check(path, model, type)
     else:
         ref = reference or hf_reference(model)
-        llm = load_llama(path, n_ctx=max(len(i) for i in ref['ids']) + 64, lora_path=lora_path)
-        try:
+        with LlamaModel(path, n_ctx=max(len(i) for i in ref['ids']) + 64, lora_path=lora_path) as llm:   # llama.cpp in a child
             add_bos = llm.metadata.get('tokenizer.ggml.add_bos_token', 'false') == 'true'
-            toks = [llm.tokenize(t.encode(), add_bos=add_bos, special=True) for t in ref['texts']]
-            got = [gguf_logits(llm, i) for i in ref['ids']]
+            toks = [llm.tokenize(t, add_bos=add_bos, special=True) for t in ref['texts']]
+            got = [llm.logits(i) for i in ref['ids']]
             m = compare_logits(ref['logits'], got, ref['ids'][-1])
-            llm.reset()
-            gen = llm.create_completion(ref['ids'][0], max_tokens=16, temperature=0.0)['choices'][0]['text']
-        finally: llm.close()
+            gen = llm.complete(ref['ids'][0], max_tokens=16)
         lim = THRESHOLDS.get(type, THRESHOLDS['Q2_K'])
         fails = [f'llama.cpp tokenizes differently from Hugging Face' if toks != ref['ids'] else None,
                  f'logits not finite' if not math.isfinite(m['max_abs_diff']) else None,
@@ -181,23 +162,18 @@ class GGUFPredictor:
     def __init__(self, path, max_new_tokens:int=64, n_ctx:int=2048, lora_path=None, name:str=None, template:str=None):
         from jinja2.sandbox import ImmutableSandboxedEnvironment
         self.path,self.max_new_tokens,self.name = Path(path),max_new_tokens,name or Path(path).stem
-        self.llm = load_llama(path, n_ctx=n_ctx, lora_path=lora_path, logits_all=False)
+        self.llm = LlamaModel(path, n_ctx=n_ctx, lora_path=lora_path, logits_all=False)   # llama.cpp in a child process
         md = self.llm.metadata
         template = template or md.get('tokenizer.chat_template')
         if not template: raise LLMForgeError(f'{path}: the GGUF has no chat template; pass template=')
         self.template = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True).from_string(template)
         self.add_bos = md.get('tokenizer.ggml.add_bos_token', 'false') == 'true'
-        tok = lambda k: self.llm.detokenize([int(md[k])], special=True).decode(errors='replace') if k in md else ''
+        tok = lambda k: self.llm.detokenize([int(md[k])]).decode(errors='replace') if k in md else ''
         self.bos,self.eos = tok('tokenizer.ggml.bos_token_id'),tok('tokenizer.ggml.eos_token_id')
     def render(self, messages:list)->str:
         return self.template.render(messages=messages, add_generation_prompt=True, bos_token=self.bos, eos_token=self.eos)
     def predict(self, prompts:list)->list:
-        out = []
-        for msgs in prompts:
-            ids = self.llm.tokenize(self.render(msgs).encode(), add_bos=self.add_bos, special=True)
-            self.llm.reset()
-            out.append(self.llm.create_completion(ids, max_tokens=self.max_new_tokens, temperature=0.0)['choices'][0]['text'])
-        return out
+        return [self.llm.complete(self.llm.tokenize(self.render(m), add_bos=self.add_bos), self.max_new_tokens) for m in prompts]
     def close(self): self.llm.close()
 
 # %% ../../nbs/11a_quantizers_verify.ipynb #e001cbc8
