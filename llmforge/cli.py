@@ -423,6 +423,9 @@ def cmd_config(args, io:IO)->int:
 
 def cmd_doctor(args, io:IO)->int:
     "What this machine can do"
+    if args.cmake_args:                        # for CMAKE_ARGS="$(llmforge doctor --cmake-args)" pip install ...
+        from llmforge.llamacpp import cmake_args
+        io.print(cmake_args()); return 0
     from llmforge.doctor import diagnose, summary
     checks = diagnose(check_hub=not args.offline)
     if args.json: _json_out(io, [c.__dict__ for c in checks])
@@ -579,8 +582,9 @@ def build_parser()->argparse.ArgumentParser:
     c.add_argument('files', nargs='+', help='YAML config files')
     c.add_argument('--json', action='store_true', help='print the loaded configs as JSON')
     c.set_defaults(fn=cmd_config)
-    s = cmd('doctor', cmd_doctor, 'check Python, packages, accelerator, disk, API keys and hub access', project=False)
+    s = cmd('doctor', cmd_doctor, 'check Python, packages, accelerator, disk, API keys, hub access and that llama.cpp runs', project=False)
     s.add_argument('--offline', action='store_true', help='do not try to reach the model hub')
+    s.add_argument('--cmake-args', action='store_true', help="print the CMAKE_ARGS to build llama-cpp-python for this CPU without AMX kernels")
     s.add_argument('--json', action='store_true', help='print as JSON')
     import importlib
     for m in plugin_modules(): importlib.import_module(m).register(sub)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os, platform, shutil, sys
 from dataclasses import dataclass
 from importlib import metadata
-from .llamacpp import llama_cpp_installed, smoke_test, rebuild_command, cpu_flags
+from .llamacpp import llama_cpp_installed, smoke_test, rebuild_command, cpu_flags, unused_extensions
 
 # %% auto #0
 __all__ = ['PACKAGES', 'REQUIRED', 'KEYS', 'Check', 'accelerator', 'hub_reachable', 'diagnose', 'summary', 'llama_check']
@@ -89,4 +89,6 @@ def llama_check()->Check:
     amx_cpu,amx_build = bool({'amx_int8', 'amx_tile'} & cpu_flags()),s['features'].get('AMX_INT8', False)
     if amx_build: return Check('llama.cpp', 'warn', s['detail'] + '; built with AMX kernels, which crash on some Xeons '
                                f'(llmforge loads models with repacking off to avoid them); safer: {rebuild_command()}')
-    return Check('llama.cpp', 'ok', s['detail'] + ('; this CPU has AMX, the build has no AMX kernels (portable)' if amx_cpu else ''))
+    unused = unused_extensions(s['features'])
+    return Check('llama.cpp', 'ok', s['detail'] + ('; this CPU has AMX, the build has no AMX kernels' if amx_cpu else '')
+                 + (f'; unused: {" ".join(unused)}, rebuild for speed: {rebuild_command()}' if unused else ''))

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from llmforge.core import NativeCrash, LLMForgeError
-from llmforge.llamacpp import llama_cpp_installed, LlamaModel, LlamaProcess, smoke_gguf
+from llmforge.llamacpp import llama_cpp_installed, LlamaModel, LlamaProcess, smoke_gguf, shared_process
 
 pytestmark = pytest.mark.skipif(not llama_cpp_installed(), reason='llama-cpp-python is an optional extra: pip install "llmforge[gguf]"')
 ENV = {**os.environ, 'NO_COLOR': '1', 'HF_HUB_OFFLINE': '1'}
@@ -46,14 +46,14 @@ def test_the_model_lives_in_another_process(tmp_path):
 @pytest.mark.parametrize('sig', ['SIGSEGV', 'SIGABRT', 'SIGBUS', 'SIGILL'])
 def test_a_crash_is_an_exception_and_this_process_goes_on(tmp_path, fault, monkeypatch, sig):
     p = smoke_gguf(tmp_path/'s.gguf')
-    fault(f'complete:{sig}')
-    m = LlamaModel(p, n_ctx=64)
+    fault(f'complete:{sig}')                      # read by children started from now on
+    m = LlamaModel(p, n_ctx=64, process=LlamaProcess())
     with pytest.raises(NativeCrash) as e: m.complete(m.tokenize('ab'), 3)
     assert e.value.exit_code == 5 and str(e.value).startswith(f'llama.cpp crashed ({sig}) while running s.gguf (complete);')
     assert 'GGML_NATIVE=OFF' in str(e.value) and '\n' not in str(e.value)
-    with pytest.raises(LLMForgeError, match='closed'): m.complete([1], 1)      # the dead child is not used again
+    with pytest.raises(LLMForgeError, match=f'crashed .{sig}.'): m.complete([1], 1)   # the dead child is not used again
     monkeypatch.delenv('LLMFORGE_LLAMA_FAULT')
-    with LlamaModel(p, n_ctx=64) as again: assert isinstance(again.complete(again.tokenize('ab'), 2), str)
+    with LlamaProcess() as lp, LlamaModel(p, n_ctx=64, process=lp) as again: assert isinstance(again.complete(again.tokenize('ab'), 2), str)
 
 def test_load_errors_are_not_crashes(tmp_path):
     (tmp_path/'junk.gguf').write_bytes(b'GGUF' + os.urandom(4000))
@@ -61,14 +61,21 @@ def test_load_errors_are_not_crashes(tmp_path):
     assert not isinstance(e.value, NativeCrash)
     with pytest.raises(LLMForgeError, match='no such GGUF file'): LlamaModel(tmp_path/'missing.gguf')
 
-def test_children_are_reaped(tmp_path):
+def test_one_child_serves_every_model_and_none_outlives_us(tmp_path):
     p = smoke_gguf(tmp_path/'s.gguf')
-    procs = []
+    pids = set()
     for _ in range(5):
-        with LlamaModel(p, n_ctx=64) as m: procs.append(m.proc)
-    assert all(lp.proc is None for lp in procs)
+        with LlamaModel(p, n_ctx=64) as m: pids.add(m.proc.call('info')['pid'])
+    lp = shared_process()
+    assert len(pids) == 1 and lp.call('info')['models'] == 0                     # closed models are unloaded
+    lp.close()
     kids = subprocess.run(['ps', '--ppid', str(os.getpid()), '-o', 'stat=,cmd='], capture_output=True, text=True).stdout
     assert 'llmforge.llamacpp' not in kids, kids
+    code = f"from llmforge.llamacpp import LlamaModel; m = LlamaModel({str(p)!r}, n_ctx=64); print(m.proc.proc.pid, flush=True)"
+    r = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, timeout=60)   # exits without closing
+    pid = int(r.stdout.split()[-1])
+    import time; time.sleep(0.5)
+    assert not Path(f'/proc/{pid}').exists() or 'Z' in Path(f'/proc/{pid}/stat').read_text().split()[2]
 
 def test_quantize_crash_keeps_files_and_exits_5(tiny, tmp_path):
     r = llmforge('quantize', tiny, '--format', 'gguf', '--type', 'Q4_K_M', '-o', tmp_path/'q.gguf', fault='quantize')
