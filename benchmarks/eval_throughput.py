@@ -60,9 +60,9 @@ def in_process(path, prompts, max_new_tokens)->tuple:
     llm.close()
     return time.perf_counter() - t,out
 
-def child_overhead(reps:int=7):
+def child_overhead(reps:int=15):
     "Quickstart-sized GGUF evaluation in a child process (cold start, then warm) against in this process"
-    from llmforge.llamacpp import llama_cpp_installed
+    from llmforge.llamacpp import llama_cpp_installed, shared_process
     if not llama_cpp_installed(): print('\nGGUF evaluation: llama-cpp-python is not installed, skipped'); return
     from importlib.resources import files
     from llmforge.quantizers.gguf import to_gguf
@@ -75,9 +75,11 @@ def child_overhead(reps:int=7):
         try: out = p.predict(prompts)
         finally: p.close()
         return time.perf_counter() - t,out
+    shared_process().close()                              # the quantizer above started it: measure a cold start
     cold,child_out = child()                              # starts this process's llama.cpp child
-    warm = [child()[0] for _ in range(reps)]
-    local = [in_process(gguf, prompts, 24) for _ in range(reps)]
+    warm,local = [],[]
+    for _ in range(reps):                                 # interleaved, so drift in the machine's speed hits both alike
+        warm.append(child()[0]); local.append(in_process(gguf, prompts, 24))
     w,l = statistics.median(warm),statistics.median(t for t,_ in local)
     print(f'\nGGUF evaluation, 10 quickstart prompts, 24 new tokens, tiny model Q4_K_M (median of {reps}, load included)')
     print(f'in this process (no isolation): {l*1000:7.1f} ms')

@@ -74,7 +74,8 @@ def speed_table(builds:list, ggufs:dict):
     res = {b: {n: build_speed(b, f) for n,f in ggufs.items()} for b in builds}
     for b in builds:
         first = next(iter(res[b].values()))
-        feats = ' '.join(k.strip().split(' ')[-1] for k in first.get('info', '').split('|') if k.strip().endswith('= 1') and any(x in k for x in ('AVX', 'AMX', 'FMA', 'F16C')))
+        from llmforge.llamacpp import system_features
+        feats = ' '.join(k for k,on in system_features(first.get('info', '')).items() if on and k.startswith(('AVX', 'AMX', 'FMA', 'F16C')))
         print(f'  {b}: {feats}')
         for n,r in res[b].items():
             if 'error' in r: print(f'    {n}: failed: {r["error"]}'); continue

@@ -97,7 +97,8 @@ class _Child:
         import llama_cpp
         self.lc,self.models,self.next = llama_cpp,{},0
         self.features = system_features(llama_cpp.llama_print_system_info().decode(errors='replace'))
-        self.extra_bufts = not self.features.get('AMX_INT8', False)
+        forced = os.environ.get('LLMFORGE_LLAMA_EXTRA_BUFTS', '')   # '0' or '1' overrides the choice by build
+        self.extra_bufts = forced == '1' if forced in ('0', '1') else not self.features.get('AMX_INT8', False)
 
     def info(self)->dict:
         return {'version': self.lc.__version__, 'features': self.features, 'extra_bufts': self.extra_bufts,
@@ -115,7 +116,7 @@ class _Child:
         except (ValueError, RuntimeError) as e: raise LLMForgeError(f'{path}: llama.cpp cannot load it ({str(e).splitlines()[0][:200]})') from None
         finally: low.llama_model_default_params = default
         self.next += 1; self.models[self.next] = llm
-        return self.next,dict(llm.metadata)
+        return self.next,dict(llm.metadata),bool(llm.model_params.use_extra_bufts)
 
     def unload(self, h:int): self.models.pop(h).close()
     def tokenize(self, h:int, text:str, add_bos:bool, special:bool)->list:
@@ -129,6 +130,9 @@ class _Child:
     def complete(self, h:int, ids:list, max_tokens:int)->str:
         llm = self.models[h]; llm.reset()
         return llm.create_completion(ids, max_tokens=max_tokens, temperature=0.0)['choices'][0]['text']
+
+    def complete_texts(self, h:int, texts:list, add_bos:bool, max_tokens:int)->list:
+        return [self.complete(h, self.tokenize(h, t, add_bos, True), max_tokens) for t in texts]
 
     def quantize(self, src:str, dst:str, ftype:int, nthread:int)->int:
         params = self.lc.llama_model_quantize_default_params()
@@ -244,7 +248,7 @@ class LlamaModel:
         self.path,self.handle = Path(path),None
         if not self.path.is_file(): raise LLMForgeError(f'{self.path}: no such GGUF file')
         self.proc = process or shared_process()
-        self.handle,self.metadata = self.proc.call('load', str(self.path), n_ctx, str(lora_path) if lora_path else None,
+        self.handle,self.metadata,self.extra_bufts = self.proc.call('load', str(self.path), n_ctx, str(lora_path) if lora_path else None,
                                                    logits_all, threads or min(8, os.cpu_count() or 1),
                                                    what=f'loading {self.path.name}')
 
@@ -257,6 +261,9 @@ class LlamaModel:
     def complete(self, ids:list, max_tokens:int=32)->str:
         "The greedy continuation of `ids`"
         return self._call('complete', list(ids), max_tokens)
+    def complete_texts(self, texts:list, max_tokens:int=32, add_bos:bool=False)->list:
+        "Greedy continuations of many texts (special tokens parsed), in one request"
+        return self._call('complete_texts', list(texts), add_bos, max_tokens)
     def close(self):
         "Unload the model from its child (nothing to do if the child is gone)"
         h,self.handle = self.handle,None

@@ -10,9 +10,8 @@ from llmforge.quantizers.gguf import GGUF_TYPES, DIRECT_TYPES, to_gguf, write_gg
 
 from llmforge.quantizers.verify import verify_gguf, hf_reference, sweep, smollm2_shaped, GGUFPredictor
 from llmforge.llamacpp import LlamaModel
-try: import llama_cpp
-except ImportError: llama_cpp = None
-needs_llama = pytest.mark.skipif(llama_cpp is None, reason='llama-cpp-python is an optional extra: pip install "llmforge[gguf]"')
+from llmforge.llamacpp import llama_cpp_installed      # asks without loading llama.cpp here: it runs in a child process
+needs_llama = pytest.mark.skipif(not llama_cpp_installed(), reason='llama-cpp-python is an optional extra: pip install "llmforge[gguf]"')
 
 @pytest.fixture(scope='module')
 def tiny(tmp_path_factory):

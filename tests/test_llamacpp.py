@@ -55,6 +55,15 @@ def test_a_crash_is_an_exception_and_this_process_goes_on(tmp_path, fault, monke
     monkeypatch.delenv('LLMFORGE_LLAMA_FAULT')
     with LlamaProcess() as lp, LlamaModel(p, n_ctx=64, process=lp) as again: assert isinstance(again.complete(again.tokenize('ab'), 2), str)
 
+def test_extra_buffer_types_follow_the_build_or_the_override(tmp_path, monkeypatch):
+    "Weight repacking (llama.cpp's extra buffer types, the AMX path) is on for builds without AMX kernels, off on demand"
+    p = smoke_gguf(tmp_path/'s.gguf')
+    with LlamaProcess() as lp, LlamaModel(p, n_ctx=64, process=lp) as m:
+        assert m.extra_bufts == (not lp.call('info')['features'].get('AMX_INT8', False))
+    monkeypatch.setenv('LLMFORGE_LLAMA_EXTRA_BUFTS', '0')
+    with LlamaProcess() as lp, LlamaModel(p, n_ctx=64, process=lp) as m:
+        assert m.extra_bufts is False and isinstance(m.complete(m.tokenize('ab'), 2), str)
+
 def test_load_errors_are_not_crashes(tmp_path):
     (tmp_path/'junk.gguf').write_bytes(b'GGUF' + os.urandom(4000))
     with pytest.raises(LLMForgeError, match='cannot load') as e: LlamaModel(tmp_path/'junk.gguf')

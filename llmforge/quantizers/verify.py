@@ -173,7 +173,7 @@ class GGUFPredictor:
     def render(self, messages:list)->str:
         return self.template.render(messages=messages, add_generation_prompt=True, bos_token=self.bos, eos_token=self.eos)
     def predict(self, prompts:list)->list:
-        return [self.llm.complete(self.llm.tokenize(self.render(m), add_bos=self.add_bos), self.max_new_tokens) for m in prompts]
+        return self.llm.complete_texts([self.render(m) for m in prompts], self.max_new_tokens, add_bos=self.add_bos)
     def close(self): self.llm.close()
 
 # %% ../../nbs/11a_quantizers_verify.ipynb #e001cbc8
