@@ -252,7 +252,9 @@ class LlamaModel:
                                                    logits_all, threads or min(8, os.cpu_count() or 1),
                                                    what=f'loading {self.path.name}')
 
-    def _call(self, op, *args): return self.proc.call(op, self.handle, *args, what=f'running {self.path.name} ({op})')
+    def _call(self, op, *args):
+        doing = {'logits': 'computing logits', 'complete': 'generating', 'complete_texts': 'generating'}.get(op, op + 'ing')
+        return self.proc.call(op, self.handle, *args, what=f'{doing} with {self.path.name}')
     def tokenize(self, text:str, add_bos:bool=False, special:bool=True)->list: return self._call('tokenize', text, add_bos, special)
     def detokenize(self, ids:list, special:bool=True)->bytes: return self._call('detokenize', list(ids), special)
     def logits(self, ids:list)->np.ndarray:

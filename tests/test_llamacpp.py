@@ -49,7 +49,7 @@ def test_a_crash_is_an_exception_and_this_process_goes_on(tmp_path, fault, monke
     fault(f'complete:{sig}')                      # read by children started from now on
     m = LlamaModel(p, n_ctx=64, process=LlamaProcess())
     with pytest.raises(NativeCrash) as e: m.complete(m.tokenize('ab'), 3)
-    assert e.value.exit_code == 5 and str(e.value).startswith(f'llama.cpp crashed ({sig}) while running s.gguf (complete);')
+    assert e.value.exit_code == 5 and str(e.value).startswith(f'llama.cpp crashed ({sig}) while generating with s.gguf;')
     assert 'GGML_NATIVE=OFF' in str(e.value) and '\n' not in str(e.value)
     with pytest.raises(LLMForgeError, match=f'crashed .{sig}.'): m.complete([1], 1)   # the dead child is not used again
     monkeypatch.delenv('LLMFORGE_LLAMA_FAULT')
@@ -103,8 +103,8 @@ def test_eval_crash_is_one_line(tiny, tmp_path):
     p = Project.init(tmp_path/'proj', domain='medical')
     p.import_jsonl(root/'examples'/'medical-coding'/'stage1.jsonl'); p.split()
     to_gguf(tiny, tmp_path/'m.gguf', 'Q8_0', verify=False)
-    r = llmforge('eval', '-p', p.path, '--model', tmp_path/'m.gguf', '--limit', '2', '--max-new-tokens', '4', fault='complete')
-    one_line_error(r, 5, 'llama.cpp crashed (SIGSEGV) while running m.gguf (complete)')
+    r = llmforge('eval', '-p', p.path, '--model', tmp_path/'m.gguf', '--limit', '2', '--max-new-tokens', '4', fault='complete_texts')
+    one_line_error(r, 5, 'llama.cpp crashed (SIGSEGV) while generating with m.gguf')
 
 def test_quickstart_crash_at_step_7_keeps_steps_1_to_6(tmp_path):
     r = llmforge('quickstart', tmp_path/'qs', '--steps', '20', fault='load', timeout=600)
