@@ -118,8 +118,9 @@ def cmd_add(args, io:IO)->int:
         except UnicodeDecodeError: raise DataError('invalid UTF-8 (save the file as UTF-8)', f) from None
     if args.jsonl:
         if args.input or args.output or args.messages: raise LLMForgeError('--jsonl imports a whole file; do not combine it with --input/--output/--messages')
-        rep = p.import_jsonl(args.jsonl, strict=not args.skip_invalid, dedupe=not args.keep_duplicates)
-        if args.json: _json_out(io, {'added':rep.added, 'duplicates':rep.duplicates, 'problems':[str(e) for e in rep.read.problems]})
+        rep = p.import_jsonl(args.jsonl, strict=not args.skip_invalid, dedupe=not args.keep_duplicates, keep_split=args.keep_split)
+        if args.json: _json_out(io, {'added':rep.added, 'duplicates':rep.duplicates, 'renamed':rep.renamed, 'unsplit':rep.unsplit,
+                                     'problems':[str(e) for e in rep.read.problems]})
         else: io.print(str(rep))
         return 1 if rep.read.problems else 0
     if args.messages:
@@ -222,7 +223,7 @@ def cmd_split(args, io:IO)->int:
 def cmd_format(args, io:IO)->int:
     "Export train/val JSONL in a provider's format"
     p = _project(args)
-    r = p.export(args.to, out=args.out, threshold=args.threshold, weights=args.weights)
+    r = p.export(args.to, out=args.out, threshold=args.threshold, weights=args.weights, allow_empty=args.allow_empty)
     if args.json: _json_out(io, r); return 0
     io.print(f'Wrote {r["train"]} train and {r["val"]} val examples ({r["format"]} format, rated ≥ {args.threshold or p.config.threshold}):')
     for k,v in r['paths'].items(): io.print(f'  {v}')
@@ -486,6 +487,7 @@ def build_parser()->argparse.ArgumentParser:
     s.add_argument('--jsonl', metavar='FILE', help='import every line of a chat JSONL file')
     s.add_argument('--skip-invalid', action='store_true', help='with --jsonl: import the good lines and report the bad ones (exit 1)')
     s.add_argument('--keep-duplicates', action='store_true', help='with --jsonl: import exact duplicates too')
+    s.add_argument('--keep-split', action='store_true', help="with --jsonl: keep each line's train/val split (default: imported unsplit)")
     s.add_argument('--system', help='a system message for this example only')
     s.add_argument('--rating', type=_rating, help='rate it now (1-10)')
     s.add_argument('--json', action='store_true', help='print the result as JSON')
@@ -503,6 +505,7 @@ def build_parser()->argparse.ArgumentParser:
     s = cmd('format', cmd_format, 'export train/val JSONL for a provider (examples rated at or above the threshold)', aliases=['export'])
     s.add_argument('--to', choices=['openai','together','dpo','hf'], help="format (default: the project's provider); dpo: preference pairs for stage 3; hf: a Hugging Face datasets folder")
     s.add_argument('--out', metavar='DIR', help="folder for train.jsonl and val.jsonl (default: the project's data/; data/hf for --to hf)")
+    s.add_argument('--allow-empty', action='store_true', help='let an export with no records replace a train/val file that holds some')
     s.add_argument('--threshold', type=_rating, help="minimum rating (default: the project's)")
     s.add_argument('--weights', choices=['last'], help='last: train on the final answer of multi-turn examples only')
     s.add_argument('--json', action='store_true', help='print the result as JSON')

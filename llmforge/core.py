@@ -6,7 +6,7 @@ Docs: https://llmforge.github.io/llmforge/core.html.md"""
 
 # %% ../nbs/00_core.ipynb #9d1c4a25
 from __future__ import annotations
-import json, os, gc, tempfile, uuid, hashlib
+import json, os, gc, shutil, tempfile, uuid, hashlib
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
@@ -448,24 +448,56 @@ class ExampleStore:
                 t.write(tail + b'\n'); t.flush(); os.fsync(t.fileno())
             f.truncate(end); f.flush(); os.fsync(f.fileno())
 
+    def _drop_stale_temps(self):
+        "Remove temporary files a killed writer left beside the store; call with the lock held (no writer is running)"
+        for t in self.path.parent.glob(f'.{self.path.name}.*.tmp'): t.unlink(missing_ok=True)
+
+    def _append_line(self, data:bytes)->os.stat_result:
+        "Append one record; on a failed write the file is cut back to where it was"
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            size = os.fstat(fd).st_size
+            try:
+                view = memoryview(data)
+                while view: view = view[os.write(fd, view):]
+                os.fsync(fd)
+            except OSError: os.ftruncate(fd, size); raise
+            return os.fstat(fd)
+        finally: os.close(fd)
+
+    def _append_batch(self, data:bytes)->os.stat_result:
+        "Append many records all or nothing: copy the file, extend the copy, rename it over the original"
+        fd,tmp = tempfile.mkstemp(prefix=f'.{self.path.name}.', suffix='.tmp', dir=self.path.parent)
+        try:
+            with os.fdopen(fd, 'wb') as out:
+                if self.path.exists():
+                    with open(self.path, 'rb') as src: shutil.copyfileobj(src, out, 1 << 20)
+                out.write(data); out.flush(); os.fchmod(out.fileno(), 0o666 & ~_umask()); os.fsync(out.fileno())
+                st = os.fstat(out.fileno())
+            os.replace(tmp, self.path)
+        except BaseException: Path(tmp).unlink(missing_ok=True); raise
+        _fsync_dir(self.path.parent)
+        return st
+
     def append(self, examples:list[Example]):
-        "Append records (new examples or new versions) durably; only inside `transaction()`"
+        "Append records (new examples or new versions) durably and all or nothing; only inside `transaction()`"
         if not self._in_tx: raise RuntimeError('ExampleStore.append must be called inside `with store.transaction():`')
         if not examples: return
         data = b''.join(e.to_line() for e in examples)  # fails before anything is touched if some text cannot be stored
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._repair_tail()
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        try:
-            view = memoryview(data)
-            while view: view = view[os.write(fd, view):]
-            os.fsync(fd)
-            st = os.fstat(fd)
-        finally: os.close(fd)
-        if self._ino in (None, st.st_ino) and st.st_size == self._offset + len(data):  # what we wrote is all that is new
+        self._repair_tail(); self._drop_stale_temps()
+        before = self.path.stat() if self.path.exists() else None
+        size = before.st_size if before else 0
+        try: st = self._append_line(data) if len(examples) == 1 else self._append_batch(data)
+        except OSError as e:
+            raise LLMForgeError(f'{self.path}: cannot write ({e.strerror or e}); nothing of these {len(examples)} example(s) was stored') from None
+        if self._ino in (None, before and before.st_ino) and self._offset == size and st.st_size == size + len(data):   # all that is new
             self._ino,self._offset,self._lines = st.st_ino,st.st_size,self._lines+len(examples)
             for e in examples: self._index[e.id] = e
         else: self._read_new()
+        if self.superseded > max(1000, len(self._index)):   # old versions outnumber the examples: compact
+            try: self._write_all(list(self._index.values()))
+            except OSError: pass                              # a full disk: the log as it is stays valid
 
     @contextmanager
     def transaction(self):
@@ -493,7 +525,6 @@ class ExampleStore:
             for e in examples:
                 if e.id not in self._index: raise LLMForgeError(f'no example with id {e.id!r} in {self.path}')
             self.append(examples)
-            if self.superseded > max(1000, len(self._index)): self._write_all(list(self._index.values()))
         return examples
 
     def _write_all(self, examples:list[Example]):

@@ -220,13 +220,12 @@ def submit_job(project,                 # a `Project` (or its folder): the files
     job = api.create(body)
     st = api.state(job)
     sent = {k: v for k,v in asdict(s).items() if k not in not_sent}
-    runs = p.config.runs
-    run = {'id': f'run-{len(runs)+1:03d}', 'created_at': now_iso(), 'kind': 'sft', 'backend': provider, 'stage': stage, 'base_model': model,
+    run = {'created_at': now_iso(), 'kind': 'sft', 'backend': provider, 'stage': stage, 'base_model': model,
            'status': st['status'], 'provider_status': st['provider_status'], 'job_id': job['id'], 'base_url': api.base_url,
            'files': {'train': train_id, 'val': val_id}, 'data_hash': data_hash or _hash([json.loads(l) for l in Path(train).read_text().splitlines() if l.strip()]),
            'examples': n, 'settings': sent, 'not_sent': not_sent, 'model_id': st['model_id'], 'error': st['error'], 'updated_at': now_iso(),
            'paths': {'train': str(train), 'val': str(val) if val else None}}
-    runs.append(run); p.save_config()
+    run = p.add_run(run)
     say(f"{run['id']}: {api.name} job {job['id']} {st['status']}")
     return run
 
@@ -239,8 +238,8 @@ def refresh_runs(project, run_ids:list=None, say=None)->list:
         api = client(r['backend'], r.get('base_url'))
         st = api.state(api.retrieve(r['job_id']))
         if say and st['status'] != r.get('status'): say(f"{r['id']}: {api.name} job {r['job_id']} {r.get('status')} -> {st['status']}" + (f" (model {st['model_id']})" if st['model_id'] else ''))
-        r.update(status=st['status'], provider_status=st['provider_status'], model_id=st['model_id'] or r.get('model_id'), error=st['error'], updated_at=now_iso())
-    if todo: p.save_config()
+        r.update(p.update_run(r['id'], status=st['status'], provider_status=st['provider_status'], model_id=st['model_id'] or r.get('model_id'),
+                              error=st['error'], updated_at=now_iso()))
     return todo
 
 def wait_for(project, run_id:str, poll_seconds:float=30, timeout:float=None, say=None)->dict:
@@ -258,9 +257,7 @@ def cancel_run(project, run_id:str)->dict:
     r = next((x for x in p.config.runs if x['id'] == run_id and x.get('backend') in PROVIDERS), None)
     if r is None: raise LLMForgeError(f'{run_id} is not a hosted run of {p.path} (see `llmforge status --all`)')
     api = client(r['backend'], r.get('base_url'))
-    r.update(api.state(api.cancel(r['job_id'])), updated_at=now_iso())
-    p.save_config()
-    return r
+    return p.update_run(run_id, **api.state(api.cancel(r['job_id'])), updated_at=now_iso())
 
 # %% ../nbs/07b_hosted.ipynb #951e4753
 def _config_files(cfg, out:Path)->tuple:

@@ -179,13 +179,16 @@ def train_mlx(cfg, project=None, dry_run:bool=False, max_steps:int=None, say=pri
     ss = SFTSettings.from_config(cfg)
     if dry_run: ss.max_steps,ss.eval_steps,ss.grad_accum = 1,None,1
     elif max_steps: ss.max_steps = max_steps
-    run_dir = out/'dry-run' if dry_run else out
-    base,tok = _prepared_base(bm, cfg, run_dir)
-    t0 = time.perf_counter()
-    summary = train_mlx_lora(base, rows, run_dir, val=val, settings=ss, say=say)
+    import tempfile
+    run_dir = Path(tempfile.mkdtemp(prefix='llmforge-dry-run-')) if dry_run else out   # a dry run writes nothing of the user's
+    try:
+        base,tok = _prepared_base(bm, cfg, run_dir)
+        t0 = time.perf_counter()
+        summary = train_mlx_lora(base, rows, run_dir, val=val, settings=ss, say=say)
+    finally:
+        if dry_run: shutil.rmtree(run_dir, ignore_errors=True)
     report = {'dry_run': dry_run, 'backend': 'mlx', 'objective': cfg.objective, 'stage': cfg.stage, 'examples': len(rows), 'steps': summary['steps'],
               'loss': summary['final_loss'], 'eval_loss': summary['eval_loss'], 'seconds': time.perf_counter() - t0, 'iters_per_s': summary['iters_per_s']}
-    if dry_run: shutil.rmtree(run_dir, ignore_errors=True)
-    elif project is not None:
+    if not dry_run and project is not None:
         report['run'] = record_run(project, summary, tok, rows, cfg.stage, str(bm), extra={'backend': 'mlx', 'not_applied': summary['not_applied']})['id']
     return report

@@ -6,7 +6,7 @@ Docs: https://llmforge.github.io/llmforge/project.html.md"""
 
 # %% ../nbs/01_project.ipynb #95770c09
 from __future__ import annotations
-import hashlib, json, math, random
+import hashlib, json, math, random, re
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
 from fastcore.basics import patch
@@ -79,6 +79,9 @@ class Project:
             raise LLMForgeError(f'{self.path} is not an llmforge project (no {CONFIG_NAME}); create one with `llmforge init`')
         self.config = self._load_config()
         self.store = ExampleStore(self.path/'data'/'examples.jsonl')
+        if not self.store.path.exists():       # never read a lost store as an empty project (exports would follow)
+            raise LLMForgeError(f'{self.store.path}: the example store is missing (moved or deleted?); restore it, '
+                                'or create an empty file there to start again from nothing')
 
     def _load_config(self)->ProjectConfig:
         try: d = json.loads(self.config_path.read_bytes().decode('utf-8-sig'))
@@ -86,9 +89,13 @@ class Project:
         except json.JSONDecodeError as e: raise DataError(f'invalid JSON: {e.msg}', self.config_path, e.lineno) from None
         return ProjectConfig.from_dict(d, self.config_path)
 
-    def save_config(self):
-        "Write the config atomically, under the project lock"
-        with locked(self.config_path): atomic_write(self.config_path, json.dumps(self.config.to_dict(), indent=2, ensure_ascii=False)+'\n')
+    def update_config(self, change)->ProjectConfig:
+        "Read-modify-write `llmforge.json` under the project lock: `change(config)` edits the newest config in place"
+        with locked(self.config_path):
+            cfg = self._load_config(); change(cfg)
+            atomic_write(self.config_path, json.dumps(cfg.to_dict(), indent=2, ensure_ascii=False)+'\n')
+        self.config = cfg
+        return cfg
 
     @classmethod
     def init(cls,
@@ -121,6 +128,42 @@ class Project:
     def __repr__(self): return f'Project({self.config.name!r} at {str(self.path)!r}: {len(self)} examples)'
     @property
     def examples(self)->list[Example]: return list(self.store)
+
+# %% ../nbs/01_project.ipynb #d1cc55cc
+@patch
+def relative(self:Project, path)->str|None:
+    "A path as recorded in the project: relative to the project folder when inside it, else absolute"
+    if path is None: return None
+    p = Path(path).resolve()
+    try: return str(p.relative_to(self.path.resolve()))
+    except ValueError: return str(p)
+
+@patch
+def resolve(self:Project, path)->Path:
+    "A recorded path back to a usable one"
+    return Path(path) if Path(path).is_absolute() else self.path/path
+
+@patch
+def add_run(self:Project, run:dict)->dict:
+    "Record a run in `runs[]` under the lock, with the next free id (`run-NNN`) and project-relative paths"
+    run = dict(run, paths={k: self.relative(v) for k,v in run['paths'].items()}) if run.get('paths') else dict(run)
+    def change(c):
+        taken = [int(r['id'][4:]) for r in c.runs if re.fullmatch(r'run-\d+', str(r.get('id', '')))]
+        run['id'] = f'run-{max(taken, default=0) + 1:03d}'
+        c.runs.append(run)
+    self.update_config(change)
+    return run
+
+@patch
+def update_run(self:Project, run_id:str, **fields)->dict:
+    "Change fields of a recorded run under the lock; returns the run as saved"
+    saved = []
+    def change(c):
+        r = next((r for r in c.runs if r.get('id') == run_id), None)
+        if r is None: raise LLMForgeError(f'no run {run_id!r} in {self.config_path}')
+        r.update(fields); saved.append(r)
+    self.update_config(change)
+    return saved[0]
 
 # %% ../nbs/01_project.ipynb #f6a77b15
 def _as_example(messages=None, input=None, output=None, system=None, rating=None, source='api', metadata=None)->Example:
@@ -161,9 +204,13 @@ class ImportReport:
     path:str
     added:int=0
     duplicates:int=0                 # exact duplicates skipped (same conversation as an existing example)
+    renamed:int=0                    # lines whose id was already taken, stored under a new id
+    unsplit:int=0                    # lines that carried a split, imported unsplit (the validation set stays locked)
     read:ReadReport=None             # lines read and problems found
     def __str__(self):
         s = f'{self.path}: added {self.added}, skipped {self.duplicates} duplicate(s)'
+        if self.renamed: s += f', gave {self.renamed} example(s) a new id (theirs was taken)'
+        if self.unsplit: s += f', imported {self.unsplit} unsplit although the file gave a split (run `llmforge split`; --keep-split keeps it)'
         if self.read and self.read.problems: s += f', {len(self.read.problems)} bad line(s):\n' + '\n'.join(f'  {p}' for p in self.read.problems)
         return s
 
@@ -173,13 +220,16 @@ def import_jsonl(self:Project,
                  strict:bool=True,   # stop at the first bad line (nothing is stored); else import the good lines
                  dedupe:bool=True,   # skip exact duplicates of existing or earlier examples
                  source:str=None,    # source stamped on each example; defaults to 'import:<file name>'
+                 keep_split:bool=False, # keep each line's `split` (by default imports arrive unsplit: val stays locked)
                 )->ImportReport:
     "Import a chat JSONL file; returns what was added, skipped and found wrong"
     path = Path(path)
     rep = ImportReport(str(path), read=ReadReport())
     src = source or f'import:{path.name}'
     new = list(read_examples(path, strict=strict, report=rep.read))
-    for ex in new: ex.source = ex.source or src
+    for ex in new:
+        ex.source = ex.source or src
+        if ex.split is not None and not keep_split: ex.split = None; rep.unsplit += 1
     with self.store.transaction() as s:
         seen = {e.content_hash() for e in s} if dedupe else set()
         ids = {e.id for e in s}
@@ -187,7 +237,7 @@ def import_jsonl(self:Project,
         for ex in new:
             h = ex.content_hash()
             if dedupe and h in seen: rep.duplicates += 1; continue
-            if ex.id in ids: ex.id = new_id()
+            if ex.id in ids: ex.id = new_id(); rep.renamed += 1
             seen.add(h); ids.add(ex.id); out.append(ex)
         s.append(out)
     rep.added = len(out)
@@ -322,8 +372,7 @@ def split(self:Project,
         return out
     if reshuffle or any(e.split is None for e in self.store): self.store.replace_all(assign)
     else: assign(list(self.store))
-    if self.config.split != {'ratio':ratio, 'seed':seed}:
-        self.config.split = {'ratio':ratio, 'seed':seed}; self.save_config()
+    if self.config.split != {'ratio':ratio, 'seed':seed}: self.update_config(lambda c: setattr(c, 'split', {'ratio':ratio, 'seed':seed}))
     return res
 
 # %% ../nbs/01_project.ipynb #bc462c84
@@ -402,6 +451,7 @@ def export(self:Project,
            out=None,              # folder for train.jsonl and val.jsonl (or the dataset); defaults to data/ (data/hf)
            threshold:int=None,    # minimum rating; defaults to the config's
            weights:str=None,      # None, or 'last' to train on the final answer of multi-turn examples only
+           allow_empty:bool=False,# let an export with no records replace a file that holds some
           )->dict:
     "Write train/val JSONL in a provider's format, checked against its schema; returns counts and paths"
     fmt = fmt or self.config.provider
@@ -422,6 +472,12 @@ def export(self:Project,
             try: rec = (to_preference_record if fmt == 'dpo' else to_chat_record)(e, self.config.system_prompt, weights); check(rec)
             except DataError as err: raise DataError(f'cannot be exported as {fmt}: {err.msg}', field=f'example {e.id}' + (f' {err.field}' if err.field else '')) from None
             records[sp].append(rec)
+    for sp in ('train','val'):   # never replace data with nothing unasked
+        p = out/f'{sp}.jsonl'
+        if not records[sp] and not allow_empty and p.exists() and p.stat().st_size:
+            raise LLMForgeError(f'{p} holds {sum(1 for l in p.open("rb") if l.strip())} record(s) and this export has none for {sp} '
+                                f'(nothing rated ≥ {self.config.threshold if threshold is None else threshold} is in {sp}); nothing was '
+                                'written. Pass allow_empty=True (--allow-empty) to empty it')
     for sp in ('train','val'):
         p = out/f'{sp}.jsonl'
         write_jsonl(p, records[sp]); res['paths'][sp] = str(p)

@@ -6,7 +6,7 @@ Docs: https://llmforge.github.io/llmforge/trainers.html.md"""
 
 # %% ../nbs/07_trainers.ipynb #82f6f53a
 from __future__ import annotations
-import hashlib, json, math, os, random, shutil, time
+import hashlib, json, math, os, random, shutil, tempfile, time
 from dataclasses import dataclass, asdict
 from pathlib import Path
 from .core import LLMForgeError, atomic_write, now_iso
@@ -313,12 +313,11 @@ def record_run(project, summary:dict, tokenizer, train:list, stage:int=1, base_m
     p = project if isinstance(project, Project) else Project(project)
     out = Path(summary['output']).parent
     tpl = record_template(tokenizer, out/'template.json', stage)
-    run = {'id': f'run-{len(p.config.runs)+1:03d}', 'created_at': now_iso(), 'kind': 'sft', 'stage': stage, 'base_model': base_model,
+    run = {'created_at': now_iso(), 'kind': 'sft', 'stage': stage, 'base_model': base_model,
            'status': summary['status'], 'steps': summary['steps'], 'final_loss': summary['final_loss'], 'eval_loss': summary['eval_loss'],
            'data_hash': data_hash(train), 'examples': summary['examples'], 'template_fingerprint': tpl['fingerprint'],
            'settings': summary['settings'], 'paths': {'output': summary['output'], 'template': str(out/'template.json'), 'log': str(out/'run.json')}, **(extra or {})}
-    p.config.runs.append(run); p.save_config()
-    return run
+    return p.add_run(run)          # the next free id, under the project's lock; paths relative to the project
 
 def merge_adapter(base, adapter, out)->Path:
     "Fold a LoRA adapter into its base model (a folder or hub id) and save a standalone model folder"
@@ -458,28 +457,31 @@ def train_from_config(config,                 # a training config (YAML) or a lo
     rows = _load_rows(base_dir/cfg.data, cfg.stage)
     say(f'loaded {bm} ({sum(p.numel() for p in model.parameters())/1e6:.1f}M parameters) and {len(rows)} {"pairs" if cfg.stage == 3 else "examples"} in {time.perf_counter()-t0:.1f} s')
     out = base_dir/cfg.output_dir
-    if cfg.objective == 'dpo':
-        t = cfg.training
-        ds = DPOSettings(beta=cfg.dpo.beta, loss_type=cfg.dpo.loss_type, max_steps=1 if dry_run else (max_steps or t.max_steps or max(1, int(t.epochs * len(rows) / t.batch_size))),
-                         batch_size=t.batch_size, learning_rate=t.learning_rate, max_grad_norm=t.max_grad_norm, max_seq_len=t.max_seq_len, seed=t.seed,
-                         lora_r=cfg.lora.r, lora_alpha=cfg.lora.alpha, target_modules=cfg.lora.target_modules)
-        enc = [encode_pair(tok, p, ds.max_seq_len) for p in rows]
-        lengths = [len(e['chosen']['input_ids']) for e in enc]
-        summary = train_dpo(model, tok, rows, out if not dry_run else out/'dry-run', ds)
-    else:
-        ss = SFTSettings.from_config(cfg)
-        ss.progress = not dry_run
-        if dry_run: ss.max_steps,ss.eval_steps = 1,None
-        elif max_steps: ss.max_steps = max_steps
-        enc = [encode_chat(tok, e.messages, ss.max_seq_len) for e in rows]
-        lengths = [len(e['input_ids']) for e in enc]
-        summary = train_sft(model, tok, rows, out if not dry_run else out/'dry-run', settings=ss, resume=not dry_run)
+    dry = Path(tempfile.mkdtemp(prefix='llmforge-dry-run-')) if dry_run else None   # a dry run writes nothing of the user's
+    try:
+        if cfg.objective == 'dpo':
+            t = cfg.training
+            ds = DPOSettings(beta=cfg.dpo.beta, loss_type=cfg.dpo.loss_type, max_steps=1 if dry_run else (max_steps or t.max_steps or max(1, int(t.epochs * len(rows) / t.batch_size))),
+                             batch_size=t.batch_size, learning_rate=t.learning_rate, max_grad_norm=t.max_grad_norm, max_seq_len=t.max_seq_len, seed=t.seed,
+                             lora_r=cfg.lora.r, lora_alpha=cfg.lora.alpha, target_modules=cfg.lora.target_modules)
+            enc = [encode_pair(tok, p, ds.max_seq_len) for p in rows]
+            lengths = [len(e['chosen']['input_ids']) for e in enc]
+            summary = train_dpo(model, tok, rows, dry or out, ds)
+        else:
+            ss = SFTSettings.from_config(cfg)
+            ss.progress = not dry_run
+            if dry_run: ss.max_steps,ss.eval_steps = 1,None
+            elif max_steps: ss.max_steps = max_steps
+            enc = [encode_chat(tok, e.messages, ss.max_seq_len) for e in rows]
+            lengths = [len(e['input_ids']) for e in enc]
+            summary = train_sft(model, tok, rows, dry or out, settings=ss, resume=not dry_run)
+    finally:
+        if dry: shutil.rmtree(dry, ignore_errors=True)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     report = {'dry_run': dry_run, 'objective': cfg.objective, 'stage': cfg.stage, 'examples': len(rows), 'tokens_max': max(lengths),
               'tokens_mean': sum(lengths)/len(lengths), 'truncated': sum(l >= cfg.training.max_seq_len for l in lengths),
               'steps': summary['steps'], 'loss': summary['final_loss'], 'seconds': time.perf_counter() - t0, 'peak_rss_mb': peak,
               'vocab': len(tok)}
     if torch.cuda.is_available(): report['peak_gpu_mb'] = torch.cuda.max_memory_allocated() / 2**20
-    if dry_run: shutil.rmtree(out/'dry-run', ignore_errors=True)
-    elif project is not None and cfg.objective == 'sft' and rank == 0: report['run'] = record_run(project, summary, tok, rows, cfg.stage, str(bm))['id']
+    if not dry_run and project is not None and cfg.objective == 'sft' and rank == 0: report['run'] = record_run(project, summary, tok, rows, cfg.stage, str(bm))['id']
     return report

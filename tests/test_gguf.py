@@ -135,8 +135,10 @@ def test_merged_adapter_and_gguf_adapter_agree(tiny, tmp_path):
 def test_verification_error_exit_code(tiny, tmp_path, monkeypatch):
     import llmforge.quantizers.verify as V
     monkeypatch.setitem(V.THRESHOLDS, 'Q4_0', (1e-9, 1e-12, 1.0))   # impossible limits
+    (tmp_path/'q.gguf').write_bytes(b'an earlier file')
     with pytest.raises(VerificationError) as e: to_gguf(tiny, tmp_path/'q.gguf', 'Q4_0')
-    assert e.value.exit_code == 4 and 'failed verification' in str(e.value)
+    assert e.value.exit_code == 4 and 'failed verification' in str(e.value) and 'kept as q.unverified.gguf' in str(e.value)
+    assert (tmp_path/'q.gguf').read_bytes() == b'an earlier file' and (tmp_path/'q.unverified.gguf').exists()   # never replaced
 
 @needs_llama
 def test_predictor_and_modelfile(tiny, tmp_path):

@@ -91,10 +91,11 @@ def test_quantize_crash_keeps_files_and_exits_5(tiny, tmp_path):
     one_line_error(r, 5, 'llama.cpp crashed (SIGSEGV) while quantizing', 'GGML_NATIVE=OFF')
     assert not (tmp_path/'q.gguf').exists() and list(tmp_path.iterdir()) == []     # no half-written output
 
-def test_verification_crash_keeps_the_written_file(tiny, tmp_path):
+def test_verification_crash_keeps_the_file_aside_and_the_old_one_in_place(tiny, tmp_path):
+    (tmp_path/'q.gguf').write_bytes(b'an earlier good file')
     r = llmforge('quantize', tiny, '--format', 'gguf', '--type', 'Q8_0', '-o', tmp_path/'q.gguf', fault='load')
-    one_line_error(r, 5, 'q.gguf was written but not verified: llama.cpp crashed (SIGSEGV) while loading q.gguf')
-    assert (tmp_path/'q.gguf').stat().st_size > 100_000
+    one_line_error(r, 5, 'q.gguf was left as it was; the new file is kept as q.unverified.gguf: llama.cpp crashed (SIGSEGV) while loading q.gguf')
+    assert (tmp_path/'q.gguf').read_bytes() == b'an earlier good file' and (tmp_path/'q.unverified.gguf').stat().st_size > 100_000
 
 def test_eval_crash_is_one_line(tiny, tmp_path):
     from llmforge.project import Project
@@ -108,10 +109,10 @@ def test_eval_crash_is_one_line(tiny, tmp_path):
 
 def test_quickstart_crash_at_step_7_keeps_steps_1_to_6(tmp_path):
     r = llmforge('quickstart', tmp_path/'qs', '--steps', '20', fault='load', timeout=600)
-    one_line_error(r, 5, 'model-Q4_K_M.gguf was written but not verified: llama.cpp crashed (SIGSEGV) while loading')
+    one_line_error(r, 5, 'model-Q4_K_M.gguf was left as it was; the new file is kept as model-Q4_K_M.unverified.gguf: llama.cpp crashed (SIGSEGV) while loading')
     assert '6/7 tuned model' in r.stdout and '7/7' not in r.stdout
     report = (tmp_path/'qs'/'report.md').read_text()
-    assert '| tuned |' in report and (tmp_path/'qs'/'run').is_dir() and (tmp_path/'qs'/'model-Q4_K_M.gguf').exists()
+    assert '| tuned |' in report and (tmp_path/'qs'/'run').is_dir() and (tmp_path/'qs'/'model-Q4_K_M.unverified.gguf').exists()
 
 def test_doctor_runs_llama_cpp_and_reports_a_crash():
     r = llmforge('doctor', '--offline', '--json')

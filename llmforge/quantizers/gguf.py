@@ -320,6 +320,18 @@ def _peak_mb()->float:
         r = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         return r / 1024 / (1024 if sys.platform == 'darwin' else 1)
 
+def _verified(path, src, type:str, mid=None, mid_type:str=None)->tuple:
+    "Verify a new GGUF file (and the lossless file it was quantized from): (report, None) or (report, what failed)"
+    from llmforge.quantizers.verify import verify_gguf, hf_reference
+    try:
+        ref = hf_reference(src) if llama_cpp_installed() else None
+        if mid is not None:   # the lossless file proves the conversion; the quantized one, the quantizer
+            pre = verify_gguf(mid, src, mid_type, reference=ref, raise_on_fail=False)
+            if not pre.passed: return pre,f'the lossless {mid_type} file it was quantized from failed verification: {pre.failure}'
+        rep = verify_gguf(path, src, type, reference=ref, raise_on_fail=False)
+        return rep,(None if rep.passed else f'{type} failed verification: {rep.failure}')
+    except NativeCrash as e: return None,e
+
 def to_gguf(model,                  # a Hugging Face model folder (Llama, Mistral, Qwen2, SmolLM; safetensors)
             out,                    # the .gguf file to write
             type:str='Q4_K_M',      # one of `GGUF_TYPES`
@@ -336,31 +348,31 @@ def to_gguf(model,                  # a Hugging Face model folder (Llama, Mistra
     if type not in DIRECT_TYPES: require_llama_cpp(f'to quantize to {type}')
     t0,_ = time.perf_counter(),_reset_peak()
     work = Path(tempfile.mkdtemp(prefix='llmforge-gguf-', dir=out.parent if out.parent.exists() else None))
+    new,mid,dt = work/out.name,None,None   # written and verified in `work`; renamed over `out` only once it passed
     try:
         src = model
         if adapter is not None:
             from llmforge.trainers import merge_adapter
             src = merge_adapter(model, adapter, work/'merged')
-        if type in DIRECT_TYPES: write_gguf(src, out, type, progress, name=model.name)
+        if type in DIRECT_TYPES: write_gguf(src, new, type, progress, name=model.name)
         else:
             dt = SafetensorsFolder(src).dtype()
             mid = write_gguf(src, work/f'intermediate-{dt}.gguf', dt, progress, name=model.name)
-            quantize_gguf(mid, out, type)
+            quantize_gguf(mid, new, type)
         secs,peak = time.perf_counter() - t0,_peak_mb()
         report = None
         if verify:
-            from llmforge.quantizers.verify import verify_gguf, hf_reference
-            ref = hf_reference(src) if llama_cpp_installed() else None
-            try:
-                if type not in DIRECT_TYPES:   # the lossless file proves the conversion; the quantized one, the quantizer
-                    pre = verify_gguf(mid, src, dt, reference=ref, raise_on_fail=False)
-                    if not pre.passed: raise VerificationError(f'{out}: the lossless {dt} file it was quantized from failed verification: {pre.failure}')
-                report = verify_gguf(out, src, type, reference=ref, raise_on_fail=False)
-            except NativeCrash as e: raise NativeCrash(f'{out.name} was written but not verified: {e}') from None
+            report,failure = _verified(new, src, type, mid, dt)
+            if failure is not None:
+                kept = out.with_name(out.stem + '.unverified.gguf'); os.replace(new, kept)
+                said = f'{out} was left as it was; the new file is kept as {kept.name}'
+                if isinstance(failure, NativeCrash): raise NativeCrash(f'{said}: {failure}') from None
+                raise VerificationError(f'{out}: {failure}; {said}')
+        stats = gguf_stats(new)
+        os.replace(new, out)
     finally: shutil.rmtree(work, ignore_errors=True)
-    res = GGUFResult(out, type, out.stat().st_size, round(gguf_stats(out)['bits_per_weight'], 3), round(secs, 3), round(peak, 1), report)
-    if report is not None and not report.passed: raise VerificationError(f'{out}: {type} failed verification: {report.failure}')
-    return res
+    if report is not None: report.path = str(out)
+    return GGUFResult(out, type, out.stat().st_size, round(stats['bits_per_weight'], 3), round(secs, 3), round(peak, 1), report)
 
 # %% ../../nbs/11_quantizers_gguf.ipynb #3e6ff18b
 def adapter_to_gguf(adapter,        # a peft LoRA adapter folder (adapter_config.json, adapter_model.safetensors)
