@@ -1,0 +1,147 @@
+"""Tried as a hostile user would: kill -9 during a bulk import, a full disk, a deleted store, concurrent config writers,
+a dry run next to a user's files, many ratings. Each test failed on the code before the fix it checks."""
+import json, os, random, shutil, signal, subprocess, sys, time
+from pathlib import Path
+import pytest
+
+from llmforge.project import Project
+
+ROOT = Path(__file__).resolve().parent.parent
+ENV = {**os.environ, 'NO_COLOR': '1', 'HF_HUB_OFFLINE': '1'}
+
+def llmforge(*args, timeout=300, **kw):
+    return subprocess.run([sys.executable, '-m', 'llmforge', *map(str, args)], capture_output=True, text=True, timeout=timeout, env=ENV, **kw)
+
+def one_line(r, code=1, *contains):
+    assert r.returncode == code, (r.returncode, r.stdout[-500:], r.stderr[-1500:])
+    assert 'Traceback' not in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    for c in contains: assert c in r.stderr, (c, r.stderr)
+
+def chat_lines(n:int, tag:str='q')->str:
+    return ''.join(json.dumps({'messages': [{'role': 'user', 'content': f'{tag} {i}: ' + 'how do I sync my notes? ' * 3},
+                                            {'role': 'assistant', 'content': f'answer {i}: ' + 'open Settings, then Sync. ' * 4}]}) + '\n'
+                   for i in range(n))
+
+@pytest.fixture
+def proj(tmp_path):
+    p = Project.init(tmp_path/'proj')
+    p.add_many([{'messages': [{'role': 'user', 'content': f'seed {i}'}, {'role': 'assistant', 'content': f'seed answer {i}'}]} for i in range(5)])
+    return p
+
+# 1. a dry run deleted <output_dir>/dry-run, whatever was in it
+def test_dry_run_writes_nothing_of_the_users(tmp_path):
+    from llmforge.models import tiny_model
+    tiny_model(tmp_path/'base')
+    shutil.copy(ROOT/'examples'/'medical-coding'/'stage1.jsonl', tmp_path/'s1.jsonl')
+    (tmp_path/'out'/'dry-run').mkdir(parents=True)
+    (tmp_path/'out'/'dry-run'/'my-notes.txt').write_text('mine')
+    (tmp_path/'t.yaml').write_text('kind: train\nstage: 1\nbase_model: base\ndata: s1.jsonl\noutput_dir: out\n'
+                                   'training: {batch_size: 4, max_seq_len: 256, max_steps: 2}\n')
+    r = llmforge('train', tmp_path/'t.yaml', '--dry-run', '--json')
+    assert r.returncode == 0, r.stderr[-1000:]
+    assert (tmp_path/'out'/'dry-run'/'my-notes.txt').read_text() == 'mine'
+    assert sorted(p.name for p in (tmp_path/'out').iterdir()) == ['dry-run']
+
+# 2. a bulk import killed half-way left thousands of examples and a cut-off line
+def test_killed_import_is_all_or_nothing(proj, tmp_path):
+    (tmp_path/'big.jsonl').write_text(chat_lines(20_000))
+    before = {e.id for e in proj}
+    rng, outcomes, t0 = random.Random(0), [], time.time()
+    store = proj.path/'data'/'examples.jsonl'
+    for trial in range(10):
+        size0 = store.stat().st_size
+        p = subprocess.Popen([sys.executable, '-m', 'llmforge', 'add', '--jsonl', str(tmp_path/'big.jsonl'), '-p', str(proj.path)],
+                             env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        if trial % 2:                               # at a random moment
+            time.sleep(rng.uniform(0.3, 2.0))
+        else:                                       # the moment the writing starts, plus up to 20 ms
+            while p.poll() is None and store.stat().st_size == size0 and not any(store.parent.glob('.examples.jsonl.*.tmp')):
+                time.sleep(0.0005)
+            time.sleep(rng.uniform(0, 0.02))
+        p.send_signal(signal.SIGKILL); p.wait()
+        data = store.read_bytes()
+        assert data.endswith(b'\n')                                   # no cut-off last line
+        n = len(Project(proj.path))
+        assert n in (len(before), len(before) + 20_000), n            # nothing or everything
+        outcomes.append(n > len(before))
+        if n > len(before): Project(proj.path).store.replace_all(lambda exs: [e for e in exs if e.id in before])
+    assert time.time() - t0 < 60
+    print(f'\nkilled imports: {sum(outcomes)} of {len(outcomes)} had committed, none half-way')
+
+def _in_small_tmpfs(script:str, cwd:Path)->subprocess.CompletedProcess:
+    "Run a shell script in a private mount namespace where `cwd`/disk is a 256 KiB tmpfs (root only)"
+    return subprocess.run(['unshare', '-m', 'sh', '-c', f'mount -t tmpfs -o size=256k tmpfs disk && {script}'],
+                          cwd=cwd, capture_output=True, text=True, timeout=120, env=ENV)
+
+def test_full_disk_import_is_one_line_and_changes_nothing(tmp_path):
+    probe = subprocess.run(['unshare', '-m', 'sh', '-c', f'mount -t tmpfs -o size=64k tmpfs {tmp_path}'], capture_output=True)
+    if probe.returncode: pytest.skip('cannot mount a small tmpfs here (needs root and mount namespaces)')
+    (tmp_path/'disk').mkdir()
+    (tmp_path/'chats.jsonl').write_text(chat_lines(3000))     # about 550 kB: more than the disk holds
+    py = sys.executable
+    script = (f'{py} -m llmforge init disk/p --yes >/dev/null && {py} -m llmforge add --jsonl chats.jsonl -p disk/p; echo "rc=$?"; '
+              f'{py} -c "from llmforge.project import Project; print(\'stored\', len(Project(\'disk/p\')))"')
+    r = _in_small_tmpfs(script, tmp_path)
+    err = [l for l in r.stderr.splitlines() if l.strip()]
+    assert 'rc=1' in r.stdout and 'stored 0' in r.stdout, (r.stdout, r.stderr)
+    assert len(err) == 1 and 'Traceback' not in r.stderr and 'nothing of these 3000 example(s) was stored' in err[0], r.stderr
+
+# 3. a deleted store read as an empty project, and `format` then emptied train.jsonl/val.jsonl
+def test_missing_store_is_an_error_and_exports_are_kept(proj):
+    proj.split(); [proj.rate(e.id, 9) for e in proj]
+    assert llmforge('format', '--to', 'openai', '-p', proj.path).returncode == 0
+    kept = {f: (proj.path/'data'/f).read_bytes() for f in ('train.jsonl', 'val.jsonl')}
+    (proj.path/'data'/'examples.jsonl').unlink()
+    for cmd in (['format', '--to', 'openai'], ['stats'], ['split']):
+        one_line(llmforge(*cmd, '-p', proj.path), 1, 'examples.jsonl: the example store is missing')
+    assert {f: (proj.path/'data'/f).read_bytes() for f in kept} == kept
+
+def test_export_never_replaces_records_with_nothing(proj):
+    proj.split(); [proj.rate(e.id, 9) for e in proj]
+    assert llmforge('format', '--to', 'openai', '-p', proj.path).returncode == 0
+    train = (proj.path/'data'/'train.jsonl').read_bytes()
+    one_line(llmforge('format', '--to', 'openai', '--threshold', '10', '-p', proj.path), 1, 'and this export has none for train', '--allow-empty')
+    assert (proj.path/'data'/'train.jsonl').read_bytes() == train and train
+    assert llmforge('format', '--to', 'openai', '--threshold', '10', '--allow-empty', '-p', proj.path).returncode == 0
+    assert (proj.path/'data'/'train.jsonl').read_bytes() == b''
+
+# 4. lost updates of llmforge.json: a run recorded from a stale config reverted a split, and two runs shared an id
+def test_config_changes_are_never_lost(proj):
+    from llmforge.trainers import record_run
+    training = Project(proj.path)                     # a training run opens the project, then works for a while...
+    assert llmforge('split', '--ratio', '0.7', '-p', proj.path).returncode == 0   # ...while the user splits
+    other = Project(proj.path)                        # an overlapping second run
+    ids = [p.add_run({'kind': 'sft', 'status': 'completed'})['id'] for p in (training, other)]
+    cfg = Project(proj.path).config
+    assert cfg.split['ratio'] == 0.7 and ids == ['run-001', 'run-002'] and [r['id'] for r in cfg.runs] == ids
+
+def test_concurrent_runs_get_unique_ids(proj):
+    code = f"from llmforge.project import Project; p = Project({str(proj.path)!r}); print(p.add_run({{'kind': 'sft'}})['id'])"
+    ps = [subprocess.Popen([sys.executable, '-c', code], stdout=subprocess.PIPE, text=True, env=ENV) for _ in range(6)]
+    got = sorted(p.communicate(timeout=60)[0].strip() for p in ps)
+    assert got == [f'run-{i:03d}' for i in range(1, 7)] and len(Project(proj.path).config.runs) == 6
+
+def test_run_paths_are_project_relative(proj, tmp_path):
+    r = proj.add_run({'kind': 'sft', 'paths': {'output': proj.path/'runs'/'x'/'adapter', 'log': str(tmp_path/'elsewhere.json')}})
+    assert r['paths'] == {'output': 'runs/x/adapter', 'log': str(tmp_path/'elsewhere.json')}
+    assert proj.resolve(r['paths']['output']) == proj.path/'runs'/'x'/'adapter'
+
+# 6. ratings never compacted the store; taken ids were renamed silently; a line's "split": "val" went straight into val
+def test_many_ratings_compact_the_store(proj):
+    ids = [e.id for e in proj]
+    for i in range(1300): proj.rate(ids[i % len(ids)], 1 + i % 10)
+    lines = (proj.path/'data'/'examples.jsonl').read_bytes().count(b'\n')
+    assert lines <= 1000 + len(ids) and len(Project(proj.path)) == len(ids), lines
+    assert Project(proj.path)[ids[0]].rating == 6          # its last rating: i = 1295, 1 + 1295 % 10
+
+def test_import_reports_renamed_ids_and_keeps_val_locked(proj, tmp_path):
+    e = next(iter(proj))
+    line = {**e.to_dict(), 'messages': [{'role': 'user', 'content': 'new question'}, {'role': 'assistant', 'content': 'new answer'}], 'split': 'val'}
+    (tmp_path/'in.jsonl').write_text(json.dumps(line) + '\n')
+    r = llmforge('add', '--jsonl', tmp_path/'in.jsonl', '-p', proj.path, '--json')
+    out = json.loads(r.stdout)
+    assert r.returncode == 0 and out['added'] == 1 and out['renamed'] == 1 and out['unsplit'] == 1
+    p = Project(proj.path)
+    assert p[e.id].response == e.response and not any(x.split == 'val' for x in p)
+    r = llmforge('add', '--jsonl', tmp_path/'in.jsonl', '-p', proj.path, '--keep-split', '--keep-duplicates')
+    assert r.returncode == 0 and sum(x.split == 'val' for x in Project(proj.path)) == 1
