@@ -6,13 +6,54 @@ Docs: https://llmforge.github.io/llmforge/quantizers_info.html.md"""
 
 # %% ../../nbs/11c_quantizers_info.ipynb #c2a2f162
 from __future__ import annotations
-import json, os, shutil, tempfile, time, warnings
+import json, os, shutil, struct, tempfile, time, warnings
 from collections import Counter
 from pathlib import Path
 from ..core import LLMForgeError
 
 # %% auto #0
-__all__ = ['gguf_info', 'hf_info', 'adapter_info', 'info', 'format_info', 'gguf_to_hf', 'dequantized_hf', 'convert']
+__all__ = ['check_gguf_header', 'gguf_info', 'hf_info', 'adapter_info', 'info', 'format_info', 'gguf_to_hf', 'dequantized_hf',
+           'convert']
+
+# %% ../../nbs/11c_quantizers_info.ipynb #ab68a23a
+_GGUF_SIZES = {0: 1, 1: 1, 2: 2, 3: 2, 4: 4, 5: 4, 6: 4, 7: 1, 10: 8, 11: 8, 12: 8}   # value type: bytes (8 string, 9 array)
+
+def check_gguf_header(path):
+    "Walk a GGUF header with every length bounded by the file's size; a corrupt or hostile one raises at once"
+    p = Path(path); size = p.stat().st_size
+    def bad(msg): return LLMForgeError(f'{p}: corrupt or truncated GGUF header: {msg}; export or download the file again')
+    with open(p, 'rb') as f:
+        def skip(n:int, what:str):
+            if n > size - f.tell(): raise bad(f'{what} needs {n:,} bytes but only {size - f.tell():,} are left')
+            f.seek(n, 1)
+        def num(fmt:str, what:str):
+            b = f.read(struct.calcsize(fmt))
+            if len(b) < struct.calcsize(fmt): raise bad(f'the file ends inside {what}')
+            return struct.unpack('<' + fmt, b)[0]
+        def value(t:int, what:str, top:bool=True):
+            if t in _GGUF_SIZES: skip(_GGUF_SIZES[t], what)
+            elif t == 8: skip(num('Q', what), what)
+            elif t == 9 and top:
+                it,n = num('I', what),num('Q', what)
+                if it in _GGUF_SIZES: skip(n * _GGUF_SIZES[it], f'{what} (an array of {n:,})')
+                elif it == 8:
+                    if n * 8 > size - f.tell(): raise bad(f'{what} claims {n:,} strings, more than the file could hold')
+                    for _ in range(n): skip(num('Q', what), what)
+                else: raise bad(f'{what} is an array of value type {it}')
+            else: raise bad(f'{what} has unknown value type {t}')
+        if f.read(4) != b'GGUF': raise LLMForgeError(f'{p}: not a GGUF file (no GGUF magic)')
+        if num('I', 'the version') < 2: raise bad('GGUF version 1 is not supported')
+        n_tensors,n_keys = num('Q', 'the tensor count'),num('Q', 'the key count')
+        if 13 * n_keys + 24 * n_tensors > size: raise bad(f'{n_keys:,} keys and {n_tensors:,} tensors cannot fit in {size:,} bytes')
+        for i in range(n_keys):
+            key = f'key {i}'
+            skip(num('Q', key), key); value(num('I', key), key)
+        for i in range(n_tensors):
+            t = f'tensor {i}'
+            skip(num('Q', t), t)
+            dims = num('I', t)
+            if dims > 8: raise bad(f'{t} has {dims:,} dimensions')
+            skip(8 * dims + 12, t)
 
 # %% ../../nbs/11c_quantizers_info.ipynb #f5a56967
 def _scalar(f):
@@ -24,6 +65,7 @@ def _gguf_reader(p:Path):
     import gguf
     with open(p, 'rb') as fh: magic = fh.read(4)
     if magic != b'GGUF': raise LLMForgeError(f'{p}: not a GGUF file (it starts with {magic!r}, not b"GGUF"); the file is corrupt or of another format')
+    check_gguf_header(p)
     try: r = gguf.GGUFReader(str(p))
     except Exception as e: raise LLMForgeError(f'{p}: corrupt or truncated GGUF ({type(e).__name__}: {str(e).splitlines()[0][:120] if str(e) else "unreadable header"}); export it again') from None
     size = p.stat().st_size
