@@ -6,7 +6,7 @@ Docs: https://llmforge.github.io/llmforge/configs.html.md"""
 
 # %% ../nbs/05_configs.ipynb #434045f1
 from __future__ import annotations
-import dataclasses, difflib, types, typing
+import dataclasses, difflib, math, types, typing
 from dataclasses import dataclass, field, fields, is_dataclass, asdict
 from pathlib import Path
 from typing import Literal, get_args, get_origin, get_type_hints
@@ -131,10 +131,11 @@ def _convert(v, t, key:str, errs:list):
         if not isinstance(v, list): errs.append(f'{key}: must be {_tname(t)}, got {v!r}'); return _BAD
         return [_convert(x, get_args(t)[0], f'{key}[{i}]', errs) for i,x in enumerate(v)]
     if is_dataclass(t): return _build(t, v, key, errs)
-    if t is float and type(v) in (int, float): return float(v)
-    if t is float and isinstance(v, str):  # YAML reads 2e-4 as a string
-        try: return float(v)
-        except ValueError: pass
+    if t is float and (type(v) in (int, float) or isinstance(v, str)):   # YAML reads 2e-4 as a string
+        try: f = float(v)
+        except (ValueError, OverflowError): f = None
+        if f is not None and math.isfinite(f): return f
+        if f is not None: errs.append(f'{key}: must be a finite number, got {v!r}'); return _BAD
     if type(v) is t: return v
     errs.append(f'{key}: must be {_tname(t)}, got {v!r}'); return _BAD
 
@@ -177,6 +178,10 @@ def _semantic(cfg, base:Path, errs:list):
         pos('training.max_steps', t.max_steps); pos('training.eval_steps', t.eval_steps)
         if not 0 <= t.warmup_ratio < 1: errs.append(f'training.warmup_ratio: must be in [0, 1), got {t.warmup_ratio}')
         pos('lora.r', cfg.lora.r); pos('lora.alpha', cfg.lora.alpha)
+        for key,v,hi in (('training.learning_rate', t.learning_rate, 1), ('training.epochs', t.epochs, 1000), ('lora.r', cfg.lora.r, 4096),
+                         ('lora.alpha', cfg.lora.alpha, 65536), ('training.batch_size', t.batch_size, 65536), ('training.grad_accum', t.grad_accum, 65536),
+                         ('training.max_seq_len', t.max_seq_len, 1 << 20), ('training.max_steps', t.max_steps, 10**8)):
+            if v is not None and v > hi: errs.append(f'{key}: {v} is beyond any sensible run (at most {hi}); check the value')
         if not 0 <= cfg.lora.dropout < 1: errs.append(f'lora.dropout: must be in [0, 1), got {cfg.lora.dropout}')
         if cfg.objective == 'dpo':
             if cfg.stage != 3: errs.append(f'objective: dpo trains on preference pairs, which are stage 3 (stage is {cfg.stage})')
@@ -192,12 +197,37 @@ def _semantic(cfg, base:Path, errs:list):
         elif cfg.hosted is not None and not hosted: errs.append(f'hosted: only used with backend: together or openai (backend is {cfg.backend})')
         if cfg.hosted is not None and cfg.hosted.poll_seconds <= 0: errs.append(f'hosted.poll_seconds: must be > 0, got {cfg.hosted.poll_seconds}')
 
+def _yaml_load(text:str, path, max_values:int=100_000):
+    "YAML to Python with aliases bounded: a document that expands past `max_values` values is refused unbuilt"
+    import yaml
+    loader = yaml.SafeLoader(text)
+    try:
+        try: node = loader.get_single_node()
+        except RecursionError: raise ConfigError(path, ['nested too deeply']) from None
+        if node is None: return None
+        sizes,total = {},0
+        def expand(n):                        # the values the document holds once every alias is written out
+            nonlocal total
+            if id(n) in sizes: total += sizes[id(n)]
+            else:
+                before = total; sizes[id(n)] = 0; total += 1
+                kids = [c for kv in n.value for c in kv] if isinstance(n, yaml.MappingNode) else n.value if isinstance(n, yaml.SequenceNode) else []
+                for c in kids:
+                    expand(c)
+                    if total > max_values: raise ConfigError(path, [f'its YAML aliases expand to more than {max_values:,} values (an alias bomb?); write the values out'])
+                sizes[id(n)] = total - before
+        expand(node)
+        return loader.construct_document(node)
+    finally: loader.dispose()
+
 def load_config(path)->DataConfig|TrainConfig:
     "Load and check a data or training config (YAML); every problem is reported with its key path"
     import yaml
     path = Path(path)
-    try: d = yaml.safe_load(path.read_text(encoding='utf-8'))
+    try: d = _yaml_load(path.read_text(encoding='utf-8'), path)
     except FileNotFoundError: raise LLMForgeError(f'{path}: file not found') from None
+    except UnicodeDecodeError: raise ConfigError(path, ['not UTF-8 text']) from None
+    except IsADirectoryError: raise LLMForgeError(f'{path}: is a folder, not a config file') from None
     except yaml.YAMLError as e:
         mark = getattr(e, 'problem_mark', None)
         raise ConfigError(f'{path}:{mark.line+1}' if mark else path, [f'invalid YAML: {getattr(e, "problem", e)}']) from None

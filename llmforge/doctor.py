@@ -25,10 +25,10 @@ class Check:
 
 PACKAGES = {  # distribution name: what it is for
     'torch':'training and inference', 'transformers':'models, tokenizers, chat templates', 'peft':'LoRA adapters',
-    'trl':'SFT and DPO trainers', 'datasets':'Hugging Face dataset export', 'accelerate':'device placement',
+    'datasets':'Hugging Face dataset export', 'accelerate':'4-bit/8-bit loading (device placement)',
     'bitsandbytes':'QLoRA (4-bit) and 8-bit loading', 'gguf':'GGUF export', 'llama-cpp-python':'K-quants and GGUF checks',
     'mlx':'Apple silicon training', 'mlx-lm':'Apple silicon training', 'anthropic':'Claude as a teacher',
-    'openai':'OpenAI-compatible teachers', 'ipywidgets':'notebook panels', 'matplotlib':'plots',
+    'ipywidgets':'notebook panels', 'matplotlib':'plots',
     'simple-icd-10-cm':'ICD-10-CM code set', 'names':'PHI name lists', 'orjson':'fast JSONL'}
 REQUIRED = {'fastcore', 'filelock', 'orjson', 'simple-icd-10-cm', 'names', 'numpy', 'pyyaml'}
 KEYS = ('ANTHROPIC_API_KEY', 'OPENAI_API_KEY', 'TOGETHER_API_KEY', 'HF_TOKEN')

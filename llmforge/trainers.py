@@ -101,6 +101,12 @@ class SFTSettings:
                    lora_dropout=l.dropout, target_modules=l.target_modules)
 
 # %% ../nbs/07_trainers.ipynb #0f1f5cd3
+def _check_finite(loss:float, step:int):
+    "Stop a run whose loss is not a number: nothing after it would be worth saving"
+    if not math.isfinite(loss):
+        raise LLMForgeError(f'training stopped at step {step}: the loss is {loss}; nothing was saved. The learning rate is '
+                            'probably too high, or the data holds an example that cannot be learnt: lower training.learning_rate')
+
 def _batches(rows:list, batch_size:int, seed:int, epoch:int)->list:
     order = list(range(len(rows)))
     random.Random(seed * 1000 + epoch).shuffle(order)
@@ -248,6 +254,7 @@ def train_sft(model, tokenizer,
                 loss = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), labels.reshape(-1), ignore_index=-100, reduction='sum') / max(n_lab, 1)
                 loss.backward(); loss_sum += loss.item(); tokens += int((t['input_ids'] != pad).sum())
             if world > 1: _sync(params); loss_sum = _all_sum([loss_sum], model)[0]
+            _check_finite(loss_sum, step + 1)
             if s.max_grad_norm: torch.nn.utils.clip_grad_norm_(params, s.max_grad_norm)
             opt.step(); sched.step(); opt.zero_grad(set_to_none=True)
             step += 1
@@ -407,6 +414,7 @@ def train_dpo(model, tokenizer, pairs:list, output_dir, settings:DPOSettings=Non
         if s.max_grad_norm: torch.nn.utils.clip_grad_norm_(params, s.max_grad_norm)
         opt.step(); opt.zero_grad(set_to_none=True)
         loss,rc,rr = (v / N for v in sums)
+        _check_finite(loss, step)
         log.append({'step': step, 'loss': loss, 'reward_chosen': rc, 'reward_rejected': rr, 'margin': rc - rr})
     model.eval()
     adapter = out/'adapter'
@@ -440,6 +448,7 @@ def train_from_config(config,                 # a training config (YAML) or a lo
     from llmforge.models import load_model
     from llmforge.templates import set_template, add_special_tokens
     cfg = config if not isinstance(config, (str, Path)) else load_config(config)
+    if max_steps is not None and max_steps < 1: raise LLMForgeError(f'max steps must be at least 1, got {max_steps}')
     if cfg.backend in ('together', 'openai'):
         from llmforge.hosted import train_hosted
         return train_hosted(cfg, project, dry_run, say)

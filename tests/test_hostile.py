@@ -145,3 +145,48 @@ def test_import_reports_renamed_ids_and_keeps_val_locked(proj, tmp_path):
     assert p[e.id].response == e.response and not any(x.split == 'val' for x in p)
     r = llmforge('add', '--jsonl', tmp_path/'in.jsonl', '-p', proj.path, '--keep-split', '--keep-duplicates')
     assert r.returncode == 0 and sum(x.split == 'val' for x in Project(proj.path)) == 1
+
+# 10. a 50-byte GGUF claiming an array of 2^62 values hung `info` and `convert` (15.7 GB after 762 s)
+def test_hostile_gguf_fails_at_once(tmp_path):
+    import struct
+    (tmp_path/'bomb.gguf').write_bytes(b'GGUF' + struct.pack('<IQQ', 3, 0, 1) + struct.pack('<Q', 4) + b'evil' + struct.pack('<IIQ', 9, 4, 2**62))
+    for args in (['info', tmp_path/'bomb.gguf'], ['convert', tmp_path/'bomb.gguf', '--to', 'hf', '-o', tmp_path/'out']):
+        t0 = time.time()
+        one_line(llmforge(*args, timeout=30), 1, 'corrupt or truncated GGUF header')
+        assert time.time() - t0 < 10 and not (tmp_path/'out').exists()
+
+# 11. a YAML alias bomb made `config validate` climb past 2.4 GB
+def test_yaml_alias_bomb_is_refused(tmp_path):
+    lines = ['kind: data', 'stage: 1', 'train: t.jsonl', 'l0: &l0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]']
+    lines += [f'l{i}: &l{i} [' + ', '.join([f'*l{i-1}'] * 9) + ']' for i in range(1, 12)]
+    (tmp_path/'bomb.yaml').write_text('\n'.join(lines) + '\n')
+    t0 = time.time()
+    one_line(llmforge('config', 'validate', tmp_path/'bomb.yaml', timeout=30), 1, 'aliases expand to more than 100,000 values')
+    assert time.time() - t0 < 10
+
+# 14. learning_rate: .inf passed validation and training saved 28/28 NaN tensors; --max-steps -5 trained nothing, exit 0
+def test_values_that_would_train_garbage_are_refused(tmp_path):
+    (tmp_path/'t.jsonl').write_text(chat_lines(4))
+    base = 'kind: train\nstage: 1\nbase_model: m\ndata: t.jsonl\n'
+    for extra, msg in (('training: {learning_rate: .inf}', 'training.learning_rate: must be a finite number'),
+                       ('training: {max_grad_norm: .nan}', 'training.max_grad_norm: must be a finite number'),
+                       ('lora: {r: 100000000}', 'lora.r: 100000000 is beyond any sensible run')):
+        (tmp_path/'c.yaml').write_text(base + extra + '\n')
+        one_line(llmforge('config', 'validate', tmp_path/'c.yaml'), 1, msg)
+    (tmp_path/'c.yaml').write_text(base)
+    one_line(llmforge('train', tmp_path/'c.yaml', '--max-steps', '-5'), 1, 'max steps must be at least 1, got -5')
+
+def test_a_diverging_run_stops_and_saves_nothing(tmp_path):
+    from llmforge.core import LLMForgeError
+    from llmforge.models import tiny_model
+    from llmforge.trainers import SFTSettings, train_sft
+    model, tok = tiny_model()
+    rows = [json.loads(l)['messages'] for l in chat_lines(16).splitlines()]
+    with pytest.raises(LLMForgeError, match=r'training stopped at step \d+: the loss is nan; nothing was saved'):
+        train_sft(model, tok, rows, tmp_path/'run', settings=SFTSettings(learning_rate=1e30, max_grad_norm=0, max_steps=6, batch_size=4, progress=False))
+    assert not (tmp_path/'run'/'adapter').exists()
+
+# 17. doctor warned that openai and trl were missing, though llmforge imports neither
+def test_doctor_lists_only_what_llmforge_uses():
+    names = {c['name'] for c in json.loads(llmforge('doctor', '--offline', '--json').stdout)}
+    assert 'trl' not in names and 'openai' not in names and 'peft' in names
