@@ -311,7 +311,8 @@ def _predictor(args, suffix:str, train):
         from llmforge.quantizers.verify import GGUFPredictor   # llama.cpp through llama-cpp-python
         return GGUFPredictor(model, max_new_tokens=args.max_new_tokens, lora_path=getattr(args, f'adapter{suffix}'))
     if model: return E.HFPredictor(model, adapter=getattr(args, f'adapter{suffix}'), max_new_tokens=args.max_new_tokens)
-    if endpoint: return E.OpenAIPredictor(getattr(args, f'endpoint_model{suffix}') or 'default', base_url=endpoint, max_tokens=args.max_new_tokens)
+    if endpoint: return E.OpenAIPredictor(getattr(args, f'endpoint_model{suffix}') or 'default', base_url=endpoint, max_tokens=args.max_new_tokens,
+                                          api_key_env=args.api_key_env)
     if baseline:
         if not train: raise LLMForgeError('baselines learn from training examples: split the project first, or give --train FILE')
         return {'most_frequent': E.MostFrequent, 'random': E.RandomAnswer, 'keyword': E.KeywordMatch}[baseline](train)
@@ -534,9 +535,10 @@ def build_parser()->argparse.ArgumentParser:
     for sfx,who in (('', 'the system'), ('-b', 'the second system (with --compare)')):
         s.add_argument(f'--model{sfx}', help=f'{who}: a model folder, a hub id, or a .gguf file (run by llama.cpp)')
         s.add_argument(f'--adapter{sfx}', help=f'a LoRA adapter for --model{sfx}: a peft folder, or a GGUF adapter for a .gguf model')
-        s.add_argument(f'--endpoint{sfx}', metavar='URL', help=f'{who}: an OpenAI-compatible base URL (key from $OPENAI_API_KEY)')
+        s.add_argument(f'--endpoint{sfx}', metavar='URL', help=f'{who}: an OpenAI-compatible base URL (see --api-key-env)')
         s.add_argument(f'--endpoint-model{sfx}', metavar='NAME', help=f'model name to send to --endpoint{sfx}')
         s.add_argument(f'--baseline{sfx}', choices=['most_frequent', 'random', 'keyword'], help=f'{who}: a baseline')
+    s.add_argument('--api-key-env', metavar='NAME', help='the environment variable whose key to send to --endpoint ($OPENAI_API_KEY goes to api.openai.com only)')
     s.add_argument('--compare', action='store_true', help='judge the two systems blind, side by side')
     s.add_argument('--score', action='store_true', help='score each answer 1-10 as you read it')
     s.add_argument('--stage', type=int, choices=[1,2,3], default=1, help='2+: also check the <think> reasoning')

@@ -35,6 +35,7 @@ def cmd_generate(args, io)->int:
     if args.recipe == 'prompt-compression' and not args.prompts: raise LLMForgeError('the prompt-compression recipe needs --prompts DIR (a folder of prompt files)')
     recipe = get_recipe(args.recipe, **kw)
     tkw = {'max_new_tokens': args.max_new_tokens} if (args.backend == 'local' and args.max_new_tokens) else {}
+    if args.api_key_env: tkw['api_key_env'] = args.api_key_env
     teacher = make_teacher(args.model, args.backend, args.base_url, **tkw)
     prices = {teacher.model: args.price} if args.price else None
     err = io.stderr
@@ -45,7 +46,8 @@ def cmd_generate(args, io)->int:
         from llmforge.batches import BatchOptions
         batch = BatchOptions(poll=args.batch_poll, on_poll=None if args.quiet else lambda l: print('\r' + l, end='', file=err, flush=True))
     rep = generate(p, recipe, teacher, args.count, seed=args.seed, budget=args.budget, concurrency=args.concurrency, allow_phi=args.allow_phi,
-                   scrub_phi=args.scrub_phi, prices=prices, dry_run=args.dry_run, progress=progress, batch=batch)
+                   scrub_phi=args.scrub_phi, prices=prices, dry_run=args.dry_run, progress=progress, batch=batch,
+                   exact_tokens=args.exact_tokens)
     if not args.dry_run and not args.quiet and rep.done: print(file=err, flush=True)
     if args.json: io.print(json.dumps(rep.to_dict(), indent=2, ensure_ascii=False))
     elif args.dry_run:
@@ -68,7 +70,9 @@ def register(sub):
     s.add_argument('--model', required=True, help="the teacher: e.g. claude-haiku-4-5, gpt-4o-mini, or a local model folder")
     s.add_argument('--backend', choices=['anthropic', 'openai', 'local'], help='default: guessed from --model')
     s.add_argument('--base-url', help='the API endpoint (an OpenAI-compatible server, or a proxy for Anthropic)')
-    s.add_argument('--dry-run', action='store_true', help='estimate tokens and cost; generate nothing')
+    s.add_argument('--dry-run', action='store_true', help='estimate tokens and cost offline; generate nothing')
+    s.add_argument('--exact-tokens', action='store_true', help="with --dry-run: have the provider count input tokens (needs the network)")
+    s.add_argument('--api-key-env', metavar='NAME', help="the environment variable whose key to send to --base-url (keys go only to their own provider otherwise)")
     s.add_argument('--budget', type=float, help='stop before spending more than this many USD')
     s.add_argument('--concurrency', type=int, default=8, help='requests in flight at once (default: 8)')
     s.add_argument('--allow-phi', action='store_true', help='send text with PHI to a remote teacher anyway')

@@ -15,9 +15,9 @@ from typing import Iterable, Iterator, Any
 from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['ROLES', 'SPLITS', 'FIELDS', 'LLMForgeError', 'MissingDependency', 'VerificationError', 'NativeCrash', 'DataError',
-           'Message', 'now_iso', 'new_id', 'Example', 'ReadReport', 'check_plain_json', 'read_jsonl', 'read_examples',
-           'atomic_write', 'write_jsonl', 'locked', 'ExampleStore']
+__all__ = ['ROLES', 'SPLITS', 'FIELDS', 'KEY_HOSTS', 'LLMForgeError', 'MissingDependency', 'VerificationError', 'NativeCrash',
+           'DataError', 'Message', 'now_iso', 'new_id', 'Example', 'ReadReport', 'check_plain_json', 'read_jsonl',
+           'read_examples', 'is_loopback', 'api_key_for', 'atomic_write', 'write_jsonl', 'locked', 'ExampleStore']
 
 # %% ../nbs/00_core.ipynb #f29269cb
 class LLMForgeError(Exception):
@@ -325,6 +325,32 @@ def read_examples(path, strict:bool=True, report:ReadReport=None, require_id:boo
             e = e.at(path, i)
             if strict: raise e from None
             report.records -= 1; report.problems.append(e)
+
+# %% ../nbs/00_core.ipynb #7b57297b
+KEY_HOSTS = {'OPENAI_API_KEY': ('api.openai.com',), 'TOGETHER_API_KEY': ('api.together.xyz', 'api.together.ai'),
+             'ANTHROPIC_API_KEY': ('api.anthropic.com',)}   # the provider each well-known key belongs to
+
+def is_loopback(host:str)->bool:
+    "Whether `host` is this machine (localhost, 127.0.0.0/8, ::1)"
+    import ipaddress
+    if host in ('localhost', 'localhost.localdomain'): return True
+    try: return ipaddress.ip_address(host.strip('[]')).is_loopback
+    except ValueError: return False
+
+def api_key_for(url:str,                 # where the request goes
+                env:str=None,            # a variable the user paired with this URL (sent wherever that is, but never plain HTTP off this machine)
+                default_env:str=None,    # the provider's variable: sent only to that provider's own hosts
+               )->str|None:
+    "The API key to send to `url`, or None when no key belongs there"
+    from urllib.parse import urlsplit
+    u = urlsplit(url); host = (u.hostname or '').lower()
+    if env:
+        key = os.environ.get(env)
+        if key and u.scheme != 'https' and not is_loopback(host):
+            raise LLMForgeError(f'refusing to send ${env} to {url} over plain HTTP: use an https:// address')
+        return key
+    if default_env and u.scheme == 'https' and host in KEY_HOSTS.get(default_env, ()): return os.environ.get(default_env)
+    return None
 
 # %% ../nbs/00_core.ipynb #fd4e2b36
 def _fsync_dir(path:Path):

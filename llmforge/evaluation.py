@@ -123,14 +123,17 @@ class HFPredictor:
 # %% ../nbs/09_evaluation.ipynb #a57b6fa9
 class OpenAIPredictor:
     "A model behind an OpenAI-compatible `/v1/chat/completions` endpoint"
-    def __init__(self, model:str, base_url:str='http://localhost:8000/v1', api_key_env:str='OPENAI_API_KEY',
+    def __init__(self, model:str, base_url:str='http://localhost:8000/v1',
+                 api_key_env:str=None,   # a variable whose key to send to `base_url` (default: $OPENAI_API_KEY, to api.openai.com only)
                  max_tokens:int=64, timeout:float=60, retries:int=3):
         self.model,self.base_url,self.api_key_env,self.max_tokens,self.timeout,self.retries = model,base_url.rstrip('/'),api_key_env,max_tokens,timeout,retries
         self.name = model
     def _post(self, payload:dict)->dict:
         import urllib.request, urllib.error
+        from llmforge.core import api_key_for
+        key = api_key_for(self.base_url, self.api_key_env, 'OPENAI_API_KEY')   # a key goes only where it belongs
         req = urllib.request.Request(f'{self.base_url}/chat/completions', data=json.dumps(payload).encode(), method='POST',
-                                     headers={'Content-Type': 'application/json', **({'Authorization': f'Bearer {os.environ[self.api_key_env]}'} if os.environ.get(self.api_key_env) else {})})
+                                     headers={'Content-Type': 'application/json', **({'Authorization': f'Bearer {key}'} if key else {})})
         for attempt in range(self.retries + 1):
             try:
                 with urllib.request.urlopen(req, timeout=self.timeout) as r: return json.loads(r.read())

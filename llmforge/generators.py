@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio, email.utils, hashlib, json, math, os, random, threading, time, uuid
 from dataclasses import dataclass, field, asdict, replace
 from pathlib import Path
-from .core import LLMForgeError, MissingDependency, atomic_write, now_iso
+from .core import LLMForgeError, MissingDependency, atomic_write, now_iso, api_key_for
 
 # %% auto #0
 __all__ = ['PRICES', 'RETRY_STATUS', 'Request', 'Completion', 'TeacherError', 'set_price', 'price_of', 'cost_of',
@@ -139,12 +139,17 @@ class AnthropicTeacher(Teacher):
                 ):
         self.model,self.base_url,self.api_key_env,self.max_retries,self.timeout = model,base_url,api_key_env,max_retries,timeout
         self._clients = {}
+    @property
+    def url(self)->str:
+        "Where requests go: `base_url`, else $ANTHROPIC_BASE_URL (as the SDK reads it), else Anthropic's API"
+        return self.base_url or os.environ.get('ANTHROPIC_BASE_URL') or 'https://api.anthropic.com'
     def _client(self):
         try: import anthropic
         except ImportError: raise MissingDependency('anthropic', "pip install 'llmforge[gen]'", 'for the Anthropic teacher') from None
         loop = asyncio.get_running_loop()  # an async client belongs to one event loop
         if id(loop) not in self._clients:
             key = _key_from_env(self.api_key_env, 'The Anthropic teacher')
+            api_key_for(self.url, self.api_key_env)           # refuses plain HTTP to another machine
             self._clients[id(loop)] = anthropic.AsyncAnthropic(api_key=key, base_url=self.base_url, max_retries=self.max_retries, timeout=self.timeout)
         return self._clients[id(loop)]
     def _kw(self, req:Request)->dict:
@@ -158,7 +163,7 @@ class AnthropicTeacher(Teacher):
             fatal = e.status_code in (401, 403, 404)
             raise TeacherError(f'Anthropic API: HTTP {e.status_code}: {str(e.message)[:200]}' + (f' (after {self.max_retries} retries)' if e.status_code in RETRY_STATUS else ''), fatal) from None
         except (anthropic.APITimeoutError, anthropic.APIConnectionError) as e:
-            raise TeacherError(f'Anthropic API at {self.base_url or "api.anthropic.com"}: {type(e).__name__} after {self.max_retries} retries') from None
+            raise TeacherError(f'Anthropic API at {self.url}: {type(e).__name__} after {self.max_retries} retries') from None
     async def complete(self, req:Request)->Completion:
         c = self._client()
         import inspect
@@ -185,7 +190,7 @@ class OpenAICompatibleTeacher(Teacher):
     def __init__(self,
                  model:str,                              # the model name the server expects
                  base_url:str='https://api.openai.com/v1',
-                 api_key_env:str='OPENAI_API_KEY',       # environment variable with the key (optional for local servers)
+                 api_key_env:str=None,                   # a variable whose key to send to `base_url` (default: $OPENAI_API_KEY, to api.openai.com only)
                  max_retries:int=4,
                  timeout:float=120,                      # seconds per attempt
                  backoff:float=0.5,                      # the first retry waits up to this long (then doubling)
@@ -193,10 +198,12 @@ class OpenAICompatibleTeacher(Teacher):
         self.model,self.base_url,self.api_key_env = model,base_url.rstrip('/'),api_key_env
         self.max_retries,self.timeout,self.backoff = max_retries,timeout,backoff
         self.remote = not any(h in self.base_url for h in ('://localhost', '://127.', '://[::1]', '://0.0.0.0'))
-        if self.remote: _key_from_env(api_key_env, f'The endpoint {self.base_url}')
+        if self.remote and api_key_for(self.base_url, api_key_env, 'OPENAI_API_KEY') is None:
+            raise LLMForgeError(f'The endpoint {self.base_url} needs an API key: name the environment variable that holds it '
+                                '(--api-key-env NAME); $OPENAI_API_KEY is sent to api.openai.com only')
     def _post(self, payload:dict)->tuple[int,dict,bytes]:
         import urllib.request, urllib.error
-        key = os.environ.get(self.api_key_env)
+        key = api_key_for(self.base_url, self.api_key_env, 'OPENAI_API_KEY')
         req = urllib.request.Request(f'{self.base_url}/chat/completions', data=json.dumps(payload).encode(), method='POST',
                                      headers={'Content-Type':'application/json', **({'Authorization': f'Bearer {key}'} if key else {})})
         try:
@@ -270,7 +277,7 @@ def make_teacher(model:str, backend:str=None, base_url:str=None, **kw)->Teacher:
     if backend is None: backend = 'local' if Path(model).expanduser().exists() else 'anthropic' if model.startswith('claude') else 'openai'
     if backend == 'anthropic': return AnthropicTeacher(model, base_url=base_url, **kw)
     if backend == 'openai': return OpenAICompatibleTeacher(model, **({'base_url': base_url} if base_url else {}), **kw)
-    if backend == 'local': return LocalTeacher(model, **kw)
+    if backend == 'local': kw.pop('api_key_env', None); return LocalTeacher(model, **kw)   # no key leaves this machine
     raise LLMForgeError(f"unknown backend {backend!r} (choose from anthropic, openai, local)")
 
 # %% ../nbs/10_generators.ipynb #21ce0792
@@ -476,15 +483,16 @@ class Generator:
         "Send every request; outcomes in the order of `requests`"
         return run_sync(self.arun(list(requests)))
 
-    async def aestimate(self, requests:list)->Estimate:
+    async def aestimate(self, requests:list, exact:bool=False)->Estimate:
         est = Estimate(price=self.price, batch=bool(self.batch))
         async def one(req):
             sent,key,why = self._prepare(req)
             est.requests += 1
             if sent is None: est.blocked += 1; return
             if key in self.cache: est.cached += 1; return
-            n,exact = await self._count(sent, key)
-            est.input_tokens += n; est.max_output_tokens += sent.max_tokens; est.exact = est.exact and exact
+            if exact or not self.teacher.remote: n,ok = await self._count(sent, key)   # the provider's count needs the network
+            else: n,ok = (self.cache.get_count(key),True) if self.cache.get_count(key) is not None else (estimate_request_tokens(sent),False)
+            est.input_tokens += n; est.max_output_tokens += sent.max_tokens; est.exact = est.exact and ok
         sem = asyncio.Semaphore(self.concurrency)
         async def limited(r):
             async with sem: await one(r)
@@ -492,6 +500,8 @@ class Generator:
         finally: await self.teacher.aclose()
         return est
 
-    def estimate(self, requests:list)->Estimate:
+    def estimate(self, requests:list,
+                 exact:bool=False,   # ask a remote provider to count input tokens (needs the network); else estimate offline
+                )->Estimate:
         "The dry run: requests, cached, blocked, input tokens, the most output tokens and the worst-case cost; nothing generated"
-        return run_sync(self.aestimate(list(requests)))
+        return run_sync(self.aestimate(list(requests), exact))

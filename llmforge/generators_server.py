@@ -35,6 +35,7 @@ class FakeAPI:
         self.retry_after,self.timeout_sleep,self.delay = retry_after,timeout_sleep,delay
         self.faults = []                       # consumed one per generation request: '429','500','timeout','badjson','400', None
         self.log = []                          # (path, status, retry-count header) of every request
+        self.keys = []                         # the credentials each request carried (Authorization or x-api-key), or None
         self.prompts = []                      # the text of every generation request, as received
         self.usage = {'input_tokens': 0, 'output_tokens': 0, 'answered': 0}
         self.batches = {}                      # id -> {'batch': the batch object, 'requests': [...], 'results': [...], 'polls': n}
@@ -72,6 +73,7 @@ class FakeAPI:
     def _handle(self, h):
         path = h.path.split('?')[0]
         body = json.loads(h.rfile.read(int(h.headers.get('Content-Length') or 0)) or b'{}')
+        with self._lock: self.keys.append(h.headers.get('Authorization') or h.headers.get('x-api-key'))
         if path.startswith('/v1/messages/batches'):
             with self._lock: self.log.append((path, h.command, None))
             return self._batch(h, path, body)

@@ -378,7 +378,8 @@ def generate(project,                    # a `Project` or its folder
              allow_phi:bool=False,       # send PHI to remote teachers anyway
              scrub_phi:bool=False,       # scrub PHI before sending
              prices:dict=None,           # extra prices {model: (input, output)}
-             dry_run:bool=False,         # only estimate tokens and cost
+             dry_run:bool=False,         # only estimate tokens and cost (offline unless `exact_tokens`)
+             exact_tokens:bool=False,    # in a dry run, ask a remote provider to count input tokens (needs the network)
              retries:int=1,              # re-asks of an answer that was not the JSON asked for
              progress=None,              # called with the report after each answer
              flush_every:int=20,         # add examples in batches of this many
@@ -397,7 +398,7 @@ def generate(project,                    # a `Project` or its folder
     rep.existing = len(items) - len(todo)
     kw = dict(prices={**_project_prices(gdir), **(prices or {})}, concurrency=concurrency, allow_phi=allow_phi, scrub_phi=scrub_phi, batch=batch)
     if dry_run:
-        est = Generator(teacher, ResponseCache(gdir/'cache'), **kw).estimate([it.request for it in todo])
+        est = Generator(teacher, ResponseCache(gdir/'cache'), **kw).estimate([it.request for it in todo], exact=exact_tokens)
         rep.estimate = {**est.to_dict(), 'text': str(est)}
         return rep
     ledger = Ledger(gdir/'runs', recipe=recipe.name, settings=recipe.settings(), backend=teacher.backend, model=teacher.model, count=count, seed=seed, budget=budget, batch=bool(batch))

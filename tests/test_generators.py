@@ -92,8 +92,11 @@ def test_malformed_json_is_reasked_then_reported(api, tmp_path):
 def test_dry_run_and_ledger_agree_with_tokens_sent(api, tmp_path):
     p = Project.init(tmp_path/'p', domain='medical')
     t = AnthropicTeacher('claude-haiku-4-5', base_url=api.url)
-    est = generate(p, 'medical-stage2', t, count=5, seed=3, dry_run=True).estimate
+    offline = generate(p, 'medical-stage2', t, count=5, seed=3, dry_run=True).estimate
+    assert api.calls() == 0 and not offline['exact'] and offline['requests'] == 5      # a dry run works with no network
+    est = generate(p, 'medical-stage2', t, count=5, seed=3, dry_run=True, exact_tokens=True).estimate
     assert api.calls('/v1/messages') == 0 and est['exact'] and est['requests'] == 5
+    assert 0.5 < offline['input_tokens'] / est['input_tokens'] < 2
     r = generate(p, 'medical-stage2', t, count=5, seed=3)
     lines = [l for l in Ledger.read(r.folder) if l['status'] == 'sent']
     assert sum(l['input_tokens'] for l in lines) == est['input_tokens'] == api.usage['input_tokens'] == r.input_tokens
@@ -216,6 +219,9 @@ def test_cli_dry_run_json_and_exit_codes(api, tmp_path, monkeypatch):
     Project.init(tmp_path/'p', domain='medical')
     base = ['generate', '-p', tmp_path/'p', '--recipe', 'medical-stage1', '--count', '4', '--model', 'claude-haiku-4-5', '--base-url', api.url]
     code,out,_ = cli(*base, '--dry-run', '--json')
+    d = json.loads(out)
+    assert code == 0 and d['estimate']['requests'] == 4 and not d['estimate']['exact'] and d['estimate']['cost_max'] > 0 and api.calls() == 0
+    code,out,_ = cli(*base, '--dry-run', '--exact-tokens', '--json')
     d = json.loads(out)
     assert code == 0 and d['estimate']['requests'] == 4 and d['estimate']['exact'] and d['estimate']['cost_max'] > 0 and d['sent'] == 0
     code,out,_ = cli(*base, '--dry-run', '--budget', '0.0001')

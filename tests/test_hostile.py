@@ -190,3 +190,33 @@ def test_a_diverging_run_stops_and_saves_nothing(tmp_path):
 def test_doctor_lists_only_what_llmforge_uses():
     names = {c['name'] for c in json.loads(llmforge('doctor', '--offline', '--json').stdout)}
     assert 'trl' not in names and 'openai' not in names and 'peft' in names
+
+# 7. `eval --endpoint URL` and `generate --base-url URL` sent $OPENAI_API_KEY to any server, in plain HTTP
+def test_keys_go_only_where_they_belong(tmp_path):
+    from llmforge.generators_server import FakeAPI
+    p = Project.init(tmp_path/'p', domain='medical'); p.import_jsonl(ROOT/'examples'/'medical-coding'/'stage1.jsonl'); p.split()
+    api = FakeAPI().start()
+    env = {**ENV, 'OPENAI_API_KEY': 'sk-must-not-leave', 'MY_SERVER_KEY': 'k-paired'}
+    run = lambda *a: subprocess.run([sys.executable, '-m', 'llmforge', *map(str, a)], capture_output=True, text=True, timeout=120, env=env)
+    try:
+        r = run('eval', '-p', p.path, '--endpoint', api.url + '/v1', '--limit', '2', '--n-boot', '20')
+        assert r.returncode == 0, r.stderr
+        r = run('generate', '-p', p.path, '--recipe', 'medical-stage1', '--count', '1', '--model', 'gpt-x', '--backend', 'openai',
+                '--base-url', api.url + '/v1', '--price', '0,0', '--quiet')
+        assert api.keys and not any(k and 'sk-must-not-leave' in k for k in api.keys), api.keys      # never sent to a stranger
+        n = len(api.keys)
+        r = run('eval', '-p', p.path, '--endpoint', api.url + '/v1', '--limit', '1', '--n-boot', '20', '--api-key-env', 'MY_SERVER_KEY')
+        assert r.returncode == 0 and api.keys[n:] and all(k == 'Bearer k-paired' for k in api.keys[n:]), (r.stderr, api.keys[n:])
+    finally: api.stop()
+    r = run('eval', '-p', p.path, '--endpoint', 'http://example.invalid:9/v1', '--limit', '1', '--api-key-env', 'MY_SERVER_KEY')
+    one_line(r, 1, 'refusing to send $MY_SERVER_KEY to http://example.invalid:9/v1 over plain HTTP')
+
+# 9. `generate --dry-run` with the Anthropic backend called the API to count tokens, and failed offline
+def test_dry_run_works_offline(tmp_path):
+    Project.init(tmp_path/'p', domain='medical')
+    env = {**ENV, 'ANTHROPIC_API_KEY': 'k', 'ANTHROPIC_BASE_URL': 'http://127.0.0.1:9'}    # nothing listens there
+    r = subprocess.run([sys.executable, '-m', 'llmforge', 'generate', '-p', str(tmp_path/'p'), '--recipe', 'medical-stage1', '--count', '3',
+                        '--model', 'claude-haiku-4-5', '--dry-run', '--json'], capture_output=True, text=True, timeout=60, env=env)
+    assert r.returncode == 0, r.stderr
+    est = json.loads(r.stdout)['estimate']
+    assert est['requests'] == 3 and not est['exact'] and est['input_tokens'] > 0
