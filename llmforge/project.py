@@ -21,7 +21,16 @@ __all__ = ['CONFIG_NAME', 'PROVIDERS', 'DEFAULT_BASE_MODELS', 'EXPORT_FORMATS', 
 CONFIG_NAME = 'llmforge.json'
 PROVIDERS = ('together', 'openai')
 DEFAULT_BASE_MODELS = {'together': 'meta-llama/Meta-Llama-3.1-8B-Instruct-Reference', 'openai': 'gpt-4o-mini-2024-07-18'}
-_SECRET_WORDS = ('key', 'token', 'secret', 'password')
+_SECRET = re.compile(r'(?:^|_)(?:api_?key|key|token|secret|password|passwd|auth|credentials?)$|secret|password|api_?key', re.I)
+
+def _keys(d, prefix:str='')->list:
+    "Every key path in a JSON tree: 'split.seed', 'runs[0].paths.output'"
+    out = []
+    if isinstance(d, dict):
+        for k,v in d.items(): out += [f'{prefix}{k}'] + _keys(v, f'{prefix}{k}.')
+    elif isinstance(d, list):
+        for i,v in enumerate(d): out += _keys(v, f'{prefix.rstrip(".")}[{i}].')
+    return out
 
 @dataclass
 class ProjectConfig:
@@ -44,8 +53,8 @@ class ProjectConfig:
         "Validate a config dict; errors name the file and key"
         def err(k, msg): return DataError(msg, path, field=k)
         if not isinstance(d, dict): raise DataError('expected a JSON object', path)
-        for k in d:
-            if any(w in k.lower() for w in _SECRET_WORDS):
+        for k in _keys(d):                     # every key in the tree: a secret under split or runs[] is still a secret
+            if _SECRET.search(k.rsplit('.', 1)[-1]):
                 raise err(k, 'secrets do not belong in the project config; set them as environment variables (e.g. TOGETHER_API_KEY)')
         unknown = set(d) - set(cls.__dataclass_fields__)
         if unknown: raise err(sorted(unknown)[0], f'unknown key (allowed: {", ".join(cls.__dataclass_fields__)})')

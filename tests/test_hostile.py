@@ -220,3 +220,16 @@ def test_dry_run_works_offline(tmp_path):
     assert r.returncode == 0, r.stderr
     est = json.loads(r.stdout)['estimate']
     assert est['requests'] == 3 and not est['exact'] and est['input_tokens'] > 0
+
+# 8. keys nested under split or runs[] in llmforge.json were accepted and printed by `status --json`
+def test_nested_secrets_in_the_config_are_refused_and_never_printed(proj):
+    cfg = json.loads((proj.path/'llmforge.json').read_text())
+    for where in ('split', 'runs'):
+        bad = json.loads(json.dumps(cfg))
+        if where == 'split': bad['split']['token'] = 'sk-nested-secret'
+        else: bad['runs'] = [{'id': 'run-001', 'hosted': {'api_key': 'sk-nested-secret'}}]
+        (proj.path/'llmforge.json').write_text(json.dumps(bad))
+        for cmd in (['status', '--json', '--all'], ['stats', '--json']):
+            r = llmforge(*cmd, '-p', proj.path)
+            one_line(r, 1, 'secrets do not belong in the project config')
+            assert 'sk-nested-secret' not in r.stdout + r.stderr
