@@ -333,6 +333,7 @@ def cmd_eval(args, io:IO)->int:
     try: p = _project(args)
     except LLMForgeError:
         if not args.data: raise
+    if args.save and p is None: raise LLMForgeError("--save keeps the evaluation in a project's data/evals/: run it inside a project or give -p PROJECT")
     exs = list(read_examples(args.data)) if args.data else [e for e in p if e.split == 'val']
     train = list(read_examples(args.train)) if args.train else ([e for e in p if e.split == 'train'] if p else [])
     if not exs: raise LLMForgeError('nothing to evaluate: the project has no validation examples (llmforge split), or give --data FILE')

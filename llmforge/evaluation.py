@@ -16,9 +16,9 @@ from .core import LLMForgeError, atomic_write
 from .metrics import exact_match, prf, mean_ci, bootstrap_ci, breakdown, confusions, mcnemar, paired_bootstrap
 
 # %% auto #0
-__all__ = ['ERROR_TYPES', 'ParsedAnswer', 'parse_answer', 'MostFrequent', 'RandomAnswer', 'KeywordMatch', 'Rules', 'HFPredictor',
-           'OpenAIPredictor', 'classify', 'reasoning_issue', 'EvalResult', 'evaluate', 'compare', 'per_example',
-           'compare_metrics', 'comparison_table', 'save_eval', 'eval_report']
+__all__ = ['ERROR_TYPES', 'ParsedAnswer', 'parse_answer', 'MostFrequent', 'RandomAnswer', 'KeywordMatch', 'Rules', 'system_name',
+           'HFPredictor', 'OpenAIPredictor', 'classify', 'reasoning_issue', 'EvalResult', 'evaluate', 'compare',
+           'per_example', 'compare_metrics', 'comparison_table', 'save_eval', 'eval_report']
 
 # %% ../nbs/09_evaluation.ipynb #7fb1e89a
 _BARE_CODE = re.compile(r'\b([A-TV-Z]\d[0-9A-Z](?:\.[0-9A-Z]{1,4})?|\d{4}[0-9FT]|[A-Z]\d{4})\b')
@@ -98,12 +98,17 @@ class Rules:
             out.append(next((v for p,v in self.rules if p.search(q)), self.default))
         return out
 
+def system_name(model, adapter=None)->str:
+    "The name an evaluation is saved and compared under: the model's, plus its adapter's (`tiny+run-003`)"
+    a = Path(str(adapter)) if adapter else None
+    return Path(str(model)).name + (f'+{a.parent.name if a.name == "adapter" else a.name}' if a else '')
+
 class HFPredictor:
     "A Hugging Face causal LM (folder or hub id, optional adapter): batched greedy generation with its chat template"
     def __init__(self, model, tokenizer=None, adapter=None, max_new_tokens:int=64, batch_size:int=8, name:str=None):
         if isinstance(model, (str, Path)):
             from llmforge.models import load_model
-            self.name = name or Path(str(model)).name
+            self.name = name or system_name(model, adapter)
             model,tokenizer = load_model(model, adapter=adapter)
         else: self.name = name or type(model).__name__
         self.model,self.tok,self.max_new_tokens,self.batch_size = model.eval(),tokenizer,max_new_tokens,batch_size
@@ -281,11 +286,17 @@ def comparison_table(c:dict)->str:
 
 # %% ../nbs/09_evaluation.ipynb #7ac761f7
 def save_eval(project, result:EvalResult, version:str=None)->Path:
-    "Save an evaluation as the project's `data/evals/eval-<version>-<date>.json`"
+    "Save an evaluation as the project's `data/evals/eval-<version>-<date>.json`; never over an earlier one (`<version>-2`, ...)"
     from llmforge.project import Project
+    from llmforge.core import locked
     p = project if isinstance(project, Project) else Project(project)
-    version = re.sub(r'[^\w.-]+', '-', version or result.name)
-    return result.save(p.path/'data'/'evals'/f'eval-{version}-{date.today().isoformat()}.json')
+    base = re.sub(r'[^\w.+-]+', '-', version or result.name)
+    folder,day = p.path/'data'/'evals',date.today().isoformat()
+    folder.mkdir(parents=True, exist_ok=True)
+    with locked(folder/'.save'):
+        n = 1
+        while (folder/f'eval-{base if n == 1 else f"{base}-{n}"}-{day}.json').exists(): n += 1
+        return result.save(folder/f'eval-{base if n == 1 else f"{base}-{n}"}-{day}.json')
 
 def _confusion_figure(results:list, png:Path)->Path:
     "Heatmaps of gold code system against predicted code system ('none': nothing parseable), one per evaluation"

@@ -233,3 +233,18 @@ def test_nested_secrets_in_the_config_are_refused_and_never_printed(proj):
             r = llmforge(*cmd, '-p', proj.path)
             one_line(r, 1, 'secrets do not belong in the project config')
             assert 'sk-nested-secret' not in r.stdout + r.stderr
+
+# 16. `eval --save` outside a project exited 0 and saved nothing
+def test_eval_save_outside_a_project_says_so(tmp_path):
+    data = ROOT/'examples'/'medical-coding'/'stage1.jsonl'
+    r = llmforge('eval', '--data', data, '--train', data, '--baseline', 'keyword', '--save', '-p', tmp_path, cwd=tmp_path)
+    one_line(r, 1, '--save keeps the evaluation in a project')
+
+# 21. saved evaluations overwrote each other: the base and the base with an adapter had the same name
+def test_saved_evaluations_never_overwrite_and_name_the_adapter(proj):
+    from llmforge.evaluation import system_name
+    assert system_name('models/tiny', 'runs/run-003/adapter') == 'tiny+run-003' and system_name('models/tiny') == 'tiny'
+    p = Project.init(proj.path.parent/'med', domain='medical')
+    p.import_jsonl(ROOT/'examples'/'medical-coding'/'stage1.jsonl'); p.split()
+    saved = [json.loads(llmforge('eval', '-p', p.path, '--baseline', 'keyword', '--save', '--json', '--n-boot', '20').stdout)['saved'] for _ in range(2)]
+    assert len(set(saved)) == 2 and all(Path(s).exists() for s in saved) and Path(saved[1]).name.startswith('eval-keyword-2-')

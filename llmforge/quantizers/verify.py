@@ -161,7 +161,8 @@ class GGUFPredictor:
     "A GGUF model run by llama.cpp, answering chat message lists greedily with the file's own chat template"
     def __init__(self, path, max_new_tokens:int=64, n_ctx:int=2048, lora_path=None, name:str=None, template:str=None):
         from jinja2.sandbox import ImmutableSandboxedEnvironment
-        self.path,self.max_new_tokens,self.name = Path(path),max_new_tokens,name or Path(path).stem
+        self.path,self.max_new_tokens = Path(path),max_new_tokens
+        self.name = name or Path(path).stem + (f'+{Path(lora_path).stem}' if lora_path else '')
         self.llm = LlamaModel(path, n_ctx=n_ctx, lora_path=lora_path, logits_all=False)   # llama.cpp in a child process
         md = self.llm.metadata
         template = template or md.get('tokenizer.chat_template')
