@@ -93,6 +93,11 @@ def cmd_init(args, io:IO)->int:
     from pathlib import Path
     path = Path(args.path)
     if (path/CONFIG_NAME).exists(): raise LLMForgeError(f'{path} already holds a project ({CONFIG_NAME} exists); nothing was changed')
+    if args.from_example:
+        from llmforge.examples import copy_example
+        p = copy_example(args.from_example, path)
+        io.print(f'Copied the {args.from_example} example to {path}' + (f' ({len(p)} examples)' if isinstance(p, Project) else ''))
+        return 0
     name,provider,base,system = args.name,args.provider,args.base_model,args.system_prompt
     if not args.yes:
         name = name or io.ask('Project name', path.resolve().name)
@@ -482,6 +487,7 @@ def build_parser()->argparse.ArgumentParser:
     s.add_argument('--seed', type=int, default=42, help='seed of the split (default: 42)')
     s.add_argument('--domain', choices=['general','medical'], default='general', help='medical: validation checks codes in answers')
     s.add_argument('-y', '--yes', action='store_true', help='do not prompt: take the flags and defaults')
+    s.add_argument('--from-example', metavar='NAME', help='start from a copy of a shipped example: customer-support, code-review, medical-coding')
     s = cmd('add', cmd_add, 'add examples: pasted, from --input/--output files, a --messages file, or a --jsonl import')
     s.add_argument('--input', metavar='FILE', help="file holding the user's message")
     s.add_argument('--output', metavar='FILE', help="file holding the assistant's answer")

@@ -129,7 +129,7 @@ def test_add_jsonl_import(proj, tmp_path):
     r = llmforge('add', '-p', proj, '--jsonl', f, '--json')
     assert r.returncode == 0 and json.loads(r.stdout)['added'] == 5
     r = llmforge('add', '-p', proj, '--jsonl', f, '--json')
-    assert json.loads(r.stdout) == {'added': 0, 'duplicates': 5, 'problems': []}
+    assert json.loads(r.stdout) == {'added': 0, 'duplicates': 5, 'renamed': 0, 'unsplit': 0, 'problems': []}
     assert all(e.source == 'import:in.jsonl' for e in Project(proj))
 
 def test_add_jsonl_bad_line_changes_nothing(proj, tmp_path):
