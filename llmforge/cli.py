@@ -615,6 +615,14 @@ def run(argv:list=None, io:IO=None)->int:
         print(f'llmforge {args.command}: error: {e}', file=io.stderr, flush=True); return e.exit_code
     except KeyboardInterrupt:
         print('\ninterrupted; everything saved so far is kept', file=io.stderr, flush=True); return 130
+    except BrokenPipeError:                    # `llmforge stats | head -2`: the reader has what it wanted
+        try: os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except Exception: pass                 # no real stdout (tests): nothing to silence
+        return 0
+    except OSError as e:                       # a full disk, a read-only folder, a file where a folder should be
+        where = f'{e.filename}: ' if e.filename else ''
+        print(f'llmforge {args.command}: error: {where}{e.strerror or e}', file=io.stderr, flush=True)
+        return 1
 
 def main():
     "Console entry point"

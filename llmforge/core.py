@@ -17,7 +17,8 @@ from fastcore.basics import patch
 # %% auto #0
 __all__ = ['ROLES', 'SPLITS', 'FIELDS', 'KEY_HOSTS', 'LLMForgeError', 'MissingDependency', 'VerificationError', 'NativeCrash',
            'DataError', 'Message', 'now_iso', 'new_id', 'Example', 'ReadReport', 'check_plain_json', 'read_jsonl',
-           'read_examples', 'is_loopback', 'api_key_for', 'atomic_write', 'write_jsonl', 'locked', 'ExampleStore']
+           'read_examples', 'is_loopback', 'api_key_for', 'atomic_write', 'write_jsonl', 'locked', 'read_json_object',
+           'ExampleStore']
 
 # %% ../nbs/00_core.ipynb #f29269cb
 class LLMForgeError(Exception):
@@ -269,6 +270,7 @@ def _decode_line(raw:bytes, lineno:int, path)->dict|list|Any:
     try: v = json.loads(text)
     except json.JSONDecodeError as e: raise DataError(f'invalid JSON: {e.msg} at column {e.colno}', path, lineno) from None
     except RecursionError: raise DataError('invalid JSON: nested too deeply', path, lineno) from None
+    except ValueError: raise DataError('invalid JSON: a number with more than 4,300 digits', path, lineno) from None
     try: check_plain_json(v)  # what orjson refused but the stdlib took: NaN, lone surrogates, huge numbers, deep nesting
     except DataError as e: raise DataError(e.msg, path, lineno, _bad_field(v)) from None
     return v
@@ -397,6 +399,19 @@ def locked(path,               # the file to protect; the lock lives in `path` +
     except Timeout: raise LLMForgeError(f'{path} is locked by another llmforge process (waited {timeout:g}s); try again when it finishes') from None
     try: yield
     finally: lock.release()
+
+# %% ../nbs/00_core.ipynb #c293627f
+def read_json_object(path, what:str='file')->dict:
+    "A JSON file that must hold an object (a config): every way it can be wrong is a one-line error naming it"
+    p = Path(path)
+    try: v = json.loads(p.read_bytes().decode('utf-8-sig'))
+    except FileNotFoundError: raise LLMForgeError(f'{p}: no such {what}') from None
+    except IsADirectoryError: raise LLMForgeError(f'{p}: is a folder, not a {what}') from None
+    except UnicodeDecodeError: raise DataError('invalid UTF-8', p) from None
+    except json.JSONDecodeError as e: raise DataError(f'invalid JSON: {e.msg}', p, e.lineno) from None
+    except (ValueError, RecursionError): raise DataError('invalid JSON (a number too long, or nesting too deep)', p) from None
+    if not isinstance(v, dict): raise DataError(f'expected a JSON object, got {type(v).__name__}', p)
+    return v
 
 # %% ../nbs/00_core.ipynb #e9d59e2d
 class ExampleStore:

@@ -65,7 +65,7 @@ def load_tokenizer(name_or_path):
     p = Path(str(name_or_path)).expanduser()
     if p.exists() and not p.is_dir(): raise LLMForgeError(f'{p} is a file; give a model folder or a hub id')
     try: return AutoTokenizer.from_pretrained(str(p) if p.exists() else str(name_or_path), token=os.environ.get('HF_TOKEN'))
-    except (OSError, ValueError) as e:
+    except (OSError, ValueError, TypeError, AttributeError) as e:   # a broken config.json says so in many ways
         if p.exists(): raise LLMForgeError(f'{p}: not a tokenizer folder ({str(e).splitlines()[0][:200]})') from None
         raise _hub_error(str(name_or_path), e) from None
 
@@ -93,7 +93,7 @@ def load_model(name_or_path,                # a local folder or a hub id
                                      if quantization == '4bit' else BitsAndBytesConfig(load_in_8bit=True))
         kw['device_map'] = {'': device}
     try: model = AutoModelForCausalLM.from_pretrained(str(p) if p.exists() else str(name_or_path), **kw)
-    except (OSError, ValueError) as e:
+    except (OSError, ValueError, TypeError, AttributeError) as e:   # a broken config.json says so in many ways
         if p.exists(): raise LLMForgeError(f'{p}: not a model folder ({str(e).splitlines()[0][:200]})') from None
         raise _hub_error(str(name_or_path), e) from None
     if not quantization: model = model.to(device)

@@ -16,9 +16,9 @@ from .phi import find_phi
 from .fingerprints import _h64, _NPERM, _BANDS, normalize_text, minhash, minhash_many, similarity
 
 # %% auto #0
-__all__ = ['CHECKS', 'THINK_OPEN', 'THINK_CLOSE', 'QualitySettings', 'Finding', 'check_reasoning', 'final_answer', 'check_record',
-           'QualityReport', 'load_tokenizer', 'analyze', 'fingerprint_chunk', 'analyze_lines', 'QualityChecker',
-           'validate_records', 'validate_file', 'validate_project']
+__all__ = ['CHECKS', 'THINK_OPEN', 'THINK_CLOSE', 'MAX_LINE', 'QualitySettings', 'Finding', 'check_reasoning', 'final_answer',
+           'check_record', 'QualityReport', 'load_tokenizer', 'analyze', 'fingerprint_chunk', 'analyze_lines',
+           'QualityChecker', 'validate_records', 'validate_file', 'validate_project']
 
 # %% ../nbs/02_validators.ipynb #af04847d
 CHECKS = {'schema':'error', 'roles':'error', 'empty':'error', 'length':'warning', 'reasoning':'error', 'codes':'error',
@@ -277,7 +277,7 @@ def analyze_lines(args)->tuple:
     path,chunk,s = args
     out = []
     for i,raw in chunk:
-        try: d = _decode_line(raw, i, path)
+        try: d = _decode_line(raw, i, path) if not isinstance(raw, int) else _too_long(raw)
         except DataError as e: out.append((i, ([('schema', e.msg)], None, None, 0, None, None, None, None, None))); continue
         out.append((i, analyze(d, s)))
     kept = [(i,a) for i,a in out if a[5] is not None]
@@ -367,6 +367,7 @@ def _cross_record(f:dict, s:QualitySettings)->list:
     "Exact duplicates, exact and near leakage, and near duplicates, from the fingerprints of every record"
     import numpy as np
     n,line,out = len(f['line']),f['line'],[]
+    if n == 0: return out                 # no line parsed: nothing to compare (and empty arrays lose their dtypes)
     order = np.arange(n)
     # exact duplicates: the same conversation as an earlier record
     idx = order[np.argsort(f['conv'], kind='stable')]
@@ -420,16 +421,37 @@ def validate_records(records, settings:QualitySettings=None, path:str='')->Quali
         ch.add(d, line)
     return ch.finish()
 
-def _chunks(path, size:int=4000):
-    "Lines of a JSONL file as chunks of `(line_number, bytes)`, blank lines skipped"
+MAX_LINE = 16 << 20   # bytes in one record: far above any training example, and what bounds memory on a hostile file
+
+def _too_long(n:int):
+    raise DataError(f'the line is {n:,} bytes long, more than a record may be ({MAX_LINE:,}); is this a JSONL file?')
+
+def _lines(f):
+    "`(line_number, bytes)` of a binary file, never holding more than `MAX_LINE` bytes: a longer line comes as its length"
+    i = 0
+    while raw := f.readline(MAX_LINE + 1):
+        i += 1
+        if len(raw) > MAX_LINE and not raw.endswith(b'\n'):
+            n = len(raw)
+            while (more := f.readline(1 << 20)):
+                n += len(more)
+                if more.endswith(b'\n'): break
+            yield i,n
+        else: yield i,raw
+
+def _chunks(path, size:int=4000, max_bytes:int=32 << 20):
+    "Lines of a JSONL file as chunks of `(line_number, bytes)` (at most `size` lines or `max_bytes`), blank lines skipped"
     try: f = open(path, 'rb')
     except FileNotFoundError: raise LLMForgeError(f'{path}: file not found') from None
+    except IsADirectoryError: raise LLMForgeError(f'{path}: is a folder, not a JSONL file') from None
     with f:
-        chunk = []
-        for i,raw in enumerate(f, 1):
-            if not raw.strip(): continue
-            chunk.append((i, raw.rstrip(b'\r\n')))
-            if len(chunk) == size: yield chunk; chunk = []
+        chunk,nb = [],0
+        for i,raw in _lines(f):
+            if isinstance(raw, bytes):
+                if not raw.strip(): continue
+                raw = raw.rstrip(b'\r\n'); nb += len(raw)
+            chunk.append((i, raw))
+            if len(chunk) == size or nb >= max_bytes: yield chunk; chunk,nb = [],0
         if chunk: yield chunk
 
 def _stream(path, ch:QualityChecker, split:str=None, workers:int=1):
@@ -437,7 +459,7 @@ def _stream(path, ch:QualityChecker, split:str=None, workers:int=1):
     if ch.tok is not None:  # token counts need the tokenizer: one process, record by record
         for c in _chunks(path):
             for i,raw in c:
-                try: d = _decode_line(raw, i, path)
+                try: d = _decode_line(raw, i, path) if not isinstance(raw, int) else _too_long(raw)
                 except DataError as e: ch._record(([('schema', e.msg)], None, None, 0, None, None), i); continue
                 ch.add(d, i, split)
         return

@@ -248,3 +248,65 @@ def test_saved_evaluations_never_overwrite_and_name_the_adapter(proj):
     p.import_jsonl(ROOT/'examples'/'medical-coding'/'stage1.jsonl'); p.split()
     saved = [json.loads(llmforge('eval', '-p', p.path, '--baseline', 'keyword', '--save', '--json', '--n-boot', '20').stdout)['saved'] for _ in range(2)]
     assert len(set(saved)) == 2 and all(Path(s).exists() for s in saved) and Path(saved[1]).name.startswith('eval-keyword-2-')
+
+# 13. a 1 GB sparse file given to `validate` was refused, but only after taking 2.1-3.1 GB of memory
+def test_validate_memory_is_bounded_by_the_line_length(tmp_path):
+    big = tmp_path/'sparse.jsonl'
+    with open(big, 'wb') as f: f.truncate(1 << 30)                     # 1 GB of NUL bytes, no newline
+    code = (f"import resource, subprocess, sys; r = subprocess.run([sys.executable, '-m', 'llmforge', 'validate', {str(big)!r}], capture_output=True, text=True); "
+            "print(r.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024); print(r.stderr + r.stdout, file=sys.stderr)")
+    r = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, timeout=120, env=ENV)
+    rc, peak_mb = map(int, r.stdout.split())
+    assert rc == 1 and 'more than a record may be' in r.stderr and 'Traceback' not in r.stderr, r.stderr[-800:]
+    assert peak_mb < 500, peak_mb                                       # bounded by MAX_LINE, not by the file
+
+# 15. tracebacks instead of one line: a corpus of hostile inputs through the CLI; any traceback fails the test
+def _corpus(tmp_path:Path)->list:
+    import struct
+    d = tmp_path/'corpus'; d.mkdir()
+    msgs = [{'role': 'user', 'content': 'café'}, {'role': 'assistant', 'content': 'b'}]
+    (d/'array.jsonl').write_text(json.dumps([{'messages': msgs}]))
+    (d/'utf16.jsonl').write_bytes(json.dumps({'messages': msgs}).encode('utf-16'))
+    (d/'cp1252.jsonl').write_bytes(json.dumps({'messages': msgs}, ensure_ascii=False).encode('cp1252'))
+    (d/'bignum.jsonl').write_text('{"messages": ' + json.dumps(msgs) + ', "rating": ' + '9' * 5001 + '}\n')
+    (d/'m-list').mkdir(); (d/'m-list'/'config.json').write_text('[]')
+    (d/'m-dir').mkdir(); (d/'m-dir'/'config.json').mkdir()
+    (d/'m-st').mkdir()                            # safetensors whose header points past the end of the file
+    (d/'m-st'/'config.json').write_text(json.dumps({'architectures': ['LlamaForCausalLM'], 'hidden_size': 256, 'num_attention_heads': 4,
+                                                     'num_hidden_layers': 1, 'intermediate_size': 512, 'vocab_size': 8}))
+    hdr = json.dumps({'model.embed_tokens.weight': {'dtype': 'F32', 'shape': [8, 256], 'data_offsets': [0, 10**9]}}).encode()
+    (d/'m-st'/'model.safetensors').write_bytes(struct.pack('<Q', len(hdr)) + hdr + b'\0' * 64)
+    Project.init(d/'p')
+    return [['validate', d/'array.jsonl'], ['validate', d/'utf16.jsonl'], ['validate', d/'cp1252.jsonl'], ['validate', d/'bignum.jsonl'],
+            ['add', '-p', d/'p', '--jsonl', d/'bignum.jsonl'], ['add', '-p', d/'p', '--jsonl', d/'utf16.jsonl'],
+            ['info', d/'m-list'], ['info', d/'m-dir'], ['convert', d/'m-list', '--to', 'gguf', '-o', d/'z.gguf'],
+            ['quantize', d/'m-list', '--format', 'gguf', '--type', 'Q8_0', '-o', d/'x.gguf'], ['quantize', d/'m-dir', '-o', d/'y.gguf'],
+            ['quantize', d/'m-st', '--format', 'gguf', '--type', 'F16', '-o', d/'st.gguf'], ['validate', d/'p', '--model', d/'m-list'],
+            ['config', 'validate', d], ['stats', '-p', d/'array.jsonl'], ['format', '-p', d/'p', '--out', d/'array.jsonl']]
+
+def test_hostile_inputs_give_one_line_never_a_traceback(tmp_path):
+    for args in _corpus(tmp_path):
+        r = llmforge(*args, timeout=120)
+        assert r.returncode in (1, 2, 3, 4, 5) and 'Traceback' not in r.stderr, (args, r.returncode, r.stderr[-1500:])
+        err = r.stderr.strip().splitlines()          # validate's report goes to stdout; anything on stderr is llmforge's one line
+        assert (not err and r.stdout.strip()) or err[-1].startswith('llmforge '), (args, r.stderr[-500:])
+    assert not (tmp_path/'corpus'/'st.gguf').exists()      # no partial output left behind
+
+def test_a_closed_pipe_is_not_an_error(tmp_path):
+    p = Project.init(tmp_path/'p'); p.add(input='q', output='a')
+    r = subprocess.run(f'{sys.executable} -m llmforge stats -p {p.path} | head -c 1', shell=True, capture_output=True, text=True, env=ENV, timeout=60)
+    assert 'Traceback' not in r.stderr and 'BrokenPipe' not in r.stderr, r.stderr
+
+def test_read_only_and_full_disk_projects_are_one_line(tmp_path):
+    probe = subprocess.run(['unshare', '-m', 'sh', '-c', f'mount -t tmpfs -o size=64k tmpfs {tmp_path}'], capture_output=True)
+    if probe.returncode: pytest.skip('cannot mount a tmpfs here (needs root and mount namespaces)')
+    (tmp_path/'disk').mkdir()
+    py = f'{sys.executable} -m llmforge'
+    script = (f'{py} init disk/p --yes >/dev/null && {py} add -p disk/p --input /etc/hostname --output /etc/hostname >/dev/null && '
+              f'mount -o remount,ro disk && '
+              f'{py} add -p disk/p --input /etc/hostname --output /etc/os-release; echo "rc=$?"; {py} split -p disk/p; echo "rc=$?"; '
+              f'{py} format -p disk/p; echo "rc=$?"')
+    r = _in_small_tmpfs(script, tmp_path)
+    assert r.stdout.count('rc=1') == 3 and 'Traceback' not in r.stderr, (r.stdout, r.stderr[-2000:])
+    errs = [l for l in r.stderr.splitlines() if l.strip()]
+    assert len(errs) == 3 and all(l.startswith('llmforge ') and 'Read-only file system' in l for l in errs), errs

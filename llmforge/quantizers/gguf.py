@@ -10,7 +10,7 @@ import json, os, struct, time
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
 import numpy as np
-from ..core import LLMForgeError, VerificationError, NativeCrash
+from ..core import LLMForgeError, VerificationError, NativeCrash, read_json_object
 from ..llamacpp import require_llama_cpp, llama_cpp_installed, quantize
 
 # %% auto #0
@@ -73,7 +73,7 @@ def read_config(folder)->dict:
     "The model's `config.json`, checked to be a Llama-family model we can write"
     p = Path(folder)/'config.json'
     if not p.exists(): raise LLMForgeError(f'{folder}: no config.json; give a Hugging Face model folder')
-    cfg = json.loads(p.read_text())
+    cfg = read_json_object(p, 'model config')
     archs = cfg.get('architectures') or []
     if not archs or archs[0] not in _ARCHS:
         raise LLMForgeError(f'{p}: architecture {archs[0] if archs else "?"} is not supported for GGUF; supported: {", ".join(_ARCHS)}')

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json, math, os, random, shutil, tempfile, time
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
-from ..core import LLMForgeError, MissingDependency, VerificationError, read_examples
+from ..core import LLMForgeError, MissingDependency, VerificationError, read_examples, read_json_object
 
 # %% auto #0
 __all__ = ['check_source', 'calibration_texts', 'compare_logits', 'verify_folder', 'QuantResult', 'weights_bytes', 'save_bnb',
@@ -31,8 +31,7 @@ def check_source(path,                    # a model folder
     if not p.exists(): raise LLMForgeError(f'{p}: no such file or folder')
     if not p.is_dir(): raise LLMForgeError(f'{p} is a file; give a Hugging Face model folder (config.json, weights, tokenizer)')
     if not (p/'config.json').exists(): raise LLMForgeError(f'{p}: no config.json, so not a Hugging Face model folder')
-    try: cfg = json.loads((p/'config.json').read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as e: raise LLMForgeError(f'{p/"config.json"}: not valid JSON ({e})') from None
+    cfg = read_json_object(p/'config.json', 'model config')
     if not _is_causal(cfg):
         raise LLMForgeError(f"{p}: {(cfg.get('architectures') or [cfg.get('model_type')])[0]} is not a causal language model; only decoder LMs (Llama, Mistral, Qwen2, ...) can be quantized for generation")
     if tokenizer and not any((p/f).exists() for f in _TOKENIZER_FILES):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json, os, shutil, struct, tempfile, time, warnings
 from collections import Counter
 from pathlib import Path
-from ..core import LLMForgeError
+from ..core import LLMForgeError, read_json_object
 
 # %% auto #0
 __all__ = ['check_gguf_header', 'gguf_info', 'hf_info', 'adapter_info', 'info', 'format_info', 'gguf_to_hf', 'dequantized_hf',
@@ -122,8 +122,7 @@ def _quant_summary(qc:dict|None)->dict|None:
 def hf_info(path)->dict:
     "Architecture, parameters, dtypes, size, quantization config and tokenizer of a Hugging Face model folder"
     p = Path(path)
-    try: cfg = json.loads((p/'config.json').read_text())
-    except json.JSONDecodeError as e: raise LLMForgeError(f'{p/"config.json"}: not valid JSON ({e})') from None
+    cfg = read_json_object(p/'config.json', 'model config')
     q = _quant_summary(cfg.get('quantization_config'))
     bits = (q or {}).get('bits') or 16
     n, dtypes = 0, Counter()
