@@ -92,14 +92,22 @@ class PreprocessReport:
         if self.changed: s += '; changed: ' + ', '.join(f'{k} {v}' for k,v in sorted(self.changed.items()))
         return s
 
+def _message_texts(m)->list[tuple]:
+    "(container, key) of a message's text: its `content`, or each text part of OpenAI's list-of-parts form"
+    if not isinstance(m, dict): return []
+    c = m.get('content')
+    if isinstance(c, str): return [(m, 'content')]
+    if isinstance(c, list): return [(p, 'text') for p in c if isinstance(p, dict) and isinstance(p.get('text'), str)]
+    return []
+
 def _texts(d)->list[tuple]:
-    "(container, key) of every text in a record, for reading and rewriting in place"
+    "(container, key) of every text in a record, whatever form its content takes, for reading and rewriting in place"
     out = []
-    if isinstance(d.get('messages'), list): out += [(m, 'content') for m in d['messages'] if isinstance(m, dict) and isinstance(m.get('content'), str)]
+    if isinstance(d.get('messages'), list): out += [t for m in d['messages'] for t in _message_texts(m)]
     for k in ('prompt','chosen','rejected'):
         v = d.get(k)
         if isinstance(v, str): out.append((d, k))
-        elif isinstance(v, list): out += [(m, 'content') for m in v if isinstance(m, dict) and isinstance(m.get('content'), str)]
+        elif isinstance(v, list): out += [t for m in v for t in _message_texts(m)]
     return out
 
 def preprocess_record(d:dict, s:PreprocessSettings, rep:PreprocessReport=None)->str|None:

@@ -310,3 +310,14 @@ def test_read_only_and_full_disk_projects_are_one_line(tmp_path):
     assert r.stdout.count('rc=1') == 3 and 'Traceback' not in r.stderr, (r.stdout, r.stderr[-2000:])
     errs = [l for l in r.stderr.splitlines() if l.strip()]
     assert len(errs) == 3 and all(l.startswith('llmforge ') and 'Read-only file system' in l for l in errs), errs
+
+# 19. `preprocess` let PHI through when content was OpenAI's list-of-parts form (exit 0); as a string it was scrubbed
+def test_preprocess_scrubs_every_content_form(tmp_path):
+    text = 'Mr. John Carter, DOB 03/04/1950, seen for type 2 diabetes without complications today.'
+    rows = [{'messages': [{'role': 'user', 'content': text}, {'role': 'assistant', 'content': 'ICD10: E11.9'}]},
+            {'messages': [{'role': 'user', 'content': [{'type': 'text', 'text': text}]}, {'role': 'assistant', 'content': 'ICD10: E11.9'}]}]
+    (tmp_path/'raw.jsonl').write_text(''.join(json.dumps(r) + '\n' for r in rows))
+    r = llmforge('preprocess', tmp_path/'raw.jsonl', tmp_path/'clean.jsonl')
+    assert r.returncode == 0, r.stderr
+    out = (tmp_path/'clean.jsonl').read_text()
+    assert 'John' not in out and '1950' not in out and out.count('[NAME]') == 2, out
