@@ -11,7 +11,7 @@ from functools import lru_cache
 from collections import Counter
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
-from .core import ROLES, SPLITS, DataError, LLMForgeError, _decode_line
+from .core import ROLES, SPLITS, DataError, LLMForgeError, Message, _decode_line
 from .phi import find_phi
 from .fingerprints import _h64, _NPERM, _BANDS, normalize_text, minhash, minhash_many, similarity
 
@@ -90,17 +90,14 @@ def _check_messages(msgs, where:str, out:list):
     "Schema, role and empty-content checks of a message list; returns the validated messages or None"
     if not isinstance(msgs, list) or not msgs: out.append(('schema', f'{where} must be a non-empty list of messages')); return None
     ok = []
-    for i,m in enumerate(msgs):
-        f = f'{where}[{i}]'
-        if not isinstance(m, dict): out.append(('schema', f'{f} is not an object')); continue
-        extra = set(m) - {'role','content','weight','name','tool_calls','tool_call_id'}
-        if extra: out.append(('schema', f'{f} has unknown key {sorted(extra)[0]!r}'))
-        r,c = m.get('role'),m.get('content')
-        if not isinstance(r, str): out.append(('schema', f'{f}.role must be a string')); continue
-        if not isinstance(c, str): out.append(('schema', f'{f}.content must be a string')); continue
-        if r not in ROLES: out.append(('roles', f"{f}.role {r!r} is not one of {', '.join(ROLES)}")); continue
-        if not c.strip(): out.append(('empty', f'{f}.content is empty'))
-        ok.append((i, r, c))
+    for i,m in enumerate(msgs):   # one schema: the same `Message.from_dict` that `add` and imports use
+        try: msg = Message.from_dict(m, field=f'{where}[{i}]')
+        except DataError as e:
+            kind = 'roles' if 'unknown role' in e.msg else 'empty' if e.msg == 'empty content' else 'schema'
+            out.append((kind, f'{e.field}: {e.msg}'))
+            if kind == 'empty': ok.append((i, m['role'], m['content']))   # the conversation's shape is still worth checking
+            continue
+        ok.append((i, msg.role, msg.content))
     return ok
 
 def _check_roles(ok:list, where:str, out:list):

@@ -321,3 +321,15 @@ def test_preprocess_scrubs_every_content_form(tmp_path):
     assert r.returncode == 0, r.stderr
     out = (tmp_path/'clean.jsonl').read_text()
     assert 'John' not in out and '1950' not in out and out.count('[NAME]') == 2, out
+
+# 18. `validate` passed what `add` refused: `name`, `tool_calls`, a weight on a user message, `weight: 0.5`
+@pytest.mark.parametrize('bad', [{'role': 'user', 'content': 'hi', 'name': 'bob'}, {'role': 'user', 'content': 'hi', 'weight': 1},
+                                 {'role': 'user', 'content': 'hi', 'tool_calls': []}, {'role': 'user', 'content': 'hi', 'x': 1}])
+def test_validate_and_add_agree(proj, tmp_path, bad):
+    rec = {'messages': [bad, {'role': 'assistant', 'content': 'hello there', 'weight': 0.5 if 'x' in bad else 1}]}
+    (tmp_path/'one.jsonl').write_text(json.dumps(rec) + '\n')
+    a = llmforge('add', '-p', proj.path, '--jsonl', tmp_path/'one.jsonl')
+    v = llmforge('validate', tmp_path/'one.jsonl', '--json')
+    assert a.returncode == 1 and v.returncode == 1, (a.stderr, v.stdout[-500:])
+    said = a.stderr.strip().split('messages[0]', 1)[1]                   # add's words for the problem...
+    assert said.split(' (allowed')[0] in v.stdout, (said, v.stdout[-800:])  # ...are validate's
