@@ -14,7 +14,7 @@ from .core import LLMForgeError, atomic_write
 # %% auto #0
 __all__ = ['CHATML', 'REASONING', 'STAGE_TEMPLATES', 'THINK_TOKENS', 'CHATML_TOKENS', 'stage_template', 'tiny_tokenizer',
            'set_template', 'count_tokens', 'add_special_tokens', 'render', 'render_preference', 'fingerprint',
-           'record_template', 'check_template']
+           'record_template', 'check_template', 'probe_template']
 
 # %% ../nbs/04_templates.ipynb #ddc8d47a
 CHATML = ("{%- for m in messages %}"
@@ -132,3 +132,34 @@ def check_template(tokenizer, record)->str:
         if now[k] != rec[k]: diffs.append(f'{k} is {now[k]!r}, was {rec[k]!r}')
     raise LLMForgeError(f'template mismatch: this tokenizer ({fp}) does not render like the one used in training ({rec["fingerprint"]}): '
                         + '; '.join(diffs or ['its state differs']) + '. Use the tokenizer saved with the run, or set_template(tokenizer, stage).')
+
+# %% ../nbs/04_templates.ipynb #df6f1071
+_PROBE = """import json, resource, sys
+resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
+from jinja2.ext import loopcontrols
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+def fail(msg): raise ValueError(msg)
+env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True, extensions=[loopcontrols])
+env.globals.update(raise_exception=fail, strftime_now=lambda f: '2026-01-01')
+msgs = [{'role': 'system', 'content': 'Be brief.'}, {'role': 'user', 'content': 'Hello?'}, {'role': 'assistant', 'content': 'Hi.'}]
+try: out = env.from_string(sys.stdin.read()).render(messages=msgs, add_generation_prompt=True, bos_token='<s>', eos_token='</s>')
+except MemoryError: print('memory'); sys.exit()
+except Exception as e: print('error', type(e).__name__); sys.exit()
+print('ok', len(out))"""
+
+_probed = {}
+
+def probe_template(template:str, what:str='the chat template', seconds:float=10, max_chars:int=1 << 20):
+    "Refuse a chat template that loops, eats memory or output when rendered (checked once, in a child process)"
+    import subprocess, sys
+    key = hashlib.blake2b(template.encode(), digest_size=16).hexdigest()
+    if key not in _probed:
+        try:
+            r = subprocess.run([sys.executable, '-c', _PROBE], input=template, capture_output=True, text=True, timeout=seconds)
+            said = (r.stdout.split() or ['memory' if r.returncode else 'error'])
+        except subprocess.TimeoutExpired: said = ['time']
+        _probed[key] = (None if said[0] in ('ok', 'error') and (said[0] == 'error' or int(said[1]) <= max_chars) else
+                        f'did not render a three-message conversation within {seconds:g} s' if said[0] == 'time' else
+                        'needed more than 1 GB of memory to render a three-message conversation' if said[0] == 'memory' else
+                        f'rendered a three-message conversation to {int(said[1]):,} characters (limit {max_chars:,})')
+    if _probed[key]: raise LLMForgeError(f'{what} {_probed[key]}; it is refused (a broken or hostile template): use another model or set a template')

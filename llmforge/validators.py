@@ -290,6 +290,9 @@ class QualityChecker:
         if self.tok is not None and not getattr(self.tok, 'chat_template', None):
             raise LLMForgeError('the tokenizer has no chat template, so token counts would not match training; give a chat model or set one')
         if self.tok is not None:
+            from llmforge.templates import probe_template
+            probe_template(self.tok.chat_template, f'the chat template of {self.s.tokenizer if isinstance(self.s.tokenizer, str) else "the tokenizer"}')
+        if self.tok is not None:
             from llmforge.templates import fingerprint
             self.report.settings['template_fingerprint'] = fingerprint(self.tok)  # which template the token counts are for
         self._fps,self._ids,self._pending = [],{},[]  # fingerprint chunks; ids by line (only where records have one)

@@ -333,3 +333,14 @@ def test_validate_and_add_agree(proj, tmp_path, bad):
     assert a.returncode == 1 and v.returncode == 1, (a.stderr, v.stdout[-500:])
     said = a.stderr.strip().split('messages[0]', 1)[1]                   # add's words for the problem...
     assert said.split(' (allowed')[0] in v.stdout, (said, v.stdout[-800:])  # ...are validate's
+
+# 12. a chat template with nested loops hung `validate --model` (> 30 s) and `eval --model` (> 90 s)
+def test_a_hostile_chat_template_is_refused_in_bounded_time(tmp_path):
+    from llmforge.models import tiny_model
+    tiny_model(tmp_path/'m')
+    (tmp_path/'m'/'chat_template.jinja').write_text('{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}')
+    p = Project.init(tmp_path/'p'); p.import_jsonl(ROOT/'examples'/'medical-coding'/'stage1.jsonl'); p.split()
+    for args in (['validate', p.path, '--model', tmp_path/'m'], ['eval', '-p', p.path, '--model', tmp_path/'m', '--limit', '2']):
+        t0 = time.time()
+        one_line(llmforge(*args, timeout=60), 1, 'did not render a three-message conversation within 10 s')
+        assert time.time() - t0 < 30

@@ -14,6 +14,7 @@ from ..core import LLMForgeError, VerificationError, atomic_write
 from .gguf import (GGUF_TYPES, DIRECT_TYPES, SafetensorsFolder, read_config, gguf_name, permute_rotary,
                                       to_gguf, gguf_stats, _ARCHS)
 from ..llamacpp import require_llama_cpp, llama_cpp_installed, LlamaModel
+from ..templates import probe_template
 
 # %% auto #0
 __all__ = ['THRESHOLDS', 'READER_TOLERANCE', 'PROMPTS', 'HELD_OUT', 'VerifyReport', 'hf_reference', 'compare_logits',
@@ -166,7 +167,9 @@ class GGUFPredictor:
         self.llm = LlamaModel(path, n_ctx=n_ctx, lora_path=lora_path, logits_all=False)   # llama.cpp in a child process
         md = self.llm.metadata
         template = template or md.get('tokenizer.chat_template')
-        if not template: raise LLMForgeError(f'{path}: the GGUF has no chat template; pass template=')
+        if not template: self.close(); raise LLMForgeError(f'{path}: the GGUF has no chat template; pass template=')
+        try: probe_template(template, f'the chat template of {Path(path).name}')
+        except LLMForgeError: self.close(); raise
         self.template = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True).from_string(template)
         self.add_bos = md.get('tokenizer.ggml.add_bos_token', 'false') == 'true'
         tok = lambda k: self.llm.detokenize([int(md[k])]).decode(errors='replace') if k in md else ''
