@@ -27,6 +27,7 @@ class Request:
     temperature:float=1.0
     attempt:int=0              # re-asks after an unusable answer; part of the key
     tag:str=''                 # the caller's label (e.g. the recipe item); not part of the key
+    json_output:bool=False     # ask for a JSON object (OpenAI's `response_format`); not part of the key
 
     def texts(self)->list[str]: return ([self.system] if self.system else []) + [m['content'] for m in self.messages]
     def key(self, backend:str, model:str)->str:
@@ -213,6 +214,7 @@ class OpenAICompatibleTeacher(Teacher):
         import urllib.error
         msgs = ([{'role':'system','content':req.system}] if req.system else []) + req.messages
         payload = {'model':self.model, 'messages':msgs, 'max_tokens':req.max_tokens, 'temperature':req.temperature}
+        if req.json_output: payload['response_format'] = {'type': 'json_object'}   # small local teachers answer in JSON too
         for attempt in range(self.max_retries + 1):
             retry_after,why = None,''
             try: status,headers,body = await asyncio.to_thread(self._post, payload)
@@ -227,6 +229,7 @@ class OpenAICompatibleTeacher(Teacher):
                 why = f'HTTP {status}: {body[:200].decode(errors="replace")}'
                 lower = {k.lower():v for k,v in headers.items()}
                 retry_after = lower.get('retry-after-ms') and float(lower['retry-after-ms'])/1000 or lower.get('retry-after')
+                if status in (400, 422) and payload.pop('response_format', None): continue   # a server without JSON mode: ask plainly
                 if status not in RETRY_STATUS: raise TeacherError(f'{self.base_url}: {why}', fatal=status in (401, 403, 404), retries=attempt)
             if attempt == self.max_retries: break
             await asyncio.sleep(backoff_delay(attempt, retry_after, self.backoff))

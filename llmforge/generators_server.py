@@ -36,6 +36,7 @@ class FakeAPI:
         self.faults = []                       # consumed one per generation request: '429','500','timeout','badjson','400', None
         self.log = []                          # (path, status, retry-count header) of every request
         self.keys = []                         # the credentials each request carried (Authorization or x-api-key), or None
+        self.json_mode = []                    # whether each chat-completions request asked for a JSON object (response_format)
         self.prompts = []                      # the text of every generation request, as received
         self.usage = {'input_tokens': 0, 'output_tokens': 0, 'answered': 0}
         self.batches = {}                      # id -> {'batch': the batch object, 'requests': [...], 'results': [...], 'polls': n}
@@ -82,6 +83,7 @@ class FakeAPI:
             fault = self.faults.pop(0) if gen and self.faults else None
             self.log.append((path, fault or 200, h.headers.get('x-stainless-retry-count')))
             if gen: self.prompts.append(json.dumps([body.get('system', ''), body.get('messages')], ensure_ascii=False))
+            if path == '/v1/chat/completions': self.json_mode.append(body.get('response_format') == {'type': 'json_object'})
         if path == '/v1/messages/count_tokens':
             return self._send(h, 200, {'input_tokens': _input_tokens(body.get('system'), body['messages'])})
         if not gen: return self._send(h, 404, {'type':'error', 'error':{'type':'not_found_error', 'message':f'no route {path}'}})

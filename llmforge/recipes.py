@@ -15,10 +15,10 @@ from .core import LLMForgeError, atomic_write, Example
 from .generators import Request, Generator, ResponseCache, Ledger, Estimate, Teacher, price_of
 
 # %% auto #0
-__all__ = ['SPECIALTY_CHAPTERS', 'LABELS', 'ANGLES', 'CODE_SUFFIXES', 'COMPRESS_SYSTEM', 'AGENT_ROLES', 'TOOLS', 'AREAS',
-           'RECIPES', 'Reject', 'Item', 'parse_json', 'need', 'allocate', 'Recipe', 'wrong_code', 'MedicalCoding',
-           'FromSeeds', 'prompt_files', 'PromptCompression', 'CodingAgent', 'get_recipe', 'GenerationReport',
-           'NearIndex', 'example_id', 'generate']
+__all__ = ['SPECIALTY_CHAPTERS', 'LABELS', 'ANGLES', 'MEDICAL_ANGLES', 'CODE_SUFFIXES', 'COMPRESS_SYSTEM', 'AGENT_ROLES', 'TOOLS',
+           'AREAS', 'RECIPES', 'Reject', 'Item', 'parse_json', 'need', 'allocate', 'Recipe', 'wrong_code',
+           'MedicalCoding', 'FromSeeds', 'prompt_files', 'PromptCompression', 'CodingAgent', 'get_recipe',
+           'GenerationReport', 'NearIndex', 'example_id', 'gate', 'generate']
 
 # %% ../nbs/10a_recipes.ipynb #59367b24
 class Reject(Exception):
@@ -167,6 +167,9 @@ class MedicalCoding(Recipe):
 # %% ../nbs/10a_recipes.ipynb #b54b529f
 ANGLES = ['a first-time user', 'an error message the user hit', 'limits, plans or pricing', "a power user's shortcut",
           'undoing a mistake', 'choosing between two options', 'a terse question from someone in a hurry', 'a detailed, multi-part question']
+MEDICAL_ANGLES = ['an outpatient follow-up visit', 'an emergency department encounter', 'a note full of abbreviations',
+                  'a finding that was ruled out (negation)', 'a chronic condition with a complication', 'a procedure done in the office',
+                  'a terse triage note', 'a detailed specialist consult']   # from-seeds in a medical project
 
 class FromSeeds(Recipe):
     "New examples like the project's best-rated ones, with diversity control and near-duplicate rejection"
@@ -178,7 +181,7 @@ class FromSeeds(Recipe):
                  angles:list=None,           # the situations items cycle through (diversity control)
                  max_tokens:int=800, temperature:float=1.0):
         self.min_rating,self.shots,self.near_threshold,self.max_tokens,self.temperature = min_rating,shots,near_threshold,max_tokens,temperature
-        self.angles = angles or ANGLES
+        self.angles,self.chosen_angles = angles or ANGLES,angles is not None
     def settings(self): return {'min_rating': self.min_rating, 'shots': self.shots, 'angles': self.angles, 'max_tokens': self.max_tokens}
 
     def items(self, count, seed=0, project=None):
@@ -194,7 +197,8 @@ class FromSeeds(Recipe):
                 j = order.pop()
                 if j not in shots: shots.append(j)
             ex = '\n\n'.join(f'Example {k+1}:\n' + json.dumps({'user': seeds[j].prompt, 'assistant': seeds[j].response}, ensure_ascii=False) for k,j in enumerate(shots))
-            angle = self.angles[(i + seed) % len(self.angles)]
+            angles = self.angles if self.chosen_angles or project.config.domain != 'medical' else MEDICAL_ANGLES
+            angle = angles[(i + seed) % len(angles)]
             text = (f'TASK: from-seeds\nTOPIC: {project.config.name}\nITEM: {i}\nANGLE: {angle}\n\n'
                     f'Here are examples of the conversations we train on:\n\n{ex}\n\n'
                     f'Write one new example of the same kind and quality, from this angle: {angle}. Make it a different situation, with '
@@ -367,6 +371,22 @@ def _project_prices(folder:Path)->dict:
 
 def _reason_kind(reason:str)->str: return reason.split(':')[0].split(' (')[0][:40]
 
+_PLACEHOLDER = re.compile(r'\{\{[^{}]*\}\}|\[(?:your|insert|placeholder|answer|response)\b[^\]]*\]|<(?:your|insert)\b[^>]*>|\byour (?:response|answer) here\b', re.I)
+_LEAK_MARK = re.compile(r'\[(?:code|description|answer)\s*:', re.I)
+_CODE = re.compile(r'\b(?:[A-TV-Z]\d[0-9A-Z](?:\.[0-9A-Z]{1,4})?|\d{4}[0-9A-Z]|[A-V]\d{4})\b')
+
+def gate(messages:list, domain:str='general')->str|None:
+    "Recipe checks beyond the validator: placeholder text, and (medical) a narrative that gives away its own answer"
+    for m in messages:
+        if (ph := _PLACEHOLDER.search(m['content'])): return f'placeholder: {m["role"]} text holds {ph.group(0)!r}'
+    if domain == 'medical':
+        prompt = ' '.join(m['content'] for m in messages if m['role'] != 'assistant')
+        if (mark := _LEAK_MARK.search(prompt)): return f'answer_leaked: the narrative labels its own answer ({mark.group(0)!r})'
+        answer = messages[-1]['content'].split('</think>')[-1]
+        for code in set(_CODE.findall(answer)):
+            if re.search(rf'\b{re.escape(code)}\b', prompt, re.I): return f'answer_leaked: the narrative contains its own answer code {code}'
+    return None
+
 # %% ../nbs/10a_recipes.ipynb #d2a51df9
 def generate(project,                    # a `Project` or its folder
              recipe,                     # a `Recipe` or a recipe name
@@ -399,11 +419,14 @@ def generate(project,                    # a `Project` or its folder
     kw = dict(prices={**_project_prices(gdir), **(prices or {})}, concurrency=concurrency, allow_phi=allow_phi, scrub_phi=scrub_phi, batch=batch)
     if dry_run:
         est = Generator(teacher, ResponseCache(gdir/'cache'), **kw).estimate([it.request for it in todo], exact=exact_tokens)
-        rep.estimate = {**est.to_dict(), 'text': str(est)}
+        worst = est.cost_max() * (1 + retries)                       # every unusable answer asked again, `retries` times
+        rep.estimate = {**est.to_dict(), 'reasks': retries, 'cost_max_with_reasks': round(worst, 6),
+                        'text': str(est) + (f'; with up to {retries} re-ask(s) of unusable answers: at most ${worst:.4f}' if retries else '')}
         return rep
     ledger = Ledger(gdir/'runs', recipe=recipe.name, settings=recipe.settings(), backend=teacher.backend, model=teacher.model, count=count, seed=seed, budget=budget, batch=bool(batch))
     rep.run_id,rep.folder = ledger.run_id,str(ledger.folder)
     s = recipe.quality()
+    if p.config.domain == 'medical': s.domain = 'medical'       # the project's checks, whatever the recipe
     near = NearIndex(getattr(recipe, 'near_threshold', 0.8))
     for e in p: near.add(minhash(e.prompt))
     by_id,buffer,again = {it.id: it for it in todo},[],[]
@@ -421,6 +444,8 @@ def generate(project,                    # a `Project` or its folder
         d = {'prompt': msgs[:-1], 'chosen': msgs[-1]['content'], 'rejected': meta['rejected']} if 'rejected' in meta else {'messages': msgs}
         problems,_ = check_record(d, s)
         if problems: raise Reject('; '.join(f'{c.split(":")[0]}: {m}' for c,m in problems))
+        why = gate(msgs, s.domain)
+        if why: raise Reject(why, retry=True)
         prompt = next(m['content'] for m in reversed(msgs) if m['role'] == 'user')
         sig = minhash(prompt)
         sim = near.near(sig)
@@ -453,7 +478,7 @@ def generate(project,                    # a `Project` or its folder
         if progress: progress(rep)
 
     g = Generator(teacher, ResponseCache(gdir/'cache'), budget=budget, ledger=ledger, on_result=handle, **kw)
-    reqs = [Request(**{**asdict(it.request), 'tag': it.id}) for it in todo]
+    reqs = [Request(**{**asdict(it.request), 'tag': it.id, 'json_output': True}) for it in todo]   # every recipe parses JSON
     try:
         while reqs:
             again.clear()

@@ -344,3 +344,27 @@ def test_a_hostile_chat_template_is_refused_in_bounded_time(tmp_path):
         t0 = time.time()
         one_line(llmforge(*args, timeout=60), 1, 'did not render a three-message conversation within 10 s')
         assert time.time() - t0 < 30
+
+# 20. the generation gate let in what `validate` rejects, placeholders, and narratives that give their answer away
+def test_generation_gate_is_the_validator_plus_recipe_checks(tmp_path):
+    from llmforge.generators import OpenAICompatibleTeacher
+    from llmforge.generators_server import FakeAPI, recipe_answer
+    from llmforge.recipes import generate
+    from llmforge.validators import validate_project
+    bad = iter(['{{Your response}}', 'leak', 'ICEP: 082506'] * 10)
+    def responder(system, messages):
+        d = json.loads(recipe_answer(system, messages)); kind = next(bad)
+        if kind == 'leak': d['narrative'] += f" [Code: {d['code']}] [Description: as documented]"
+        else: d['code'] = kind
+        return json.dumps(d)
+    api = FakeAPI(responder).start()
+    try:
+        p = Project.init(tmp_path/'p', domain='medical')
+        r = generate(p, 'medical-stage1', OpenAICompatibleTeacher('local', base_url=api.url + '/v1'), count=6, seed=1, retries=0)
+        assert r.added == 0 and r.rejected == 6, r.to_dict()
+        assert api.json_mode and all(api.json_mode)                                   # asked for JSON output
+        est = generate(p, 'medical-stage1', OpenAICompatibleTeacher('local', base_url=api.url + '/v1'), count=3, seed=2, dry_run=True, retries=2,
+                       prices={'local': (1.0, 2.0)}).estimate
+        assert est['cost_max'] > 0 and est['cost_max_with_reasks'] == round(est['cost_max'] * 3, 6)
+    finally: api.stop()
+    assert validate_project(Project(p.path)).ok
