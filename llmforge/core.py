@@ -6,7 +6,7 @@ Docs: https://llmforge.github.io/llmforge/core.html.md"""
 
 # %% ../nbs/00_core.ipynb #9d1c4a25
 from __future__ import annotations
-import json, os, gc, shutil, tempfile, uuid, hashlib
+import json, os, gc, re, shutil, tempfile, uuid, hashlib
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
@@ -16,9 +16,9 @@ from fastcore.basics import patch
 
 # %% auto #0
 __all__ = ['ROLES', 'SPLITS', 'FIELDS', 'KEY_HOSTS', 'LLMForgeError', 'MissingDependency', 'VerificationError', 'NativeCrash',
-           'DataError', 'Message', 'now_iso', 'new_id', 'Example', 'ReadReport', 'check_plain_json', 'read_jsonl',
-           'read_examples', 'is_loopback', 'api_key_for', 'atomic_write', 'write_jsonl', 'locked', 'read_json_object',
-           'ExampleStore']
+           'DataError', 'Message', 'now_iso', 'new_id', 'check_tools', 'check_tool_use', 'Example', 'ReadReport',
+           'check_plain_json', 'read_jsonl', 'read_examples', 'is_loopback', 'api_key_for', 'atomic_write',
+           'write_jsonl', 'locked', 'read_json_object', 'ExampleStore']
 
 # %% ../nbs/00_core.ipynb #f29269cb
 class LLMForgeError(Exception):
@@ -67,17 +67,42 @@ _ROLESET = frozenset(ROLES)
 
 def _type_name(v): return 'null' if v is None else {dict:'object', list:'array', str:'string', bool:'boolean'}.get(type(v), type(v).__name__)
 
+def _tool_calls(v, field:str)->list:
+    "Validate OpenAI-style tool calls: [{id, type: function, function: {name, arguments (a JSON object, as text)}}]"
+    if type(v) is not list or not v: raise DataError('must be a non-empty list of tool calls', field=field)
+    out = []
+    for i,c in enumerate(v):
+        f = f'{field}[{i}]'
+        if type(c) is not dict or type(c.get('function')) is not dict: raise DataError('a tool call is {"id", "type": "function", "function": {"name", "arguments"}}', field=f)
+        if set(c) - {'id', 'type', 'function'}: raise DataError(f'unknown key {sorted(set(c) - {"id", "type", "function"})[0]!r}', field=f)
+        if type(c.get('id')) is not str or not c['id']: raise DataError('needs a non-empty string id', field=f'{f}.id')
+        if c.get('type', 'function') != 'function': raise DataError(f"type must be 'function', got {c.get('type')!r}", field=f'{f}.type')
+        fn = c['function']
+        if type(fn.get('name')) is not str or not fn['name']: raise DataError('needs a function name', field=f'{f}.function.name')
+        args = fn.get('arguments', '{}')
+        if type(args) is dict: args = json.dumps(args, ensure_ascii=False)
+        if type(args) is not str: raise DataError(f'must be a JSON object as a string, got {_type_name(args)}', field=f'{f}.function.arguments')
+        try: parsed = json.loads(args)
+        except ValueError as e: raise DataError(f'not valid JSON ({e})', field=f'{f}.function.arguments') from None
+        if type(parsed) is not dict: raise DataError(f'must be a JSON object, got {_type_name(parsed)}', field=f'{f}.function.arguments')
+        out.append({'id': c['id'], 'type': 'function', 'function': {'name': fn['name'], 'arguments': args}})
+    return out
+
 @dataclass(slots=True)
 class Message:
     "One turn of a chat: who speaks (`role`) and what they say (`content`)"
-    role:str              # one of `ROLES`
-    content:str           # the text; never empty
-    weight:int|None=None  # optional training weight (0 or 1) on assistant messages
+    role:str                  # one of `ROLES`
+    content:str               # the text; never empty (but for an assistant turn that only calls tools)
+    weight:int|None=None      # optional training weight (0 or 1) on assistant messages
+    tool_calls:list|None=None # an assistant's function calls, OpenAI's format
+    tool_call_id:str|None=None# which call a `tool` message answers
 
     def to_dict(self)->dict:
-        "JSON-ready dict; `weight` only when set"
+        "JSON-ready dict; `weight`, `tool_calls` and `tool_call_id` only when set"
         d = {'role':self.role, 'content':self.content}
         if self.weight is not None: d['weight'] = self.weight
+        if self.tool_calls: d['tool_calls'] = self.tool_calls
+        if self.tool_call_id is not None: d['tool_call_id'] = self.tool_call_id
         return d
 
     @classmethod
@@ -88,23 +113,32 @@ class Message:
             if type(r) is str and r in _ROLESET and type(c) is str and not c.isspace() and c: return cls(r, c)
         if isinstance(d, Message): return d
         if not isinstance(d, dict): raise DataError(f'expected an object with role and content, got {_type_name(d)}', field=field)
-        extra = set(d) - {'role','content','weight'}
-        if extra: raise DataError(f"unknown key {sorted(extra)[0]!r} (allowed: role, content, weight)", field=field)
+        extra = set(d) - {'role','content','weight','tool_calls','tool_call_id'}
+        if extra: raise DataError(f"unknown key {sorted(extra)[0]!r} (allowed: role, content, weight, tool_calls, tool_call_id)", field=field)
         if 'role' not in d: raise DataError("missing 'role'", field=field)
-        if 'content' not in d: raise DataError("missing 'content'", field=field)
-        role,content,weight = d['role'],d['content'],d.get('weight')
+        role,weight = d['role'],d.get('weight')
         if not isinstance(role, str): raise DataError(f'role must be a string, got {_type_name(role)}', field=f'{field}.role')
         if role not in ROLES: raise DataError(f"unknown role {role!r} (allowed: {', '.join(ROLES)})", field=f'{field}.role')
+        calls = d.get('tool_calls')
+        if calls is not None:
+            if role != 'assistant': raise DataError('tool_calls are only allowed on assistant messages', field=f'{field}.tool_calls')
+            calls = _tool_calls(calls, f'{field}.tool_calls')
+        call_id = d.get('tool_call_id')
+        if call_id is not None and (role != 'tool' or type(call_id) is not str or not call_id):
+            raise DataError('tool_call_id is a non-empty string on tool messages only', field=f'{field}.tool_call_id')
+        if 'content' not in d and not calls: raise DataError("missing 'content'", field=field)
+        content = d.get('content')
+        if content is None and calls: content = ''                      # an assistant turn that only calls tools
         if not isinstance(content, str): raise DataError(f'content must be a string, got {_type_name(content)}', field=f'{field}.content')
-        if not content.strip(): raise DataError('empty content', field=f'{field}.content')
+        if not content.strip() and not calls: raise DataError('empty content', field=f'{field}.content')
         if weight is not None:
             if role != 'assistant': raise DataError('weight is only allowed on assistant messages', field=f'{field}.weight')
             if type(weight) is not int or weight not in (0,1): raise DataError(f'weight must be 0 or 1, got {weight!r}', field=f'{field}.weight')
-        return cls(role, content, weight)
+        return cls(role, content, weight, calls, call_id)
 
 # %% ../nbs/00_core.ipynb #5492ed8a
 SPLITS = ('train', 'val')
-FIELDS = ('id','messages','rating','original','split','source','created_at','updated_at','version','metadata')
+FIELDS = ('id','messages','rating','original','split','source','created_at','updated_at','version','metadata','tools')
 
 def now_iso()->str:
     "The current UTC time as an ISO 8601 string with milliseconds"
@@ -132,6 +166,44 @@ def _messages(v, field:str)->list[Message]:
     if not asked: raise DataError('no user message before the answer', field=field)
     return msgs
 
+def check_tools(v, field:str='tools')->list:
+    "Validate the tools an example offers: [{type: function, function: {name, description, parameters (a JSON schema object)}}]"
+    if type(v) is not list or not v: raise DataError('must be a non-empty list of tools', field=field)
+    names = set()
+    for i,t in enumerate(v):
+        f = f'{field}[{i}]'
+        if type(t) is not dict or t.get('type', 'function') != 'function' or type(t.get('function')) is not dict:
+            raise DataError('a tool is {"type": "function", "function": {"name", "description", "parameters"}}', field=f)
+        fn = t['function']; name = fn.get('name')
+        if type(name) is not str or not re.fullmatch(r'[A-Za-z0-9_-]{1,64}', name):
+            raise DataError(f'the function name must be 1-64 letters, digits, _ or -, got {name!r}', field=f'{f}.function.name')
+        if name in names: raise DataError(f'function {name!r} is declared twice', field=f'{f}.function.name')
+        p = fn.get('parameters', {'type': 'object'})
+        if type(p) is not dict or p.get('type', 'object') != 'object' or type(p.get('properties', {})) is not dict or type(p.get('required', [])) is not list:
+            raise DataError('parameters must be a JSON schema of type object (properties an object, required a list)', field=f'{f}.function.parameters')
+        names.add(name)
+    return v
+
+def check_tool_use(msgs:list, tools:list=None, field:str='messages'):
+    "Every tool call is answered by a `tool` message with its id before the next assistant turn (the last turn's calls are the target); calls name declared tools with their required arguments"
+    spec = {t['function']['name']: t['function'].get('parameters') or {} for t in tools} if tools else None
+    pending = {}
+    for i,m in enumerate(msgs):
+        if m.role == 'assistant':
+            if pending: raise DataError(f'tool call {next(iter(pending))!r} is never answered by a tool message', field=f'{field}[{pending[next(iter(pending))]}]')
+            for k,c in enumerate(m.tool_calls or []):
+                name,f = c['function']['name'],f'{field}[{i}].tool_calls[{k}]'
+                if spec is not None:
+                    if name not in spec: raise DataError(f"calls {name!r}, which is not among the example's tools ({', '.join(spec)})", field=f'{f}.function.name')
+                    missing = [a for a in spec[name].get('required', []) if a not in json.loads(c['function']['arguments'])]
+                    if missing: raise DataError(f'misses the required argument {missing[0]!r} of {name}', field=f'{f}.function.arguments')
+                if c['id'] in pending: raise DataError(f'tool call id {c["id"]!r} is used twice', field=f'{f}.id')
+                pending[c['id']] = i
+        elif m.role == 'tool' and m.tool_call_id is not None:
+            if m.tool_call_id not in pending: raise DataError(f'answers tool call {m.tool_call_id!r}, which no earlier assistant message made (or it was answered already)', field=f'{field}[{i}].tool_call_id')
+            del pending[m.tool_call_id]
+        elif m.role == 'tool' and pending: raise DataError('a tool message answering a tool call needs its tool_call_id', field=f'{field}[{i}]')
+
 # %% ../nbs/00_core.ipynb #4eb31ded
 @dataclass(slots=True)
 class Example:
@@ -146,6 +218,7 @@ class Example:
     updated_at:str=''                 # ISO 8601 UTC of the last change
     version:int=1                     # grows by one with every change
     metadata:dict=field(default_factory=dict) # free-form, JSON-serialisable
+    tools:list|None=None              # the functions the assistant may call (OpenAI's `tools`), for function-calling data
 
     @classmethod
     def new(cls, messages, rating=None, source='', metadata=None, id=None)->Example:
@@ -174,8 +247,9 @@ class Example:
     def rewritten(self)->bool: return self.original is not None
 
     def to_dict(self)->dict:
-        "JSON-ready dict in `FIELDS` order"
+        "JSON-ready dict in `FIELDS` order (`tools` only when the example has them)"
         d = {k:getattr(self,k) for k in FIELDS}
+        if d['tools'] is None: del d['tools']
         d['messages'] = [m.to_dict() for m in self.messages]
         if self.original is not None: d['original'] = [m.to_dict() for m in self.original]
         return d
@@ -193,7 +267,8 @@ class Example:
     def content_hash(self)->str:
         "Hash of the conversation as first written (`original` if rewritten): finds exact duplicates"
         msgs = self.original if self.original is not None else self.messages
-        return hashlib.sha1(json.dumps([(m.role,m.content) for m in msgs], ensure_ascii=False).encode()).hexdigest()[:16]
+        return hashlib.sha1(json.dumps([(m.role,m.content) if not (m.tool_calls or m.tool_call_id) else (m.role,m.content,m.tool_calls,m.tool_call_id)
+                                        for m in msgs], ensure_ascii=False).encode()).hexdigest()[:16]
 
     def updated(self, **kw)->Example:
         "A copy with `kw` changed, the version bumped and `updated_at` set to now"
@@ -241,7 +316,10 @@ def from_dict(cls:Example, d, require_id:bool=False)->Example:
     if not d.keys() <= _FIELDSET: meta = {**meta, **{k:v for k,v in d.items() if k not in _FIELDSET}}
     source,created,updated = _typed(g('source'), str, 'source'),_typed(g('created_at'), str, 'created_at'),_typed(g('updated_at'), str, 'updated_at')
     created = created or now_iso()
-    return cls(id_, msgs, rating, orig, split, source or '', created, updated or created, version, meta)
+    tools = g('tools')
+    if tools is not None: check_tools(tools)
+    if tools is not None or any(m.tool_calls or m.tool_call_id for m in msgs): check_tool_use(msgs, tools)
+    return cls(id_, msgs, rating, orig, split, source or '', created, updated or created, version, meta, tools)
 
 # %% ../nbs/00_core.ipynb #94f4be15
 @dataclass

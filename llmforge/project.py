@@ -294,6 +294,7 @@ class Stats:
     above_threshold:int=0            # rated at or above the threshold: exported for training
     rewritten:int=0
     multi_turn:int=0
+    tool_calling:int=0               # examples with tool calls (function-calling data)
     splits:dict=field(default_factory=lambda: {'train':0, 'val':0, 'unsplit':0})
     exportable:dict=field(default_factory=lambda: {'train':0, 'val':0, 'unsplit':0}) # above threshold, per split
 
@@ -304,7 +305,8 @@ class Stats:
         "A terminal rendering with the rating histogram as bars"
         w = max(self.histogram.values() or [0]) or 1
         mean = f'{self.mean_rating:.2f}' if self.mean_rating is not None else '-'
-        lines = [f'{self.total} examples: {self.rated} rated, {self.unrated} unrated, {self.rewritten} rewritten, {self.multi_turn} multi-turn',
+        lines = [f'{self.total} examples: {self.rated} rated, {self.unrated} unrated, {self.rewritten} rewritten, {self.multi_turn} multi-turn'
+                 + (f', {self.tool_calling} calling tools' if self.tool_calling else ''),
                  f'mean rating {mean}; {self.above_threshold} at or above the threshold ({self.threshold})', '', 'rating']
         for r in range(10, 0, -1):
             n = self.histogram[r]
@@ -327,6 +329,7 @@ def stats(self:Project, threshold:int=None)->Stats:
         st.splits[sp] += 1
         if e.original is not None: st.rewritten += 1
         if len(e.messages) > 3 and e.turns > 1: st.multi_turn += 1  # a single turn has at most system, user, assistant
+        if any(m.tool_calls for m in e.messages): st.tool_calling += 1
         if e.rating is None: continue
         st.histogram[e.rating] += 1; total += e.rating
         if e.rating >= t: st.above_threshold += 1; st.exportable[sp] += 1
@@ -389,8 +392,8 @@ def _check_messages(msgs, roles, where):
     if not isinstance(msgs, list) or not msgs: raise DataError('messages must be a non-empty list', field=where)
     for i,m in enumerate(msgs):
         f = f'{where}[{i}]'
-        if not isinstance(m, dict) or not isinstance(m.get('role'), str) or not isinstance(m.get('content'), str):
-            raise DataError('each message needs a string role and string content', field=f)
+        if not isinstance(m, dict) or not isinstance(m.get('role'), str) or not (isinstance(m.get('content'), str) or (m.get('tool_calls') and m.get('content') is None)):
+            raise DataError('each message needs a string role and string content (null only beside tool_calls)', field=f)
         if m['role'] not in roles: raise DataError(f"role {m['role']!r} is not accepted (allowed: {', '.join(roles)})", field=f'{f}.role')
         if 'weight' in m and (type(m['weight']) is not int or m['weight'] not in (0,1)): raise DataError('weight must be 0 or 1', field=f'{f}.weight')
 
@@ -405,12 +408,12 @@ def check_openai_record(d:dict):
 
 def check_together_record(d:dict):
     "Raise `DataError` unless `d` is a valid Together conversational fine-tuning line"
-    if set(d) != {'messages'}: raise DataError(f'a conversational line holds only "messages", found {sorted(d)}')
+    if 'messages' not in d or set(d) - {'messages', 'tools'}: raise DataError(f'a conversational line holds only "messages" (and "tools"), found {sorted(d)}')
     msgs = d['messages']
-    _check_messages(msgs, ('system','user','assistant'), 'messages')
+    _check_messages(msgs, ('system','user','assistant','tool'), 'messages')
     for i,m in enumerate(msgs):
-        if set(m) - {'role','content','weight'}: raise DataError(f'unexpected key {sorted(set(m)-{"role","content","weight"})[0]!r}', field=f'messages[{i}]')
-        if i and m['role'] == msgs[i-1]['role']: raise DataError(f"two {m['role']!r} messages in a row; user and assistant must alternate", field=f'messages[{i}].role')
+        if set(m) - {'role','content','weight','tool_calls','tool_call_id'}: raise DataError(f'unexpected key {sorted(set(m)-{"role","content","weight","tool_calls","tool_call_id"})[0]!r}', field=f'messages[{i}]')
+        if i and m['role'] == msgs[i-1]['role'] and m['role'] != 'tool': raise DataError(f"two {m['role']!r} messages in a row; user and assistant must alternate", field=f'messages[{i}].role')
         if m['role'] == 'system' and i: raise DataError('system may only come first', field=f'messages[{i}].role')
     if msgs[0]['role'] not in ('system','user'): raise DataError('must start with a system or user message', field='messages[0].role')
 
@@ -437,12 +440,14 @@ def to_chat_record(ex:Example,            # the example
                   )->dict:
     "The `{'messages': [...]}` record a provider trains on"
     msgs = [m.to_dict() for m in ex.messages]
+    for m in msgs:
+        if m.get('tool_calls') and not m['content']: del m['content']   # the providers' form of a turn that only calls tools
     if system_prompt and msgs[0]['role'] != 'system': msgs.insert(0, {'role':'system', 'content':system_prompt})
     if weights == 'last':
         for i,m in enumerate(msgs):
             if m['role'] == 'assistant': m['weight'] = int(i == len(msgs)-1)
     elif weights is not None: raise LLMForgeError(f"weights must be None or 'last', got {weights!r}")
-    return {'messages': msgs}
+    return {'messages': msgs, **({'tools': ex.tools} if ex.tools else {})}
 
 # %% ../nbs/01_project.ipynb #c131e200
 @patch

@@ -12,9 +12,9 @@ from importlib.resources import files
 from .core import LLMForgeError, atomic_write
 
 # %% auto #0
-__all__ = ['CHATML', 'REASONING', 'STAGE_TEMPLATES', 'THINK_TOKENS', 'CHATML_TOKENS', 'stage_template', 'tiny_tokenizer',
-           'set_template', 'count_tokens', 'add_special_tokens', 'render', 'render_preference', 'fingerprint',
-           'record_template', 'check_template', 'probe_template']
+__all__ = ['CHATML', 'REASONING', 'STAGE_TEMPLATES', 'TOOL_TEMPLATES', 'THINK_TOKENS', 'CHATML_TOKENS', 'stage_template',
+           'tiny_tokenizer', 'set_template', 'count_tokens', 'add_special_tokens', 'render', 'render_preference',
+           'fingerprint', 'record_template', 'check_template', 'probe_template']
 
 # %% ../nbs/04_templates.ipynb #ddc8d47a
 CHATML = ("{%- for m in messages %}"
@@ -29,13 +29,28 @@ REASONING = ("{%- for m in messages %}"
              "{%- if enable_thinking is not defined or enable_thinking %}{{- '<think>\\n' }}{%- endif %}{%- endif %}")
 
 STAGE_TEMPLATES = {1: CHATML, 2: REASONING, 3: REASONING}
+
+# function calling (Hermes-style, as Qwen renders it): the tools in the system turn, calls as <tool_call> JSON
+_TOOLS = ("{%- if tools %}{{- '<|im_start|>system\\n' }}"
+          "{%- if messages[0]['role'] == 'system' %}{{- messages[0]['content'] + '\\n\\n' }}{%- endif %}"
+          "{{- 'You may call these functions; to call one, answer with <tool_call>{\"name\": ..., \"arguments\": {...}}</tool_call>.\\n<tools>\\n' }}"
+          "{%- for t in tools %}{{- t | tojson }}{{- '\\n' }}{%- endfor %}{{- '</tools><|im_end|>\\n' }}{%- endif %}"
+          "{%- for m in messages %}{%- if not (tools and loop.first and m['role'] == 'system') %}"
+          "{{- '<|im_start|>' + m['role'] + '\\n' + (m['content'] or '') }}"
+          "{%- for c in m.get('tool_calls') or [] %}"
+          "{{- '<tool_call>\\n{\"name\": \"' + c['function']['name'] + '\", \"arguments\": ' + c['function']['arguments'] + '}\\n</tool_call>' }}"
+          "{%- endfor %}{{- '<|im_end|>\\n' }}{%- endif %}{%- endfor %}")
+TOOL_TEMPLATES = {1: _TOOLS + "{%- if add_generation_prompt %}{{- '<|im_start|>assistant\\n' }}{%- endif %}",
+                  2: _TOOLS + "{%- if add_generation_prompt %}{{- '<|im_start|>assistant\\n' }}"
+                              "{%- if enable_thinking is not defined or enable_thinking %}{{- '<think>\\n' }}{%- endif %}{%- endif %}"}
+TOOL_TEMPLATES[3] = TOOL_TEMPLATES[2]
 THINK_TOKENS = ['<think>', '</think>']
 CHATML_TOKENS = ['<|im_start|>', '<|im_end|>', '<|endoftext|>']
 
-def stage_template(stage:int)->str:
-    "The Jinja chat template of a training stage"
+def stage_template(stage:int, tools:bool=False)->str:
+    "The Jinja chat template of a training stage (`tools`: the variant that renders tools and tool calls)"
     if stage not in STAGE_TEMPLATES: raise LLMForgeError(f'stage must be 1, 2 or 3, got {stage!r}')
-    return STAGE_TEMPLATES[stage]
+    return (TOOL_TEMPLATES if tools else STAGE_TEMPLATES)[stage]
 
 # %% ../nbs/04_templates.ipynb #13c433ba
 def tiny_tokenizer(vocab_size:int=2048,     # BPE vocabulary size, special tokens included
@@ -60,9 +75,9 @@ def tiny_tokenizer(vocab_size:int=2048,     # BPE vocabulary size, special token
     if path is not None: fast.save_pretrained(str(path))
     return fast
 
-def set_template(tokenizer, stage:int, model=None):
+def set_template(tokenizer, stage:int, model=None, tools:bool=False):
     "Install a stage's chat template (and for stage 2+ the `<think>` tokens, resizing `model`'s embeddings)"
-    tokenizer.chat_template = stage_template(stage)
+    tokenizer.chat_template = stage_template(stage, tools)
     if stage >= 2: add_special_tokens(tokenizer, THINK_TOKENS, model)
     return tokenizer
 

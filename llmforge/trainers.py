@@ -17,18 +17,23 @@ __all__ = ['encode_chat', 'pack', 'collate', 'SFTSettings', 'latest_checkpoint',
            'train_from_config']
 
 # %% ../nbs/07_trainers.ipynb #1acb8718
-def encode_chat(tokenizer, messages:list, max_len:int)->dict:
-    "Token ids and labels of a conversation (labels are -100 outside assistant messages); notes truncation"
+def encode_chat(tokenizer, messages:list, max_len:int, tools:list=None)->dict:
+    "Token ids and labels of a conversation (labels are -100 outside assistant messages, tool calls included); notes truncation"
     msgs = [m.to_dict() if hasattr(m, 'to_dict') else dict(m) for m in messages]
-    text = tokenizer.apply_chat_template(msgs, tokenize=False)
+    kw = {'tools': tools} if tools else {}
+    text = tokenizer.apply_chat_template(msgs, tokenize=False, **kw)
     spans = []
     for i,m in enumerate(msgs):  # the characters of each trained assistant message (and its end-of-turn token)
         if m['role'] != 'assistant' or m.get('weight', 1) == 0: continue
         # the generation prompt without a reasoning opener: the answer itself carries its <think> block
-        before = tokenizer.apply_chat_template(msgs[:i], tokenize=False, add_generation_prompt=True, enable_thinking=False) if i else ''
-        upto = tokenizer.apply_chat_template(msgs[:i+1], tokenize=False)
+        before = tokenizer.apply_chat_template(msgs[:i], tokenize=False, add_generation_prompt=True, enable_thinking=False, **kw) if i else ''
+        upto = tokenizer.apply_chat_template(msgs[:i+1], tokenize=False, **kw)
         if not text.startswith(upto) or not upto.startswith(before):
             raise LLMForgeError('the chat template does not render earlier turns as a prefix, so assistant tokens cannot be located')
+        for c in m.get('tool_calls') or []:    # fail closed: a call the template drops would silently never be trained
+            if c['function']['name'] not in upto[len(before):]:
+                raise LLMForgeError(f"the chat template does not render tool calls ({c['function']['name']!r} is missing from the assistant turn); "
+                                    'use a template that does, e.g. set_template(tokenizer, stage, tools=True)')
         spans.append((len(before), len(upto.rstrip('\n'))))
     enc = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
     ids,offs = enc['input_ids'],enc['offset_mapping']
@@ -208,8 +213,8 @@ def train_sft(model, tokenizer,
             model = get_peft_model(model, LoraConfig(r=s.lora_r, lora_alpha=s.lora_alpha, lora_dropout=s.lora_dropout,
                                                      target_modules=s.target_modules, task_type='CAUSAL_LM'))
     msgs = lambda e: e.messages if hasattr(e, 'messages') else e
-    enc = [encode_chat(tokenizer, msgs(e), s.max_seq_len) for e in train]
-    enc_val = [encode_chat(tokenizer, msgs(e), s.max_seq_len) for e in (val or [])]
+    enc = [encode_chat(tokenizer, msgs(e), s.max_seq_len, getattr(e, 'tools', None)) for e in train]
+    enc_val = [encode_chat(tokenizer, msgs(e), s.max_seq_len, getattr(e, 'tools', None)) for e in (val or [])]
     truncated = sum(e['truncated'] for e in enc)
     rows = pack(enc, s.max_seq_len) if s.packing else [{**e, 'lengths': [len(e['input_ids'])]} for e in enc]
     val_rows = [{**e, 'lengths': [len(e['input_ids'])]} for e in enc_val]
@@ -461,9 +466,10 @@ def train_from_config(config,                 # a training config (YAML) or a lo
     t0 = time.perf_counter()
     bm = base_dir/cfg.base_model if (base_dir/cfg.base_model).exists() else cfg.base_model
     model,tok = load_model(bm, device=f"cuda:{os.environ.get('LOCAL_RANK', 0)}" if torch.cuda.is_available() else 'cpu', quantization='4bit' if cfg.method == 'qlora' else None)
-    set_template(tok, cfg.stage, model)
-    if cfg.special_tokens: add_special_tokens(tok, cfg.special_tokens, model)
     rows = _load_rows(base_dir/cfg.data, cfg.stage)
+    tools = cfg.stage < 3 and any(e.tools or any(m.tool_calls for m in e.messages) for e in rows)
+    set_template(tok, cfg.stage, model, tools=tools)     # function-calling data: the template that renders tool calls
+    if cfg.special_tokens: add_special_tokens(tok, cfg.special_tokens, model)
     say(f'loaded {bm} ({sum(p.numel() for p in model.parameters())/1e6:.1f}M parameters) and {len(rows)} {"pairs" if cfg.stage == 3 else "examples"} in {time.perf_counter()-t0:.1f} s')
     out = base_dir/cfg.output_dir
     dry = Path(tempfile.mkdtemp(prefix='llmforge-dry-run-')) if dry_run else None   # a dry run writes nothing of the user's
@@ -481,7 +487,7 @@ def train_from_config(config,                 # a training config (YAML) or a lo
             ss.progress = not dry_run
             if dry_run: ss.max_steps,ss.eval_steps = 1,None
             elif max_steps: ss.max_steps = max_steps
-            enc = [encode_chat(tok, e.messages, ss.max_seq_len) for e in rows]
+            enc = [encode_chat(tok, e.messages, ss.max_seq_len, e.tools) for e in rows]
             lengths = [len(e['input_ids']) for e in enc]
             summary = train_sft(model, tok, rows, dry or out, settings=ss, resume=not dry_run)
     finally:

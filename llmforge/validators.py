@@ -11,7 +11,7 @@ from functools import lru_cache
 from collections import Counter
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
-from .core import ROLES, SPLITS, DataError, LLMForgeError, Message, _decode_line
+from .core import ROLES, SPLITS, DataError, LLMForgeError, Message, check_tools, check_tool_use, _decode_line
 from .phi import find_phi
 from .fingerprints import _h64, _NPERM, _BANDS, normalize_text, minhash, minhash_many, similarity
 
@@ -136,7 +136,13 @@ def check_record(d, s:QualitySettings)->tuple[list, dict]:
         if 'messages' not in d: return [('schema', 'missing "messages"')], info
         ok = _check_messages(d['messages'], 'messages', out)
         if ok is None: return out, info
-        if len(ok) == len(d['messages']): _check_roles(ok, 'messages', out)  # roles of a broken list would only repeat its errors
+        if len(ok) == len(d['messages']):       # roles and tool use of a broken list would only repeat its errors
+            _check_roles(ok, 'messages', out)
+            try:                                 # function calling: the same checks as `add` (llmforge.core)
+                if d.get('tools') is not None: check_tools(d['tools'])
+                msgs = [Message.from_dict(m) for m in d['messages']]
+                if d.get('tools') is not None or any(m.tool_calls or m.tool_call_id for m in msgs): check_tool_use(msgs, d.get('tools'))
+            except DataError as e: out.append(('schema', f'{e.field}: {e.msg}' if e.field else e.msg))
         prompt = next((c for _,r,c in reversed(ok) if r == 'user'), '')
         answer = ok[-1][2] if ok and ok[-1][1] == 'assistant' and ok[-1][2].strip() else ''
         if answer:
