@@ -413,6 +413,7 @@ def check_together_record(d:dict):
     _check_messages(msgs, ('system','user','assistant','tool'), 'messages')
     for i,m in enumerate(msgs):
         if set(m) - {'role','content','weight','tool_calls','tool_call_id'}: raise DataError(f'unexpected key {sorted(set(m)-{"role","content","weight","tool_calls","tool_call_id"})[0]!r}', field=f'messages[{i}]')
+        if m['role'] == 'tool' and not m.get('tool_call_id'): raise DataError('a tool message needs the tool_call_id of the call it answers', field=f'messages[{i}]')
         if i and m['role'] == msgs[i-1]['role'] and m['role'] != 'tool': raise DataError(f"two {m['role']!r} messages in a row; user and assistant must alternate", field=f'messages[{i}].role')
         if m['role'] == 'system' and i: raise DataError('system may only come first', field=f'messages[{i}].role')
     if msgs[0]['role'] not in ('system','user'): raise DataError('must start with a system or user message', field='messages[0].role')

@@ -237,7 +237,7 @@ def test_format(proj, tmp_path, fmt):
 def test_format_rejects_what_the_provider_would(proj):
     Project(proj).add([{'role': 'user', 'content': 'run'}, {'role': 'tool', 'content': '42'}, {'role': 'assistant', 'content': 'It is 42.'}], rating=9)
     llmforge('split', '-p', proj, '--ratio', '0.5')
-    one_line_error(llmforge('format', '-p', proj, '--to', 'together'), "cannot be exported as together", "role 'tool' is not accepted")
+    one_line_error(llmforge('format', '-p', proj, '--to', 'together'), "cannot be exported as together", 'a tool message needs the tool_call_id')
     assert llmforge('format', '-p', proj, '--to', 'openai').returncode == 0
 
 def test_bundled_examples_are_valid(tmp_path):
