@@ -164,7 +164,7 @@ print('ok', len(out))"""
 
 _probed = {}
 
-def probe_template(template:str, what:str='the chat template', seconds:float=10, max_chars:int=1 << 20):
+def probe_template(template:str, what:str='the chat template', seconds:float=5, max_chars:int=1 << 20):
     "Refuse a chat template that loops, eats memory or output when rendered (checked once, in a child process)"
     import subprocess, sys
     key = hashlib.blake2b(template.encode(), digest_size=16).hexdigest()

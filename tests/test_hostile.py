@@ -335,15 +335,16 @@ def test_validate_and_add_agree(proj, tmp_path, bad):
     assert said.split(' (allowed')[0] in v.stdout, (said, v.stdout[-800:])  # ...are validate's
 
 # 12. a chat template with nested loops hung `validate --model` (> 30 s) and `eval --model` (> 90 s)
-def test_a_hostile_chat_template_is_refused_in_bounded_time(tmp_path):
+@pytest.mark.parametrize('cmd', ['validate', 'eval'])
+def test_a_hostile_chat_template_is_refused_in_bounded_time(tmp_path, cmd):
     from llmforge.models import tiny_model
     tiny_model(tmp_path/'m')
     (tmp_path/'m'/'chat_template.jinja').write_text('{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}')
     p = Project.init(tmp_path/'p'); p.import_jsonl(ROOT/'examples'/'medical-coding'/'stage1.jsonl'); p.split()
-    for args in (['validate', p.path, '--model', tmp_path/'m'], ['eval', '-p', p.path, '--model', tmp_path/'m', '--limit', '2']):
-        t0 = time.time()
-        one_line(llmforge(*args, timeout=60), 1, 'did not render a three-message conversation within 10 s')
-        assert time.time() - t0 < 30
+    args = ['validate', p.path, '--model', tmp_path/'m'] if cmd == 'validate' else ['eval', '-p', p.path, '--model', tmp_path/'m', '--limit', '2']
+    t0 = time.time()
+    one_line(llmforge(*args, timeout=60), 1, 'did not render a three-message conversation within 5 s')
+    assert time.time() - t0 < 20
 
 # 20. the generation gate let in what `validate` rejects, placeholders, and narratives that give their answer away
 def test_generation_gate_is_the_validator_plus_recipe_checks(tmp_path):
@@ -368,3 +369,10 @@ def test_generation_gate_is_the_validator_plus_recipe_checks(tmp_path):
         assert est['cost_max'] > 0 and est['cost_max_with_reasks'] == round(est['cost_max'] * 3, 6)
     finally: api.stop()
     assert validate_project(Project(p.path)).ok
+
+def test_from_seeds_in_a_medical_project_asks_for_clinical_examples(tmp_path):
+    from llmforge.recipes import get_recipe, MEDICAL_ANGLES, ANGLES
+    p = Project.init(tmp_path/'p', domain='medical'); p.import_jsonl(ROOT/'examples'/'medical-coding'/'stage1.jsonl')
+    for e in p: p.rate(e.id, 9)
+    texts = [it.request.messages[0]['content'] for it in get_recipe('from-seeds').items(8, project=Project(p.path))]
+    assert all(any(a in t for a in MEDICAL_ANGLES) for t in texts) and not any(a in t for t in texts for a in ANGLES)
