@@ -78,7 +78,8 @@ def load_model(name_or_path,                # a local folder or a hub id
     "A causal LM and its tokenizer from a folder or the hub; returns `(model, tokenizer)`"
     import torch
     from transformers import AutoModelForCausalLM
-    tok = load_tokenizer(name_or_path)
+    # the tokenizer (and chat template) an adapter was trained with travels in its folder: it wins over the base's
+    tok = load_tokenizer(adapter if adapter is not None and (Path(str(adapter))/'tokenizer_config.json').exists() else name_or_path)
     p = Path(str(name_or_path)).expanduser()
     device = device or ('cuda' if torch.cuda.is_available() else 'mps' if getattr(torch.backends, 'mps', None) and torch.backends.mps.is_available() else 'cpu')
     kw = {'dtype': dtype if dtype == 'auto' else getattr(torch, dtype), 'token': os.environ.get('HF_TOKEN')}
