@@ -12,9 +12,9 @@ from pathlib import Path
 from .core import LLMForgeError, atomic_write, now_iso
 
 # %% auto #0
-__all__ = ['encode_chat', 'pack', 'collate', 'SFTSettings', 'latest_checkpoint', 'dist_info', 'train_sft', 'plot_losses',
-           'data_hash', 'record_run', 'merge_adapter', 'DPOSettings', 'encode_pair', 'dpo_loss', 'train_dpo',
-           'train_from_config']
+__all__ = ['encode_chat', 'check_loss_mask', 'pack', 'collate', 'SFTSettings', 'latest_checkpoint', 'dist_info', 'train_sft',
+           'plot_losses', 'data_hash', 'record_run', 'merge_adapter', 'DPOSettings', 'encode_pair', 'dpo_loss',
+           'train_dpo', 'train_from_config']
 
 # %% ../nbs/07_trainers.ipynb #1acb8718
 def encode_chat(tokenizer, messages:list, max_len:int, tools:list=None)->dict:
@@ -39,6 +39,17 @@ def encode_chat(tokenizer, messages:list, max_len:int, tools:list=None)->dict:
     ids,offs = enc['input_ids'],enc['offset_mapping']
     labels = [t if any(s <= a < e for s,e in spans) else -100 for t,(a,_) in zip(ids, offs)]
     return {'input_ids': ids[:max_len], 'labels': labels[:max_len], 'truncated': len(ids) > max_len}
+
+def check_loss_mask(tokenizer, encoded:list, examples:list=None):
+    "Fail closed before training: every example has tokens in the loss, and its turn's end token among them"
+    eot = tokenizer.convert_tokens_to_ids('<|im_end|>') if '<|im_end|>' in tokenizer.get_vocab() else tokenizer.eos_token_id
+    for k,e in enumerate(encoded):
+        who = f"training example {k}" + (f" ({examples[k].id})" if examples is not None and hasattr(examples[k], 'id') else '')
+        learnt = [t for t,l in zip(e['input_ids'], e['labels']) if l != -100]
+        if not learnt: raise LLMForgeError(f'{who} has no token in the loss: no assistant turn is trained (weights 0, or a template that hides it)')
+        if eot is not None and not e['truncated'] and eot not in learnt:
+            raise LLMForgeError(f'{who}: the end-of-turn token {tokenizer.convert_ids_to_tokens(eot)!r} is outside the loss, so the model '
+                                'would never learn to stop; use a chat template that closes each assistant turn with it')
 
 def pack(encoded:list, max_len:int)->list:
     "Greedily pack encoded examples into rows of at most `max_len` tokens; each row lists its examples' lengths"
@@ -215,6 +226,7 @@ def train_sft(model, tokenizer,
     msgs = lambda e: e.messages if hasattr(e, 'messages') else e
     enc = [encode_chat(tokenizer, msgs(e), s.max_seq_len, getattr(e, 'tools', None)) for e in train]
     enc_val = [encode_chat(tokenizer, msgs(e), s.max_seq_len, getattr(e, 'tools', None)) for e in (val or [])]
+    check_loss_mask(tokenizer, enc, train)
     truncated = sum(e['truncated'] for e in enc)
     rows = pack(enc, s.max_seq_len) if s.packing else [{**e, 'lengths': [len(e['input_ids'])]} for e in enc]
     val_rows = [{**e, 'lengths': [len(e['input_ids'])]} for e in enc_val]
