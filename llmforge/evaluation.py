@@ -107,11 +107,8 @@ class HFPredictor:
     "A Hugging Face causal LM (folder or hub id, optional adapter): batched greedy generation with its chat template"
     def __init__(self, model, tokenizer=None, adapter=None, max_new_tokens:int=64, batch_size:int=8, name:str=None):
         if isinstance(model, (str, Path)):
-            from llmforge.models import load_model, load_tokenizer
-            from llmforge.templates import probe_template
+            from llmforge.models import load_model
             self.name = name or system_name(model, adapter)
-            template = getattr(load_tokenizer(model), 'chat_template', None)
-            if template: probe_template(template, f'the chat template of {self.name}')   # before any weights are loaded
             model,tokenizer = load_model(model, adapter=adapter)
         else: self.name = name or type(model).__name__
         self.model,self.tok,self.max_new_tokens,self.batch_size = model.eval(),tokenizer,max_new_tokens,batch_size

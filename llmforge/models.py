@@ -60,14 +60,19 @@ def _hub_error(name:str, e:Exception)->LLMForgeError:
                          f"(huggingface-cli download {name} --local-dir DIR) and pass DIR, or use a local model folder")
 
 def load_tokenizer(name_or_path):
-    "The tokenizer of a model folder or hub id"
+    "The tokenizer of a model folder or hub id; its chat template is probed in a child before anything renders it"
     from transformers import AutoTokenizer
+    from llmforge.templates import probe_template
     p = Path(str(name_or_path)).expanduser()
     if p.exists() and not p.is_dir(): raise LLMForgeError(f'{p} is a file; give a model folder or a hub id')
-    try: return AutoTokenizer.from_pretrained(str(p) if p.exists() else str(name_or_path), token=os.environ.get('HF_TOKEN'))
+    try: tok = AutoTokenizer.from_pretrained(str(p) if p.exists() else str(name_or_path), token=os.environ.get('HF_TOKEN'))
     except (OSError, ValueError, TypeError, AttributeError) as e:   # a broken config.json says so in many ways
         if p.exists(): raise LLMForgeError(f'{p}: not a tokenizer folder ({str(e).splitlines()[0][:200]})') from None
         raise _hub_error(str(name_or_path), e) from None
+    t = getattr(tok, 'chat_template', None)
+    for template in (t.values() if isinstance(t, dict) else [t] if isinstance(t, str) else []):
+        probe_template(template, f'the chat template of {p.name if p.exists() else name_or_path}')   # a looping template: one line, not a hang
+    return tok
 
 def load_model(name_or_path,                # a local folder or a hub id
                dtype:str='auto',            # 'auto', 'float32', 'bfloat16', 'float16'

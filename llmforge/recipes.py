@@ -373,7 +373,6 @@ def _reason_kind(reason:str)->str: return reason.split(':')[0].split(' (')[0][:4
 
 _PLACEHOLDER = re.compile(r'\{\{[^{}]*\}\}|\[(?:your|insert|placeholder|answer|response)\b[^\]]*\]|<(?:your|insert)\b[^>]*>|\byour (?:response|answer) here\b', re.I)
 _LEAK_MARK = re.compile(r'\[(?:code|description|answer)\s*:', re.I)
-_CODE = re.compile(r'\b(?:[A-TV-Z]\d[0-9A-Z](?:\.[0-9A-Z]{1,4})?|\d{4}[0-9A-Z]|[A-V]\d{4})\b')
 
 def gate(messages:list, domain:str='general')->str|None:
     "Recipe checks beyond the validator: placeholder text, and (medical) a narrative that gives away its own answer"
@@ -382,8 +381,8 @@ def gate(messages:list, domain:str='general')->str|None:
     if domain == 'medical':
         prompt = ' '.join(m['content'] for m in messages if m['role'] != 'assistant')
         if (mark := _LEAK_MARK.search(prompt)): return f'answer_leaked: the narrative labels its own answer ({mark.group(0)!r})'
-        answer = messages[-1]['content'].split('</think>')[-1]
-        for code in set(_CODE.findall(answer)):
+        from llmforge.codes import find_codes
+        for code in {c for _,c in find_codes(messages[-1]['content'].split('</think>')[-1])}:
             if re.search(rf'\b{re.escape(code)}\b', prompt, re.I): return f'answer_leaked: the narrative contains its own answer code {code}'
     return None
 

@@ -138,11 +138,11 @@ def check_record(d, s:QualitySettings)->tuple[list, dict]:
         if ok is None: return out, info
         if len(ok) == len(d['messages']):       # roles and tool use of a broken list would only repeat its errors
             _check_roles(ok, 'messages', out)
-            try:                                 # function calling: the same checks as `add` (llmforge.core)
-                if d.get('tools') is not None: check_tools(d['tools'])
-                msgs = [Message.from_dict(m) for m in d['messages']]
-                if d.get('tools') is not None or any(m.tool_calls or m.tool_call_id for m in msgs): check_tool_use(msgs, d.get('tools'))
-            except DataError as e: out.append(('schema', f'{e.field}: {e.msg}' if e.field else e.msg))
+            if d.get('tools') is not None or any('tool_calls' in m or 'tool_call_id' in m for m in d['messages']):
+                try:                             # function calling: the same checks as `add` (llmforge.core)
+                    if d.get('tools') is not None: check_tools(d['tools'])
+                    check_tool_use([Message.from_dict(m) for m in d['messages']], d.get('tools'))
+                except DataError as e: out.append(('schema', f'{e.field}: {e.msg}' if e.field else e.msg))
         prompt = next((c for _,r,c in reversed(ok) if r == 'user'), '')
         answer = ok[-1][2] if ok and ok[-1][1] == 'assistant' and ok[-1][2].strip() else ''
         if answer:
@@ -295,9 +295,6 @@ class QualityChecker:
         self.tok = load_tokenizer(self.s.tokenizer)
         if self.tok is not None and not getattr(self.tok, 'chat_template', None):
             raise LLMForgeError('the tokenizer has no chat template, so token counts would not match training; give a chat model or set one')
-        if self.tok is not None:
-            from llmforge.templates import probe_template
-            probe_template(self.tok.chat_template, f'the chat template of {self.s.tokenizer if isinstance(self.s.tokenizer, str) else "the tokenizer"}')
         if self.tok is not None:
             from llmforge.templates import fingerprint
             self.report.settings['template_fingerprint'] = fingerprint(self.tok)  # which template the token counts are for
