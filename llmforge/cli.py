@@ -411,10 +411,8 @@ def cmd_quickstart(args, io:IO)->int:
     "The whole pipeline, offline, on the bundled medical-coding data"
     from llmforge.quickstart import quickstart
     say = (lambda *a: print(*a, file=io.stderr, flush=True)) if args.json else io.print  # with --json, progress goes to stderr
-    figures = quickstart(args.dir, steps=args.steps, seed=args.seed, say=say)
+    figures = quickstart(args.dir, model=args.model, steps=args.steps, seed=args.seed, say=say)
     if args.json: _json_out(io, figures)
-    else: io.print(f"held-out loss: base {figures['base']['heldout_loss']:.3f} -> tuned {figures['tuned']['heldout_loss']:.3f}; "
-                   f"parseable answers: base {figures['base']['parseable']:.0%} -> tuned {figures['tuned']['parseable']:.0%}")
     return 0
 
 # %% ../nbs/13_cli.ipynb #ff5fd68d
@@ -564,9 +562,10 @@ def build_parser()->argparse.ArgumentParser:
     s.add_argument('--max-steps', type=int, help="override the config's length")
     s.add_argument('--json', action='store_true', help='print the summary as JSON')
     s.set_defaults(fn=cmd_train)
-    s = cmd('quickstart', cmd_quickstart, 'offline demo of the whole path: project, validation, split, tiny model, LoRA, evaluation, GGUF, report', project=False)
+    s = cmd('quickstart', cmd_quickstart, 'offline, on a real model: project, validation, baselines, LoRA, paired tests, GGUF through llama.cpp, report', project=False)
     s.add_argument('dir', nargs='?', default='llmforge-quickstart', help='a new folder for everything it makes (default: ./llmforge-quickstart)')
-    s.add_argument('--steps', type=int, default=200, help='LoRA training steps (default: 200, about half a minute on 2 cores)')
+    s.add_argument('--model', default='smollm2-135m-instruct', help="base model: smollm2-135m-instruct (default), tiny (a 30-second smoke test), or a model folder")
+    s.add_argument('--steps', type=int, default=None, help="LoRA training steps (default: the model's preset)")
     s.add_argument('--seed', type=int, default=0)
     s.add_argument('--json', action='store_true', help='print the figures as JSON')
     s = sub.add_parser('template', help='chat templates per stage', description='chat templates per training stage and their fingerprints', epilog=EXIT_CODES)

@@ -11,7 +11,7 @@ from pathlib import Path
 from dataclasses import dataclass, asdict
 from functools import lru_cache
 from importlib.resources import files
-from .core import LLMForgeError
+from .core import LLMForgeError, cache_dir
 
 # %% auto #0
 __all__ = ['CODE_SYSTEMS', 'CodeResult', 'icd10cm_table', 'ICD10CM', 'load_table', 'TableCodeSystem', 'HCPCS', 'CPT',
@@ -46,15 +46,11 @@ def _clean(code)->str:
     if not isinstance(code, str): raise LLMForgeError(f'a code is a string, got {type(code).__name__}')
     return re.sub(r'\s+', '', code).upper()
 
-def _cache_dir()->Path:
-    "Where llmforge keeps derived data: $LLMFORGE_CACHE, else ~/.cache/llmforge"
-    return Path(os.environ.get('LLMFORGE_CACHE') or Path.home()/'.cache'/'llmforge')
-
 @lru_cache(None)
 def icd10cm_table()->dict:
     "{code: (description, billable, chapter, ancestors, children)} for every ICD-10-CM code, cached on disk"
     from importlib.metadata import version
-    path = _cache_dir()/f'icd10cm-{version("simple-icd-10-cm")}.pkl'
+    path = cache_dir()/f'icd10cm-{version("simple-icd-10-cm")}.pkl'
     try:
         with open(path, 'rb') as f: return pickle.load(f)
     except Exception: pass  # no cache yet, or unreadable: rebuild it from the package

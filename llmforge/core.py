@@ -18,7 +18,7 @@ from fastcore.basics import patch
 __all__ = ['ROLES', 'SPLITS', 'FIELDS', 'KEY_HOSTS', 'LLMForgeError', 'MissingDependency', 'VerificationError', 'NativeCrash',
            'DataError', 'Message', 'now_iso', 'new_id', 'check_tools', 'check_tool_use', 'Example', 'ReadReport',
            'check_plain_json', 'read_jsonl', 'read_examples', 'is_loopback', 'api_key_for', 'atomic_write',
-           'write_jsonl', 'locked', 'read_json_object', 'ExampleStore']
+           'write_jsonl', 'locked', 'read_json_object', 'cache_dir', 'ExampleStore']
 
 # %% ../nbs/00_core.ipynb #f29269cb
 class LLMForgeError(Exception):
@@ -490,6 +490,11 @@ def read_json_object(path, what:str='file')->dict:
     except (ValueError, RecursionError): raise DataError('invalid JSON (a number too long, or nesting too deep)', p) from None
     if not isinstance(v, dict): raise DataError(f'expected a JSON object, got {type(v).__name__}', p)
     return v
+
+# %% ../nbs/00_core.ipynb #5ea5c427
+def cache_dir()->Path:
+    "Where llmforge keeps what it derives once and reuses (code tables, materialised models): $LLMFORGE_CACHE or ~/.cache/llmforge"
+    return Path(os.environ.get('LLMFORGE_CACHE') or Path.home()/'.cache'/'llmforge')
 
 # %% ../nbs/00_core.ipynb #e9d59e2d
 class ExampleStore:

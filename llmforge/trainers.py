@@ -12,9 +12,9 @@ from pathlib import Path
 from .core import LLMForgeError, atomic_write, now_iso
 
 # %% auto #0
-__all__ = ['encode_chat', 'check_loss_mask', 'pack', 'collate', 'SFTSettings', 'latest_checkpoint', 'dist_info', 'train_sft',
-           'plot_losses', 'data_hash', 'record_run', 'merge_adapter', 'DPOSettings', 'encode_pair', 'dpo_loss',
-           'train_dpo', 'train_from_config']
+__all__ = ['encode_chat', 'check_loss_mask', 'pack', 'collate', 'SFTSettings', 'latest_checkpoint', 'dist_info', 'loss_on_labels',
+           'check_fast_loss', 'autocast_dtype', 'train_sft', 'plot_losses', 'heldout_loss', 'data_hash', 'record_run',
+           'merge_adapter', 'DPOSettings', 'encode_pair', 'dpo_loss', 'train_dpo', 'train_from_config']
 
 # %% ../nbs/07_trainers.ipynb #1acb8718
 def encode_chat(tokenizer, messages:list, max_len:int, tools:list=None)->dict:
@@ -104,6 +104,7 @@ class SFTSettings:
     lora_alpha:int=32
     lora_dropout:float=0.05
     target_modules:list|str='all-linear'
+    amp:str='auto'               # 'auto': bfloat16 autocast where the device computes it natively; 'bf16'; 'no'
     progress:bool=True
 
     @classmethod
@@ -155,10 +156,8 @@ def _eval_loss(model, rows:list, pad_id:int, batch_size:int, rank:int=0, world:i
     with torch.no_grad():
         for k in range(0, len(rows), batch_size):
             b = _to(collate(rows[k:k+batch_size], pad_id), model)
-            out = model(input_ids=b['input_ids'], position_ids=b['position_ids'], attention_mask=b['attention_mask'])
-            logits,labels = out.logits[:, :-1],b['labels'][:, 1:]
-            total += torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), labels.reshape(-1), ignore_index=-100, reduction='sum').item()
-            n += int((labels != -100).sum())
+            total += loss_on_labels(model, b, 1).item()
+            n += int((b['labels'][:, 1:] != -100).sum())
     model.train()
     if world > 1: total,n = _all_sum([total, n], model)
     return total / max(n, 1)
@@ -199,6 +198,55 @@ def _sync(params:list, grads:bool=True):
         dist.all_reduce(flat)
         k = 0
         for p in group: n = p.numel(); p.grad.copy_(flat[k:k+n].view_as(p)); k += n
+
+# %% ../nbs/07_trainers.ipynb #1d66f186
+def _split_head(model):
+    "The decoder and output layer of a causal LM (through a PEFT wrapper), or None when it has no such parts"
+    inner = model.get_base_model() if hasattr(model, 'get_base_model') else model
+    dec = inner.get_decoder() if hasattr(inner, 'get_decoder') else None
+    head = inner.get_output_embeddings() if hasattr(inner, 'get_output_embeddings') else None
+    return (dec, head) if dec is not None and head is not None and dec is not inner else None
+
+def loss_on_labels(model, batch:dict,   # a collated batch (`collate`) on the model's device
+                   n_labels:int,        # divide the summed loss by this (the labels of the whole optimizer step)
+                   fast:bool=True,      # logits at the labelled positions only; False: the model's own full logits
+                  ):
+    "The summed next-token cross-entropy over the labelled positions of `batch`, divided by `n_labels`"
+    import torch
+    labels = batch['labels'][:, 1:]
+    kw = dict(input_ids=batch['input_ids'], position_ids=batch['position_ids'], attention_mask=batch['attention_mask'])
+    parts = _split_head(model) if fast else None
+    if parts:
+        h = parts[0](**kw).last_hidden_state[:, :-1]
+        sel = labels != -100
+        logits,target = parts[1](h[sel]),labels[sel]
+    else:
+        out = model(**kw).logits[:, :-1]
+        logits,target = out.reshape(-1, out.shape[-1]),labels.reshape(-1)
+    return torch.nn.functional.cross_entropy(logits.float(), target, ignore_index=-100, reduction='sum') / max(n_labels, 1)
+
+def check_fast_loss(model, batch:dict)->bool:
+    "Whether `loss_on_labels`' fast path gives the model's own loss on `batch` (to 1e-3, relative)"
+    import torch
+    if _split_head(model) is None: return False
+    was = model.training; model.eval()    # no dropout: both paths see the same network, and no random numbers are drawn
+    try:
+        with torch.no_grad():
+            a,b = loss_on_labels(model, batch, 1, fast=True).item(),loss_on_labels(model, batch, 1, fast=False).item()
+    finally: model.train(was)
+    return abs(a - b) <= 1e-3 * max(1.0, abs(b))
+
+def autocast_dtype(model, amp:str='auto'):
+    "The autocast dtype for training `model`: bfloat16 where its device computes it natively ('auto'), else None"
+    import torch
+    if amp in (None, 'no', 'none', False): return None
+    if amp not in ('auto', 'bf16', 'bfloat16'): raise LLMForgeError(f"amp must be 'auto', 'bf16' or 'no', got {amp!r}")
+    p = next(model.parameters())
+    if p.dtype != torch.float32: return None    # a half-precision or quantized base computes in its own dtype already
+    if p.device.type == 'cuda': native = torch.cuda.is_bf16_supported()
+    elif p.device.type == 'cpu': native = bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    else: native = False
+    return torch.bfloat16 if native or amp != 'auto' else None
 
 # %% ../nbs/07_trainers.ipynb #0b4344d6
 def train_sft(model, tokenizer,
@@ -254,6 +302,9 @@ def train_sft(model, tokenizer,
     if s.progress and rank == 0:
         from tqdm.auto import tqdm
         bar = tqdm(total=total, initial=step, desc='sft', leave=False)
+    amp = autocast_dtype(model, s.amp)
+    dev = next(model.parameters()).device.type
+    fast = check_fast_loss(model, _to(collate(rows[:1], pad), model))   # logits on the labels only, if that is exact here
     model.train()
     stopped = None
     while step < total:
@@ -266,9 +317,8 @@ def train_sft(model, tokenizer,
             for b in group:
                 if not b[rank::world]: continue  # fewer rows than processes: this one adds no gradient
                 t = _to(collate(b[rank::world], pad), model)
-                o = model(input_ids=t['input_ids'], position_ids=t['position_ids'], attention_mask=t['attention_mask'])
-                logits,labels = o.logits[:, :-1],t['labels'][:, 1:]
-                loss = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), labels.reshape(-1), ignore_index=-100, reduction='sum') / max(n_lab, 1)
+                with torch.autocast(dev, dtype=amp or torch.float32, enabled=amp is not None):
+                    loss = loss_on_labels(model, t, n_lab, fast=fast)
                 loss.backward(); loss_sum += loss.item(); tokens += int((t['input_ids'] != pad).sum())
             if world > 1: _sync(params); loss_sum = _all_sum([loss_sum], model)[0]
             _check_finite(loss_sum, step + 1)
@@ -300,7 +350,8 @@ def train_sft(model, tokenizer,
     adapter = out/('adapter' if s.method == 'lora' else 'model')
     summary = {'status': 'completed' if stopped is None else stopped, 'steps': step, 'final_loss': log[-1]['loss'] if log else None,
                'eval_loss': final_eval, 'truncated': truncated, 'examples': len(train), 'rows': len(rows),
-               'tokens_per_s': tokens / max(time.perf_counter() - t0, 1e-9), 'settings': asdict(s), 'output': str(adapter), 'log': log}
+               'tokens_per_s': tokens / max(time.perf_counter() - t0, 1e-9), 'settings': asdict(s), 'output': str(adapter), 'log': log,
+               'compute': {'autocast': str(amp).replace('torch.', '') if amp else None, 'logits': 'labels only' if fast else 'all positions'}}
     if world > 1: summary['processes'] = world
     if rank == 0:  # one writer
         model.save_pretrained(str(adapter)); tokenizer.save_pretrained(str(adapter))
@@ -321,6 +372,17 @@ def plot_losses(log:list, path)->Path:
     if ev: ax.plot([r['step'] for r in ev], [r['eval_loss'] for r in ev], 'o-', label='eval')
     ax.set_xlabel('step'); ax.set_ylabel('loss'); ax.legend(); fig.tight_layout(); fig.savefig(path, dpi=90); plt.close(fig)
     return Path(path)
+
+# %% ../nbs/07_trainers.ipynb #79c11bf0
+def heldout_loss(model, tokenizer, examples:list,   # `Example`s or message lists
+                 max_len:int=1024, batch_size:int=8)->float:
+    "Mean cross-entropy per answer token of `model` on `examples`, rendered with the tokenizer's chat template"
+    msgs = lambda e: e.messages if hasattr(e, 'messages') else e
+    rows = [{**e, 'lengths': [len(e['input_ids'])]} for e in (encode_chat(tokenizer, msgs(x), max_len) for x in examples)]
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+    was = model.training
+    try: return _eval_loss(model, rows, pad, batch_size)
+    finally: model.train(was)
 
 # %% ../nbs/07_trainers.ipynb #8111c1a1
 def data_hash(examples)->str:

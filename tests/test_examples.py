@@ -34,12 +34,19 @@ def test_medical_configs_load():
     assert cfgs['train_stage2'].special_tokens == ['<think>', '</think>']
     assert all(cfgs[f'data_stage{s}'].stage == s for s in (1, 2, 3))
 
-def test_quickstart_data_is_the_stage1_example():
-    assert (MED/'stage1.jsonl').read_bytes() == (MED.parent.parent/'llmforge'/'data'/'quickstart.jsonl').read_bytes()
+def test_quickstart_data_uses_the_stage1_record_format():
+    "The quickstart data (built by make_quickstart_data.py, checked in tests/test_quickstart_data.py) has stage 1's shape"
+    rows = lambda p: [json.loads(l) for l in p.read_text().splitlines()]
+    qs,st = rows(MED.parent.parent/'llmforge'/'data'/'quickstart.jsonl'),rows(MED/'stage1.jsonl')
+    roles = lambda rs: {tuple(m['role'] for m in r['messages']) for r in rs}
+    assert roles(qs) == roles(st) == {('user', 'assistant')}
+    assert all({'code_type', 'specialty'} <= r['metadata'].keys() for r in qs + st)
+    label = lambda rs: {r['messages'][-1]['content'].split(':')[0] for r in rs}
+    assert label(qs) == label(st) == {'ICD10', 'CPT', 'HCPCS'}
 
 def test_quickstart_command(tmp_path):
     import subprocess, sys, json as _json
-    r = subprocess.run([sys.executable, '-m', 'llmforge', 'quickstart', str(tmp_path/'qs'), '--steps', '40', '--json'],
+    r = subprocess.run([sys.executable, '-m', 'llmforge', 'quickstart', str(tmp_path/'qs'), '--model', 'tiny', '--steps', '40', '--json'],
                        capture_output=True, text=True, timeout=600, env={**__import__('os').environ, 'HF_HUB_OFFLINE': '1'})
     assert r.returncode == 0, r.stderr[-2000:]
     figures = _json.loads(r.stdout)

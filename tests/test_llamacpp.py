@@ -107,12 +107,12 @@ def test_eval_crash_is_one_line(tiny, tmp_path):
     r = llmforge('eval', '-p', p.path, '--model', tmp_path/'m.gguf', '--limit', '2', '--max-new-tokens', '4', fault='complete_texts')
     one_line_error(r, 5, 'llama.cpp crashed (SIGSEGV) while generating with m.gguf')
 
-def test_quickstart_crash_at_step_7_keeps_steps_1_to_6(tmp_path):
-    r = llmforge('quickstart', tmp_path/'qs', '--steps', '20', fault='load', timeout=600)
+def test_quickstart_crash_at_step_6_keeps_steps_1_to_5(tmp_path):
+    r = llmforge('quickstart', tmp_path/'qs', '--model', 'tiny', '--steps', '20', fault='load', timeout=600)
     one_line_error(r, 5, 'model-Q4_K_M.gguf was left as it was; the new file is kept as model-Q4_K_M.unverified.gguf: llama.cpp crashed (SIGSEGV) while loading')
-    assert '6/7 tuned model' in r.stdout and '7/7' not in r.stdout
+    assert '5/7 after training' in r.stdout and '6/7' not in r.stdout
     report = (tmp_path/'qs'/'report.md').read_text()
-    assert '| tuned |' in report and (tmp_path/'qs'/'run').is_dir() and (tmp_path/'qs'/'model-Q4_K_M.unverified.gguf').exists()
+    assert '| tuned (HF) |' in report and (tmp_path/'qs'/'run').is_dir() and (tmp_path/'qs'/'model-Q4_K_M.unverified.gguf').exists()
 
 def test_doctor_runs_llama_cpp_and_reports_a_crash():
     r = llmforge('doctor', '--offline', '--json')
