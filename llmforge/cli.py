@@ -271,6 +271,10 @@ def cmd_template(args, io:IO)->int:
     "Show a stage's chat template and its fingerprint, or check a tokenizer against a recorded template"
     from llmforge.templates import set_template, fingerprint, render, check_template, tiny_tokenizer, record_template
     from llmforge.validators import load_tokenizer
+    from pathlib import Path
+    if args.template_command == 'check' and args.model and Path(args.model).is_file():   # a GGUF or a Modelfile: what is shipped
+        from llmforge.quantizers.gguf import check_shipped_template
+        io.print('ok: ' + check_shipped_template(args.model, args.record)); return 0
     tok = load_tokenizer(args.model) if args.model else tiny_tokenizer()
     if args.template_command == 'check':
         fp = check_template(tok, args.record)  # a mismatch is an LLMForgeError: one line, exit 1
@@ -576,9 +580,9 @@ def build_parser()->argparse.ArgumentParser:
     c.add_argument('--record', metavar='JSON', help='also write the template record (fingerprint, template, special tokens) here')
     c.add_argument('--json', action='store_true', help='print as JSON')
     c.set_defaults(fn=cmd_template)
-    c = tsub.add_parser('check', help='check a tokenizer against a recorded template', description='exit 1 unless the tokenizer renders like the recorded template', epilog=EXIT_CODES)
-    c.add_argument('record', help='a template record (JSON) written with the data or a run')
-    c.add_argument('--model', help='tokenizer to check (hub id or local folder); default: the offline tiny tokenizer')
+    c = tsub.add_parser('check', help='check a tokenizer, GGUF or Modelfile against a recorded template', description='exit 1 unless the model renders like the recorded template', epilog=EXIT_CODES)
+    c.add_argument('record', help='a template record (JSON) written with the data or a run (template.json beside the adapter)')
+    c.add_argument('--model', help='what to check: a model folder or hub id (its tokenizer), a GGUF file or an Ollama Modelfile; default: the offline tiny tokenizer')
     c.set_defaults(fn=cmd_template)
     s = sub.add_parser('codes', help='medical code systems', description='medical code systems (ICD-10-CM, HCPCS Level II, CPT)', epilog=EXIT_CODES)
     csub = s.add_subparsers(dest='codes_command', metavar='ACTION', required=True)

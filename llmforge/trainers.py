@@ -13,8 +13,8 @@ from .core import LLMForgeError, atomic_write, now_iso
 
 # %% auto #0
 __all__ = ['encode_chat', 'check_loss_mask', 'pack', 'collate', 'SFTSettings', 'latest_checkpoint', 'dist_info', 'loss_on_labels',
-           'check_fast_loss', 'autocast_dtype', 'train_sft', 'plot_losses', 'heldout_loss', 'data_hash', 'record_run',
-           'merge_adapter', 'DPOSettings', 'encode_pair', 'dpo_loss', 'train_dpo', 'train_from_config']
+           'check_fast_loss', 'autocast_dtype', 'lora_targets', 'train_sft', 'plot_losses', 'heldout_loss', 'data_hash',
+           'record_run', 'merge_adapter', 'DPOSettings', 'encode_pair', 'dpo_loss', 'train_dpo', 'train_from_config']
 
 # %% ../nbs/07_trainers.ipynb #1acb8718
 def encode_chat(tokenizer, messages:list, max_len:int, tools:list=None)->dict:
@@ -104,6 +104,7 @@ class SFTSettings:
     lora_alpha:int=32
     lora_dropout:float=0.05
     target_modules:list|str='all-linear'
+    lora_layers:int|None=None    # LoRA in the last N decoder layers only: the layers below run without building a graph
     amp:str='auto'               # 'auto': bfloat16 autocast where the device computes it natively; 'bf16'; 'no'
     progress:bool=True
 
@@ -248,6 +249,23 @@ def autocast_dtype(model, amp:str='auto'):
     else: native = False
     return torch.bfloat16 if native or amp != 'auto' else None
 
+# %% ../nbs/07_trainers.ipynb #2b10c2e4
+def lora_targets(model, target_modules='all-linear', last_layers:int=None)->dict:
+    "peft `LoraConfig` arguments for `target_modules`, limited to the last `last_layers` decoder layers when given"
+    if not last_layers: return {'target_modules': target_modules}
+    import re, torch
+    layer_re = re.compile(r'\.layers\.(\d+)\.(.+)$')
+    n_layers,names = 0,set()
+    for name,mod in model.named_modules():
+        m = layer_re.search(name)
+        if not m: continue
+        n_layers = max(n_layers, int(m.group(1)) + 1)
+        if isinstance(mod, torch.nn.Linear): names.add(m.group(2).split('.')[-1])
+    if not n_layers: raise LLMForgeError('lora_layers needs a model whose decoder blocks are named `layers.N` (Llama, Qwen, Mistral, ...)')
+    if target_modules != 'all-linear': names = set([target_modules] if isinstance(target_modules, str) else target_modules)
+    if not 0 < last_layers <= n_layers: raise LLMForgeError(f'lora_layers must be 1..{n_layers} for this model, got {last_layers}')
+    return {'target_modules': sorted(names), 'layers_to_transform': list(range(n_layers - last_layers, n_layers))}
+
 # %% ../nbs/07_trainers.ipynb #0b4344d6
 def train_sft(model, tokenizer,
               train:list,                     # training examples (`Example`s or message lists)
@@ -270,7 +288,7 @@ def train_sft(model, tokenizer,
             model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=False)
         if not hasattr(model, 'peft_config'):
             model = get_peft_model(model, LoraConfig(r=s.lora_r, lora_alpha=s.lora_alpha, lora_dropout=s.lora_dropout,
-                                                     target_modules=s.target_modules, task_type='CAUSAL_LM'))
+                                                     task_type='CAUSAL_LM', **lora_targets(model, s.target_modules, s.lora_layers)))
     msgs = lambda e: e.messages if hasattr(e, 'messages') else e
     enc = [encode_chat(tokenizer, msgs(e), s.max_seq_len, getattr(e, 'tools', None)) for e in train]
     enc_val = [encode_chat(tokenizer, msgs(e), s.max_seq_len, getattr(e, 'tools', None)) for e in (val or [])]

@@ -41,8 +41,9 @@ def test_quickstart_data_uses_the_stage1_record_format():
     roles = lambda rs: {tuple(m['role'] for m in r['messages']) for r in rs}
     assert roles(qs) == roles(st) == {('user', 'assistant')}
     assert all({'code_type', 'specialty'} <= r['metadata'].keys() for r in qs + st)
-    label = lambda rs: {r['messages'][-1]['content'].split(':')[0] for r in rs}
-    assert label(qs) == label(st) == {'ICD10', 'CPT', 'HCPCS'}
+    from llmforge.codes import find_codes
+    systems = lambda rs: {s for r in rs for s,_ in find_codes(r['messages'][-1]['content'])}
+    assert systems(qs) == systems(st) == {'icd10cm', 'cpt', 'hcpcs'}
 
 def test_quickstart_command(tmp_path):
     import subprocess, sys, json as _json

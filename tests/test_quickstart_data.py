@@ -75,7 +75,8 @@ def test_answers_parse_to_the_metadata_code():
     label = {'icd10cm': 'ICD10', 'cpt': 'CPT', 'hcpcs': 'HCPCS'}
     for r in ROWS:
         m = r['metadata']
-        assert r['messages'][1] == {'role': 'assistant', 'content': f"{label[m['code_type']]}: {m['code']}"}
+        want = f"{m['description'].split(';')[0].strip().rstrip('.')}. {label[m['code_type']]}: {m['code']}"   # the description, then the code
+        assert r['messages'][1] == {'role': 'assistant', 'content': want}
         assert find_codes(r['messages'][1]['content']) == [(m['code_type'], m['code'])]
 
 def test_narratives_are_short_and_free_of_phi():

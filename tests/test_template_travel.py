@@ -41,3 +41,23 @@ def test_gguf_and_modelfile_carry_the_training_template(trained):
     assert bytes(f.parts[-1]).decode() == load_tokenizer(adapter).chat_template
     mf = modelfile(res.path).read_text()
     assert 'SmolLM' not in mf and '<|im_start|>' in mf
+
+def test_template_check_reads_what_was_shipped(trained):
+    "`llmforge template check` accepts a GGUF and a Modelfile: the tuned files pass, a GGUF from the bare base fails"
+    import subprocess, sys
+    from llmforge.quantizers.gguf import to_gguf, modelfile
+    from llmforge.templates import record_template
+    from llmforge.models import load_tokenizer
+    d, adapter, expected = trained
+    rec = record_template(load_tokenizer(adapter), d/'template.json', 1)
+    tuned = to_gguf(d/'base', d/'check'/'tuned.gguf', 'Q8_0', adapter=adapter, verify=False).path
+    mf = modelfile(tuned)
+    bare = to_gguf(d/'base', d/'bare'/'bare.gguf', 'Q8_0', verify=False).path    # the base's own (SmolLM-like) template
+    run = lambda m: subprocess.run([sys.executable, '-m', 'llmforge', 'template', 'check', str(d/'template.json'), '--model', str(m)],
+                                   capture_output=True, text=True, timeout=120)
+    for m in (tuned, mf):
+        r = run(m)
+        assert r.returncode == 0 and rec['fingerprint'] in r.stdout, r.stderr
+    r = run(bare)
+    assert r.returncode == 1 and 'is not the one used in training' in r.stderr and 'Traceback' not in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1

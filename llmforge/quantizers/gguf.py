@@ -16,7 +16,7 @@ from ..llamacpp import require_llama_cpp, llama_cpp_installed, quantize
 # %% auto #0
 __all__ = ['GGUF_TYPES', 'DIRECT_TYPES', 'SafetensorsFolder', 'read_config', 'gguf_name', 'permute_rotary', 'tensor_type',
            'encode', 'bpe_pre_tokenizer', 'tokenizer_metadata', 'write_gguf', 'quantize_gguf', 'GGUFResult',
-           'gguf_stats', 'to_gguf', 'adapter_to_gguf', 'chatml_to_go', 'modelfile']
+           'gguf_stats', 'to_gguf', 'adapter_to_gguf', 'chatml_to_go', 'modelfile', 'check_shipped_template']
 
 # %% ../../nbs/11_quantizers_gguf.ipynb #9f313d05
 _ST_DTYPES = {'F32': np.float32, 'F16': np.float16, 'BF16': np.uint16, 'F64': np.float64}
@@ -443,3 +443,48 @@ def modelfile(gguf_path,              # the GGUF file; the Modelfile is written 
     out = Path(out) if out else gguf_path.parent/'Modelfile'
     atomic_write(out, '\n'.join(lines) + '\n')
     return out
+
+# %% ../../nbs/11_quantizers_gguf.ipynb #80c7b4aa
+def _gguf_template(path:Path)->tuple:
+    "The chat template and end-of-sequence token stored in a GGUF file"
+    import gguf
+    try: r = gguf.GGUFReader(str(path))
+    except Exception as e: raise LLMForgeError(f'{path}: not a readable GGUF file ({str(e).splitlines()[0][:120]})') from None
+    f = r.fields.get('tokenizer.chat_template')
+    tpl = bytes(f.parts[-1]).decode() if f is not None else ''
+    eos = None
+    if 'tokenizer.ggml.eos_token_id' in r.fields and 'tokenizer.ggml.tokens' in r.fields:
+        i = int(r.fields['tokenizer.ggml.eos_token_id'].parts[-1][0])
+        t = r.fields['tokenizer.ggml.tokens']
+        eos = bytes(t.parts[t.data[i]]).decode(errors='replace')
+    return tpl, eos
+
+def check_shipped_template(path,      # a GGUF file or an Ollama Modelfile
+                           record,    # the run's template record (template.json beside the adapter), or its dict
+                          )->str:
+    "Raise unless a GGUF or Modelfile renders conversations as the recorded training template did; returns a summary"
+    import re
+    rec = json.loads(Path(record).read_text()) if isinstance(record, (str, Path)) else record
+    path = Path(path)
+    if not path.is_file(): raise LLMForgeError(f'{path}: no such file')
+    if path.read_bytes()[:4] == b'GGUF':
+        tpl,eos = _gguf_template(path)
+        if not tpl: raise LLMForgeError(f'{path.name}: the GGUF has no chat template; training used one ({rec["fingerprint"]})')
+        if tpl != rec['chat_template']: raise LLMForgeError(f'{path.name}: its chat template is not the one used in training ({rec["fingerprint"]}); '
+                                                            'write the GGUF from the merged model or with adapter= so the training tokenizer travels')
+        if rec.get('eos_token') and eos != rec['eos_token']:
+            raise LLMForgeError(f'{path.name}: its end-of-sequence token is {eos!r}, training ended turns with {rec["eos_token"]!r}')
+        return f'{path.name}: chat template and end token are the training ones ({rec["fingerprint"]})'
+    text = path.read_text(errors='replace')
+    m = re.search(r'^TEMPLATE\s+"""(.*?)"""', text, re.S | re.M)
+    if not m: raise LLMForgeError(f'{path}: not a Modelfile with a TEMPLATE """...""" block')
+    if m.group(1) != chatml_to_go(rec['chat_template']):
+        raise LLMForgeError(f'{path.name}: its TEMPLATE does not render like the training template ({rec["fingerprint"]}); regenerate it with modelfile()')
+    stops = re.findall(r'^PARAMETER\s+stop\s+"?(.*?)"?\s*$', text, re.M)
+    if rec.get('eos_token') and rec['eos_token'] not in stops:
+        raise LLMForgeError(f'{path.name}: {rec["eos_token"]!r} (the end of an answer in training) is not a stop word')
+    out = [f'{path.name}: TEMPLATE and stop words match the training template ({rec["fingerprint"]})']
+    src = re.search(r'^FROM\s+(\S+)', text, re.M)
+    if src and (path.parent/src.group(1)).suffix == '.gguf' and (path.parent/src.group(1)).is_file():
+        out.append(check_shipped_template(path.parent/src.group(1), rec))
+    return '; '.join(out)

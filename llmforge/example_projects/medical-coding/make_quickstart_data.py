@@ -17,8 +17,11 @@ plus at most one plain supporting finding. A narrative is one template of its ki
 filled with an age and sex, one naming of the coded item, a history, its findings and a plan; 25-60 words. Some
 narratives also carry a distractor: another condition in the background ("PMH HTN on lisinopril, HLD on
 atorvastatin") or a negated one ("denies CP or SOB"), chosen by tags so that it does not clash with the coded item,
-which stays the reason for the visit, procedure or supply. The answer is the code alone with its system label
-(`ICD10: E11.9`, `CPT: 93000`, `HCPCS: E0601`); the description is kept in `metadata`. Every code is checked with
+which stays the reason for the visit, procedure or supply. The answer names the code's description, then the code
+with its system label (`Type 2 diabetes mellitus without complications. ICD10: E11.9`): a model that first puts the
+narrative in the code set's words maps those words to a code far faster than it maps free text to a code (measured on
+SmolLM2-135M: 29% exact after 150 steps against 1% after 100 and 15% after 200 with the code alone); the code is
+what is scored. The description is also kept in `metadata`. Every code is checked with
 `llmforge.codes.validate` (billable ICD-10-CM codes from `simple-icd-10-cm`; CPT and HCPCS codes from llmforge's own
 tables), every narrative with `llmforge.phi.find_phi` and a word count; the script stops at the first failure.
 
@@ -1124,7 +1127,7 @@ def build(seed:int=SEED)->list[dict]:
         meta = {'code_type': system, 'code': item['code'], 'description': desc[item['code']],
                 'specialty': item['specialty'], 'heldout': heldout}
         return {'messages': [{'role': 'user', 'content': text},
-                             {'role': 'assistant', 'content': f"{LABEL[system]}: {item['code']}"}],
+                             {'role': 'assistant', 'content': f"{short(desc[item['code']])}. {LABEL[system]}: {item['code']}"}],
                 'split': split, 'metadata': meta}
     train,val = [],[]
     for system,item in seen:
@@ -1138,6 +1141,10 @@ def build(seed:int=SEED)->list[dict]:
     records = train + val
     check_records(records)
     return records
+
+def short(description:str)->str:
+    "The description as the answer names it: its first clause (before a ';'), without a final period"
+    return description.split(';')[0].strip().rstrip('.')
 
 def to_jsonl(records)->bytes: return ''.join(json.dumps(r, ensure_ascii=False) + '\n' for r in records).encode('utf-8')
 
