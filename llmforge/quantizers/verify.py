@@ -23,13 +23,16 @@ __all__ = ['THRESHOLDS', 'READER_TOLERANCE', 'PROMPTS', 'HELD_OUT', 'VerifyRepor
 # %% ../../nbs/11a_quantizers_verify.ipynb #1c29dd8d
 THRESHOLDS = {  # type: (max nrmse, max mean KL, min top-token agreement)
     'F32': (1e-3, 1e-4, 0.98), 'F16': (5e-3, 1e-3, 0.95), 'BF16': (2e-2, 5e-3, 0.0), 'Q8_0': (6e-2, 1e-2, 0.0),
-    'Q6_K': (0.1, 5e-2, 0.0), 'Q5_K_M': (0.3, 0.1, 0.0), 'Q5_K_S': (0.3, 0.1, 0.0), 'Q4_K_M': (0.4, 0.25, 0.0),
-    'Q4_K_S': (0.4, 0.25, 0.0), 'Q4_0': (0.6, 0.3, 0.0), 'Q3_K_L': (0.5, 0.5, 0.0), 'Q3_K_M': (0.5, 0.5, 0.0),
-    'Q3_K_S': (0.8, 0.6, 0.0), 'Q2_K': (0.8, 1.0, 0.0)}
+    'Q6_K': (0.1, 5e-2, 0.0), 'Q5_K_M': (0.3, 0.2, 0.0), 'Q5_K_S': (0.3, 0.2, 0.0), 'Q4_K_M': (0.4, 0.25, 0.0),
+    'Q4_K_S': (0.4, 0.25, 0.0), 'Q4_0': (0.6, 0.6, 0.0), 'Q3_K_L': (0.5, 0.5, 0.0), 'Q3_K_M': (0.5, 0.5, 0.0),
+    'Q3_K_S': (0.8, 1.0, 0.0), 'Q2_K': (0.8, 1.5, 0.0)}
 # The limits catch a broken file (a wrong rotary permutation or tensor order gives KL of several nats), they do not
 # grade a quantization. They were widened after real weights: SmolLM2-135M-Instruct fine-tuned on the quickstart, as
 # Q4_K_M, has KL 0.113, nrmse 0.176, top-1 0.79 and perplexity 61.7 -> 62.2 (+0.8%) against its HF model, a sound
-# file that the tiny model's limit of 0.1 rejected. Small models lose more to 4 bits than 7B ones.
+# file that the tiny model's limit of 0.1 rejected. Small models lose more to 4 bits than 7B ones. The base model's
+# KL per type (benchmarks/quantize.py): Q6_K 0.015, Q5_K_M 0.114, Q5_K_S 0.128, Q4_K_M 0.086, Q4_K_S 0.101,
+# Q3_K_M 0.200, Q3_K_L 0.218, Q4_0 0.439, Q3_K_S and Q2_K 0.658 (hidden size 576 sends most matrices to the
+# fallback types Q4_0/Q5_0/Q5_1); each limit sits above its measurement with room to spare.
 READER_TOLERANCE = {'F32': 0.0, 'F16': 1e-3, 'BF16': 8e-3, 'Q8_0': 1e-2, 'Q4_0': 0.15}   # max error / max |w| per tensor
 
 PROMPTS = [[{'role': 'system', 'content': 'You are a careful assistant.'}, {'role': 'user', 'content': 'What does a unit test check?'}],
