@@ -347,7 +347,8 @@ def to_gguf(model,                  # a Hugging Face model folder (Llama, Mistra
     read_config(model)
     if type not in DIRECT_TYPES: require_llama_cpp(f'to quantize to {type}')
     t0,_ = time.perf_counter(),_reset_peak()
-    work = Path(tempfile.mkdtemp(prefix='llmforge-gguf-', dir=out.parent if out.parent.exists() else None))
+    out.parent.mkdir(parents=True, exist_ok=True)   # the work folder sits beside `out`, so the final rename stays on one disk
+    work = Path(tempfile.mkdtemp(prefix='llmforge-gguf-', dir=out.parent))
     new,mid,dt = work/out.name,None,None   # written and verified in `work`; renamed over `out` only once it passed
     try:
         src = model
