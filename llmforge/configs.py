@@ -44,6 +44,7 @@ class LoraConfig:
     alpha:int=32
     dropout:float=0.05
     target_modules:list[str]|str='all-linear'
+    last_layers:int|None=None                  # LoRA in the last N decoder layers only (faster steps); None: every layer
 
 @dataclass
 class OptimConfig:
@@ -177,7 +178,7 @@ def _semantic(cfg, base:Path, errs:list):
         for k in ('epochs','batch_size','grad_accum','learning_rate','max_seq_len','max_grad_norm'): pos(f'training.{k}', getattr(t, k))
         pos('training.max_steps', t.max_steps); pos('training.eval_steps', t.eval_steps)
         if not 0 <= t.warmup_ratio < 1: errs.append(f'training.warmup_ratio: must be in [0, 1), got {t.warmup_ratio}')
-        pos('lora.r', cfg.lora.r); pos('lora.alpha', cfg.lora.alpha)
+        pos('lora.r', cfg.lora.r); pos('lora.alpha', cfg.lora.alpha); pos('lora.last_layers', cfg.lora.last_layers)
         for key,v,hi in (('training.learning_rate', t.learning_rate, 1), ('training.epochs', t.epochs, 1000), ('lora.r', cfg.lora.r, 4096),
                          ('lora.alpha', cfg.lora.alpha, 65536), ('training.batch_size', t.batch_size, 65536), ('training.grad_accum', t.grad_accum, 65536),
                          ('training.max_seq_len', t.max_seq_len, 1 << 20), ('training.max_steps', t.max_steps, 10**8)):

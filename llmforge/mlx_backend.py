@@ -53,7 +53,7 @@ def mlx_lora_config(settings,                 # `llmforge.trainers.SFTSettings`
     sched = {'cosine': ('cosine_decay', [s.learning_rate, iters]), 'linear': ('linear_schedule', [s.learning_rate, 0.0, iters]),
              'constant_with_warmup': ('linear_schedule', [s.learning_rate, s.learning_rate, iters])}.get(s.lr_scheduler)
     cfg = {'model': str(model), 'train': True, 'data': str(data), 'fine_tune_type': 'full' if s.method == 'full' else 'lora',
-           'optimizer': 'adamw', 'optimizer_config': {'adamw': {'weight_decay': s.weight_decay}}, 'num_layers': -1,
+           'optimizer': 'adamw', 'optimizer_config': {'adamw': {'weight_decay': s.weight_decay}}, 'num_layers': s.lora_layers or -1,
            'batch_size': s.batch_size, 'iters': iters, 'val_batches': -1, 'learning_rate': s.learning_rate, 'steps_per_report': report,
            'steps_per_eval': ev, 'adapter_path': str(adapter_path), 'save_every': (s.save_steps or steps) * s.grad_accum,
            'max_seq_length': s.max_seq_len, 'grad_accumulation_steps': s.grad_accum, 'mask_prompt': True, 'seed': s.seed, 'lora_parameters': lora}

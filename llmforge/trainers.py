@@ -116,7 +116,7 @@ class SFTSettings:
                    learning_rate=t.learning_rate, lr_scheduler=t.lr_scheduler, warmup_ratio=t.warmup_ratio, weight_decay=t.weight_decay,
                    max_grad_norm=t.max_grad_norm, max_seq_len=t.max_seq_len, packing=t.packing, eval_steps=t.eval_steps,
                    early_stopping_patience=t.early_stopping_patience, seed=t.seed, lora_r=l.r, lora_alpha=l.alpha,
-                   lora_dropout=l.dropout, target_modules=l.target_modules)
+                   lora_dropout=l.dropout, target_modules=l.target_modules, lora_layers=l.last_layers)
 
 # %% ../nbs/07_trainers.ipynb #0f1f5cd3
 def _check_finite(loss:float, step:int):
