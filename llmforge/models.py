@@ -72,16 +72,13 @@ def _sha256(path:Path)->str:
         for block in iter(lambda: f.read(1 << 20), b''): h.update(block)
     return h.hexdigest()
 
-def _write_folder(gguf:Path, dest:Path, name:str):
+def _write_folder(gguf:Path, dest:Path):
     "Dequantize `gguf` into a plain HF folder at `dest`"
-    import torch, warnings, logging
+    import torch
     from transformers import AutoTokenizer, AutoModelForCausalLM, AutoConfig
-    from transformers.utils import logging as hf_logging
-    level = hf_logging.get_verbosity(); hf_logging.set_verbosity_error(); hf_logging.disable_progress_bar()
-    try:
+    with quiet_libraries():   # no per-tensor dequantization bar
         tok = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
         q = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name, dtype=torch.float32)
-    finally: hf_logging.set_verbosity(level); hf_logging.enable_progress_bar()
     cfg = q.config.to_dict(); cfg.pop('quantization_config', None)
     config = AutoConfig.for_model(**cfg)
     with torch.device('meta'): plain = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
@@ -109,7 +106,7 @@ def materialize(name:str,           # a name in `EMBEDDED`
     if (final/'source.json').exists(): return final   # same file, new time stamp (a reinstall): the folder is still right
     tmp = Path(tempfile.mkdtemp(prefix=f'.{name}-', dir=root))
     try:
-        _write_folder(gguf, tmp, name)
+        _write_folder(gguf, tmp)
         atomic_write(tmp/'source.json', json.dumps({'name': name, 'gguf': str(gguf), 'sha256': digest, 'stamp': stamp,
                                                      'about': EMBEDDED[name]['about'], 'seconds': round(time.perf_counter() - t0, 1)}, indent=1))
         try: os.rename(tmp, final)

@@ -96,7 +96,6 @@ def _ship(work:Path, base_folder, adapter, seen:list, unseen:list, hf:dict, max_
     from llmforge.quantizers.gguf import to_gguf, modelfile
     from llmforge.llamacpp import llama_cpp_installed
     from llmforge.trainers import merge_adapter
-    from llmforge.evaluation import compare
     llama = llama_cpp_installed()
     merged = merge_adapter(base_folder, adapter, work/'merged')
     kind = 'Q4_K_M' if llama else 'Q8_0'
@@ -112,12 +111,11 @@ def _ship(work:Path, base_folder, adapter, seen:list, unseen:list, hf:dict, max_
     p = GGUFPredictor(res.path, max_new_tokens=max_new_tokens, name=f'tuned {kind}')
     try: ev = _evaluate(p, seen, unseen)
     finally: p.close()
-    c = compare(hf['seen'], ev['seen'])
-    out.update(seen=_scores(ev['seen']), unseen=_scores(ev['unseen']) if 'unseen' in ev else None,
-               vs_hf={'diff': c['diff'], 'lo': c['diff_lo'], 'hi': c['diff_hi'], 'p_value': c['mcnemar']['p_value']},
+    c = _test(hf['seen'], ev['seen'])
+    out.update(seen=_scores(ev['seen']), unseen=_scores(ev['unseen']) if 'unseen' in ev else None, vs_hf=c,
                answered=sum(bool(str(x['prediction']).strip()) for x in ev['seen'].predictions))
     out['summary'] = (f"{head}, run by llama.cpp: {_line('', ev)[2:]}; against the HF model {c['diff']:+.1%} "
-                      f"[{c['diff_lo']:+.1%}, {c['diff_hi']:+.1%}], McNemar p = {c['mcnemar']['p_value']:.2g}. Ollama `Modelfile` beside it.")
+                      f"[{c['lo']:+.1%}, {c['hi']:+.1%}], McNemar p = {c['p_value']:.2g}. Ollama `Modelfile` beside it.")
     say(f"6/7 shipped: {out['summary']}")
     return out
 

@@ -150,14 +150,14 @@ def latest_checkpoint(out)->Path|None:
     cks = sorted(Path(out).glob('checkpoint-*'), key=lambda p: int(p.name.split('-')[1])) if Path(out).exists() else []
     return cks[-1] if cks else None
 
-def _eval_loss(model, rows:list, pad_id:int, batch_size:int, rank:int=0, world:int=1)->float:
+def _eval_loss(model, rows:list, pad_id:int, batch_size:int, rank:int=0, world:int=1, fast:bool=False)->float:
     import torch
     model.eval(); total,n = 0.0,0
     rows = rows[rank::world]  # each process scores its share; the sums are added up below
     with torch.no_grad():
         for k in range(0, len(rows), batch_size):
             b = _to(collate(rows[k:k+batch_size], pad_id), model)
-            total += loss_on_labels(model, b, 1).item()
+            total += loss_on_labels(model, b, 1, fast=fast).item()
             n += int((b['labels'][:, 1:] != -100).sum())
     model.train()
     if world > 1: total,n = _all_sum([total, n], model)
@@ -345,7 +345,7 @@ def train_sft(model, tokenizer,
             step += 1
             rec = {'step': step, 'loss': loss_sum, 'lr': sched.get_last_lr()[0]}
             if s.eval_steps and val_rows and (step % s.eval_steps == 0 or step == total):
-                rec['eval_loss'] = _eval_loss(model, val_rows, pad, s.batch_size, rank, world)
+                rec['eval_loss'] = _eval_loss(model, val_rows, pad, s.batch_size, rank, world, fast)
                 if rec['eval_loss'] < best - 1e-4: best,bad = rec['eval_loss'],0
                 else: bad += 1
             log.append(rec)
@@ -362,7 +362,7 @@ def train_sft(model, tokenizer,
         if rank == 0: _save_checkpoint(out, step, model, opt, sched, log)
         if world > 1: torch.distributed.barrier()
         return {'status': 'interrupted', 'step': step, 'log': log}
-    final_eval = _eval_loss(model, val_rows, pad, s.batch_size, rank, world) if val_rows else None
+    final_eval = _eval_loss(model, val_rows, pad, s.batch_size, rank, world, fast) if val_rows else None
     if world > 1: tokens = _all_sum([tokens], model)[0]
     model.eval()  # dropout off: the returned model predicts deterministically
     adapter = out/('adapter' if s.method == 'lora' else 'model')
@@ -399,7 +399,7 @@ def heldout_loss(model, tokenizer, examples:list,   # `Example`s or message list
     rows = [{**e, 'lengths': [len(e['input_ids'])]} for e in (encode_chat(tokenizer, msgs(x), max_len) for x in examples)]
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
     was = model.training
-    try: return _eval_loss(model, rows, pad, batch_size)
+    try: return _eval_loss(model, rows, pad, batch_size, fast=check_fast_loss(model, _to(collate(rows[:1], pad), model)))
     finally: model.train(was)
 
 # %% ../nbs/07_trainers.ipynb #8111c1a1

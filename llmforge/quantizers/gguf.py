@@ -412,6 +412,20 @@ def adapter_to_gguf(adapter,        # a peft LoRA adapter folder (adapter_config
     return out
 
 # %% ../../nbs/11_quantizers_gguf.ipynb #bb1f515b
+def _gguf_template(path:Path)->tuple:
+    "The chat template and end-of-sequence token stored in a GGUF file"
+    import gguf
+    try: r = gguf.GGUFReader(str(path))
+    except Exception as e: raise LLMForgeError(f'{path}: not a readable GGUF file ({str(e).splitlines()[0][:120]})') from None
+    f = r.fields.get('tokenizer.chat_template')
+    tpl = bytes(f.parts[-1]).decode() if f is not None else ''
+    eos = None
+    if 'tokenizer.ggml.eos_token_id' in r.fields and 'tokenizer.ggml.tokens' in r.fields:
+        i = int(r.fields['tokenizer.ggml.eos_token_id'].parts[-1][0])
+        t = r.fields['tokenizer.ggml.tokens']
+        eos = bytes(t.parts[t.data[i]]).decode(errors='replace')
+    return tpl, eos
+
 def chatml_to_go(template:str)->str:
     "Ollama's Go template equivalent to a ChatML Jinja chat template"
     if '<|im_start|>' not in template or '<|im_end|>' not in template:
@@ -428,13 +442,11 @@ def modelfile(gguf_path,              # the GGUF file; the Modelfile is written 
               out=None,               # default: `Modelfile` in the GGUF's folder
              )->Path:
     "Write an Ollama Modelfile for a GGUF file: FROM, TEMPLATE (from the chat template), stop tokens, parameters"
-    import gguf
     from llmforge.core import atomic_write
     gguf_path = Path(gguf_path)
     if template is None and go_template is None:
-        f = gguf.GGUFReader(str(gguf_path)).fields.get('tokenizer.chat_template')
-        if f is None: raise LLMForgeError(f'{gguf_path}: no chat template in the file; pass template= or go_template=')
-        template = bytes(f.parts[-1]).decode()
+        template = _gguf_template(gguf_path)[0]
+        if not template: raise LLMForgeError(f'{gguf_path}: no chat template in the file; pass template= or go_template=')
     go = go_template or chatml_to_go(template)
     params = {'stop': ['<|im_end|>', '<|im_start|>'] if '<|im_start|>' in go else []} | (parameters or {})
     lines = [f'FROM ./{gguf_path.name}', '', f'TEMPLATE """{go}"""', '']
@@ -446,29 +458,17 @@ def modelfile(gguf_path,              # the GGUF file; the Modelfile is written 
     return out
 
 # %% ../../nbs/11_quantizers_gguf.ipynb #80c7b4aa
-def _gguf_template(path:Path)->tuple:
-    "The chat template and end-of-sequence token stored in a GGUF file"
-    import gguf
-    try: r = gguf.GGUFReader(str(path))
-    except Exception as e: raise LLMForgeError(f'{path}: not a readable GGUF file ({str(e).splitlines()[0][:120]})') from None
-    f = r.fields.get('tokenizer.chat_template')
-    tpl = bytes(f.parts[-1]).decode() if f is not None else ''
-    eos = None
-    if 'tokenizer.ggml.eos_token_id' in r.fields and 'tokenizer.ggml.tokens' in r.fields:
-        i = int(r.fields['tokenizer.ggml.eos_token_id'].parts[-1][0])
-        t = r.fields['tokenizer.ggml.tokens']
-        eos = bytes(t.parts[t.data[i]]).decode(errors='replace')
-    return tpl, eos
-
 def check_shipped_template(path,      # a GGUF file or an Ollama Modelfile
                            record,    # the run's template record (template.json beside the adapter), or its dict
                           )->str:
     "Raise unless a GGUF or Modelfile renders conversations as the recorded training template did; returns a summary"
     import re
-    rec = json.loads(Path(record).read_text()) if isinstance(record, (str, Path)) else record
+    from llmforge.core import read_json_object
+    rec = read_json_object(record, 'template record') if isinstance(record, (str, Path)) else record
     path = Path(path)
     if not path.is_file(): raise LLMForgeError(f'{path}: no such file')
-    if path.read_bytes()[:4] == b'GGUF':
+    with open(path, 'rb') as fh: magic = fh.read(4)
+    if magic == b'GGUF':
         tpl,eos = _gguf_template(path)
         if not tpl: raise LLMForgeError(f'{path.name}: the GGUF has no chat template; training used one ({rec["fingerprint"]})')
         if tpl != rec['chat_template']: raise LLMForgeError(f'{path.name}: its chat template is not the one used in training ({rec["fingerprint"]}); '
