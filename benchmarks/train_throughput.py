@@ -25,7 +25,7 @@ default (gradient checkpointing on, fused AdamW, best-fit-decreasing padding-fre
 Each trainer runs in a fresh child process. Measured: tokens/s of the training loop (non-padding tokens fed to the
 model, counted from the data each trainer consumed, over llmforge's loop time from its summary or TRL's train_runtime),
 the whole call's seconds (data preparation and saving included), peak memory (the child's ru_maxrss: libraries, model
-and training together) and held-out loss (`llmforge.trainers.heldout_loss`, mean answer-token cross-entropy of each
+and training together) and held-out loss (`llmforge.train.heldout_loss`, mean answer-token cross-entropy of each
 final model on the same held-out examples; also of the untrained model). Prints the ratios beside the goals (tokens/s
 >= 1.5x TRL unpacked and >= 2x TRL packed, held-out loss within 1%). TRL needs `pip install trl`; without it only
 llmforge's figures print. Nothing is asserted.
@@ -68,7 +68,7 @@ def datasets(steps:int, bs:int)->tuple:
     return [rest[i % len(rest)] for i in range(steps * bs)], held
 
 def run_llmforge(m, t, train, a, packing:bool, tmp:Path)->dict:
-    from llmforge.trainers import SFTSettings, encode_chat, train_sft
+    from llmforge.train import SFTSettings, encode_chat, train_sft
     enc = [encode_chat(t, e.messages, a.max_len)['input_ids'] for e in train]
     pad = t.pad_token_id if t.pad_token_id is not None else t.eos_token_id
     t0 = time.perf_counter()
@@ -84,7 +84,7 @@ def run_trl(m, t, train, a, packing:bool, tmp:Path)->dict:
     from datasets import Dataset
     from peft import LoraConfig
     from trl import SFTConfig, SFTTrainer
-    from llmforge.trainers import autocast_dtype
+    from llmforge.train import autocast_dtype
     t.chat_template = GENERATION_CHATML
     ds = Dataset.from_list([{'messages': [mm.to_dict() for mm in e.messages]} for e in train])
     kw = dict(output_dir=str(tmp/'run'), num_train_epochs=1, per_device_train_batch_size=a.bs, gradient_accumulation_steps=1,
@@ -114,7 +114,7 @@ def run_trl(m, t, train, a, packing:bool, tmp:Path)->dict:
 def child(a):
     "One trainer (or the untrained model) in this fresh process; prints a RESULT line of JSON"
     import torch
-    from llmforge.trainers import heldout_loss
+    from llmforge.train import heldout_loss
     torch.set_num_threads(a.threads)
     train, held = datasets(a.steps, a.bs)
     m, t = make_model(a)

@@ -402,7 +402,7 @@ def cmd_eval(args, io:IO)->int:
 # %% ../nbs/13_cli.ipynb #03a97472
 def cmd_train(args, io:IO)->int:
     "Train (or dry-run) from a training config"
-    from llmforge.trainers import train_from_config
+    from llmforge.train import train_from_config
     from llmforge.project import Project
     proj = Project(args.project) if args.project else None
     say = (lambda *a: print(*a, file=io.stderr, flush=True)) if args.json else io.print

@@ -26,8 +26,8 @@ def cmd_generate(args, io)->int:
     "Generate examples with a teacher model into the project"
     from llmforge.core import LLMForgeError
     from llmforge.project import Project
-    from llmforge.generators import make_teacher
-    from llmforge.recipes import generate, get_recipe
+    from llmforge.generate.teachers import make_teacher
+    from llmforge.generate.recipes import generate, get_recipe
     p = Project(args.project)
     if args.allow_phi and args.scrub_phi: raise LLMForgeError('--allow-phi and --scrub-phi exclude each other: choose one')
     if args.count < 1: raise LLMForgeError(f'--count must be at least 1, got {args.count}')
@@ -43,7 +43,7 @@ def cmd_generate(args, io)->int:
         if not args.quiet: print('\r' + rep.line(), end='', file=err, flush=True)
     batch = None
     if args.batch:
-        from llmforge.batches import BatchOptions
+        from llmforge.generate.batches import BatchOptions
         batch = BatchOptions(poll=args.batch_poll, on_poll=None if args.quiet else lambda l: print('\r' + l, end='', file=err, flush=True))
     rep = generate(p, recipe, teacher, args.count, seed=args.seed, budget=args.budget, concurrency=args.concurrency, allow_phi=args.allow_phi,
                    scrub_phi=args.scrub_phi, prices=prices, dry_run=args.dry_run, progress=progress, batch=batch,

@@ -30,10 +30,10 @@ def cmd_status(args, io)->int:
     from llmforge.core import LLMForgeError
     p = Project(args.project)
     if args.cancel:
-        from llmforge.hosted import cancel_run
+        from llmforge.train.hosted import cancel_run
         cancel_run(p, args.cancel)
     if args.refresh:
-        from llmforge.hosted import refresh_runs
+        from llmforge.train.hosted import refresh_runs
         refresh_runs(p, say=None if args.json else (lambda m: print(m, file=io.stderr, flush=True)))
     runs = Project(p.path).config.runs
     if not runs: raise LLMForgeError(f'{p.path} has no training runs yet: train one with `llmforge train CONFIG -p {p.path}`')

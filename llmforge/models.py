@@ -12,7 +12,7 @@ from .core import LLMForgeError, MissingDependency
 
 # %% auto #0
 __all__ = ['EMBEDDED', 'tiny_model', 'embedded_gguf', 'materialize', 'resolve_model', 'load_tokenizer', 'load_model',
-           'quiet_libraries']
+           'quiet_libraries', 'merge_adapter']
 
 # %% ../nbs/06_models.ipynb #065e40d3
 def tiny_model(path=None,                 # save the model and tokenizer here (a normal HF folder); None: keep in memory
@@ -207,3 +207,16 @@ def quiet_libraries():
         hf_logging.set_verbosity(level)
         if bars: hf_logging.enable_progress_bar()
         for n,l in loggers.items(): l.setLevel(old[n])
+
+# %% ../nbs/06_models.ipynb #9544fc0d
+def merge_adapter(base,    # the base model: folder, hub id or embedded name
+                 adapter, # the LoRA adapter folder
+                 out,     # the merged model folder to write
+                )->Path:
+    "Fold a LoRA adapter into its base model and save a standalone model folder"
+    model,tok = load_model(base, adapter=adapter, device='cpu')
+    merged = model.merge_and_unload()
+    out = Path(out)
+    merged.save_pretrained(str(out))
+    tok.save_pretrained(str(out))
+    return out

@@ -95,7 +95,7 @@ def _ship(work:Path, base_folder, adapter, seen:list, unseen:list, hf:dict, max_
     "Step 6: merge, write a verified GGUF and a Modelfile; with llama.cpp, evaluate it and compare it with the HF model"
     from llmforge.quantizers.gguf import to_gguf, modelfile
     from llmforge.llamacpp import llama_cpp_installed
-    from llmforge.trainers import merge_adapter
+    from llmforge.models import merge_adapter
     llama = llama_cpp_installed()
     merged = merge_adapter(base_folder, adapter, work/'merged')
     kind = 'Q4_K_M' if llama else 'Q8_0'
@@ -171,7 +171,7 @@ def quickstart(workdir,                          # a new folder for the project,
               )->dict:
     "Run the whole pipeline on the bundled medical-coding data; returns the figures of the report"
     from llmforge.models import quiet_libraries
-    from llmforge.trainers import SFTSettings, train_sft, record_run, heldout_loss
+    from llmforge.train import SFTSettings, train_sft, record_run, heldout_loss
     from llmforge.evaluation import HFPredictor, KeywordMatch
     t0 = time.perf_counter()
     work = Path(workdir)

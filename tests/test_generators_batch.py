@@ -4,10 +4,10 @@ from pathlib import Path
 import pytest
 from llmforge.cli import run, IO
 from llmforge.project import Project
-from llmforge.generators import AnthropicTeacher, OpenAICompatibleTeacher, Generator, Request, Ledger, cost_of, price_of
-from llmforge.generators_server import FakeAPI, recipe_answer
-from llmforge.batches import BatchOptions, batch_price
-from llmforge.recipes import generate
+from llmforge.generate.teachers import AnthropicTeacher, OpenAICompatibleTeacher, Generator, Request, Ledger, cost_of, price_of
+from llmforge.generate.server import FakeAPI, recipe_answer
+from llmforge.generate.batches import BatchOptions, batch_price
+from llmforge.generate.recipes import generate
 
 ROOT = Path(__file__).resolve().parent.parent
 PRICE = price_of('claude-haiku-4-5')

@@ -103,6 +103,6 @@ def test_unreachable_and_cancel(tmp_path, api, env):
     assert cli('train', tmp_path/'train.yaml', '-p', proj.path)[0] == 0
     rc,out,err = cli('status', '-p', proj.path, '--cancel', 'run-001', '--json')
     assert rc == 0 and json.loads(out)['status'] == 'cancelled', err
-    from llmforge.hosted import client, HostedError
+    from llmforge.train.hosted import client, HostedError
     c = client('together', 'http://127.0.0.1:9/v1', retries=1, backoff=0.01)
     with pytest.raises(HostedError, match=r'cannot reach Together at http://127.0.0.1:9/v1'): c.jobs()

@@ -107,7 +107,7 @@ def test_export_never_replaces_records_with_nothing(proj):
 
 # 4. lost updates of llmforge.json: a run recorded from a stale config reverted a split, and two runs shared an id
 def test_config_changes_are_never_lost(proj):
-    from llmforge.trainers import record_run
+    from llmforge.train import record_run
     training = Project(proj.path)                     # a training run opens the project, then works for a while...
     assert llmforge('split', '--ratio', '0.7', '-p', proj.path).returncode == 0   # ...while the user splits
     other = Project(proj.path)                        # an overlapping second run
@@ -179,7 +179,7 @@ def test_values_that_would_train_garbage_are_refused(tmp_path):
 def test_a_diverging_run_stops_and_saves_nothing(tmp_path):
     from llmforge.core import LLMForgeError
     from llmforge.models import tiny_model
-    from llmforge.trainers import SFTSettings, train_sft
+    from llmforge.train import SFTSettings, train_sft
     model, tok = tiny_model()
     rows = [json.loads(l)['messages'] for l in chat_lines(16).splitlines()]
     with pytest.raises(LLMForgeError, match=r'training stopped at step \d+: the loss is nan; nothing was saved'):
@@ -193,7 +193,7 @@ def test_doctor_lists_only_what_llmforge_uses():
 
 # 7. `eval --endpoint URL` and `generate --base-url URL` sent $OPENAI_API_KEY to any server, in plain HTTP
 def test_keys_go_only_where_they_belong(tmp_path):
-    from llmforge.generators_server import FakeAPI
+    from llmforge.generate.server import FakeAPI
     p = Project.init(tmp_path/'p', domain='medical'); p.import_jsonl(ROOT/'examples'/'medical-coding'/'stage1.jsonl'); p.split()
     api = FakeAPI().start()
     env = {**ENV, 'OPENAI_API_KEY': 'sk-must-not-leave', 'MY_SERVER_KEY': 'k-paired'}
@@ -348,9 +348,9 @@ def test_a_hostile_chat_template_is_refused_in_bounded_time(tmp_path, cmd):
 
 # 20. the generation gate let in what `validate` rejects, placeholders, and narratives that give their answer away
 def test_generation_gate_is_the_validator_plus_recipe_checks(tmp_path):
-    from llmforge.generators import OpenAICompatibleTeacher
-    from llmforge.generators_server import FakeAPI, recipe_answer
-    from llmforge.recipes import generate
+    from llmforge.generate.teachers import OpenAICompatibleTeacher
+    from llmforge.generate.server import FakeAPI, recipe_answer
+    from llmforge.generate.recipes import generate
     from llmforge.validators import validate_project
     bad = iter(['{{Your response}}', 'leak', 'ICEP: 082506'] * 10)
     def responder(system, messages):
@@ -371,7 +371,7 @@ def test_generation_gate_is_the_validator_plus_recipe_checks(tmp_path):
     assert validate_project(Project(p.path)).ok
 
 def test_from_seeds_in_a_medical_project_asks_for_clinical_examples(tmp_path):
-    from llmforge.recipes import get_recipe, MEDICAL_ANGLES, ANGLES
+    from llmforge.generate.recipes import get_recipe, MEDICAL_ANGLES, ANGLES
     p = Project.init(tmp_path/'p', domain='medical'); p.import_jsonl(ROOT/'examples'/'medical-coding'/'stage1.jsonl')
     for e in p: p.rate(e.id, 9)
     texts = [it.request.messages[0]['content'] for it in get_recipe('from-seeds').items(8, project=Project(p.path))]

@@ -13,7 +13,7 @@ def _cfg(tmp_path, lora:dict):
 
 def test_last_layers_reaches_the_trainers(tmp_path):
     pytest.importorskip('torch')
-    from llmforge.trainers import SFTSettings, lora_targets
+    from llmforge.train import SFTSettings, lora_targets
     from llmforge.models import tiny_model
     s = SFTSettings.from_config(load_config(_cfg(tmp_path, {'r': 8, 'last_layers': 1})))
     assert s.lora_layers == 1 and s.lora_r == 8

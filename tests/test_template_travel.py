@@ -13,7 +13,7 @@ OTHER = ("{% for m in messages %}{{ 'SYSTEM: You are a helpful AI assistant name
 def trained(tmp_path_factory):
     from llmforge.models import tiny_model, load_tokenizer
     from llmforge.templates import set_template
-    from llmforge.trainers import SFTSettings, train_sft
+    from llmforge.train import SFTSettings, train_sft
     d = tmp_path_factory.mktemp('travel')
     model, tok = tiny_model(d/'base')
     base_tok = load_tokenizer(d/'base'); base_tok.chat_template = OTHER; base_tok.save_pretrained(str(d/'base'))
@@ -24,7 +24,7 @@ def trained(tmp_path_factory):
 def test_evaluation_and_merge_use_the_training_template(trained):
     from llmforge.evaluation import HFPredictor
     from llmforge.models import load_tokenizer
-    from llmforge.trainers import merge_adapter
+    from llmforge.models import merge_adapter
     d, adapter, expected = trained
     assert 'SmolLM' in load_tokenizer(d/'base').apply_chat_template(MSGS, tokenize=False)     # the base's own differs
     assert HFPredictor(d/'base', adapter=adapter).tok.apply_chat_template(MSGS, tokenize=False) == expected

@@ -353,7 +353,7 @@ def to_gguf(model,                  # a Hugging Face model folder (Llama, Mistra
     try:
         src = model
         if adapter is not None:
-            from llmforge.trainers import merge_adapter
+            from llmforge.models import merge_adapter
             src = merge_adapter(model, adapter, work/'merged')
         if type in DIRECT_TYPES: write_gguf(src, new, type, progress, name=model.name)
         else:

@@ -41,7 +41,7 @@ def check_source(path,                    # a model folder
 # %% ../../nbs/11b_quantizers_gptq.ipynb #6bcfc18c
 def _merge(model, adapter, dst)->Path:
     if not (Path(adapter)/'adapter_config.json').exists(): raise LLMForgeError(f'{adapter}: no adapter_config.json, so not a PEFT adapter folder')
-    from llmforge.trainers import merge_adapter
+    from llmforge.models import merge_adapter
     return merge_adapter(model, adapter, dst)
 
 # %% ../../nbs/11b_quantizers_gptq.ipynb #a4912ec5
