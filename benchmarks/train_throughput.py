@@ -68,12 +68,14 @@ def datasets(steps:int, bs:int)->tuple:
     return [rest[i % len(rest)] for i in range(steps * bs)], held
 
 def run_llmforge(m, t, train, a, packing:bool, tmp:Path)->dict:
-    from llmforge.train import SFTSettings, encode_chat, train_sft
+    from llmforge.configs import LoraConfig, OptimConfig
+    from llmforge.train import encode_chat, train_sft
     enc = [encode_chat(t, e.messages, a.max_len)['input_ids'] for e in train]
     pad = t.pad_token_id if t.pad_token_id is not None else t.eos_token_id
     t0 = time.perf_counter()
-    r = train_sft(m, t, train, tmp/'run', settings=SFTSettings(epochs=1, batch_size=a.bs, learning_rate=a.lr, warmup_ratio=0,
-                  max_seq_len=a.max_len, packing=packing, progress=False, lora_dropout=0.0, seed=42))
+    r = train_sft(m, t, train, tmp/'run', progress=False, lora=LoraConfig(dropout=0.0),
+                  training=OptimConfig(epochs=1, batch_size=a.bs, learning_rate=a.lr, warmup_ratio=0, max_seq_len=a.max_len,
+                                       packing=packing, seed=42))
     call = time.perf_counter() - t0
     loop = sum(sum(i != pad for i in ids) for ids in enc) / r['tokens_per_s']   # the summary's rate counts ids != pad
     return {'steps': r['steps'], 'tokens': sum(map(len, enc)), 'loop_s': loop, 'call_s': call, 'final_loss': r['final_loss'],

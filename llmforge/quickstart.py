@@ -6,11 +6,12 @@ Docs: https://llmforge.github.io/llmforge/quickstart.html.md"""
 
 # %% ../nbs/14_quickstart.ipynb #0a6800fd
 from __future__ import annotations
-import json, time
+import dataclasses, json, time
 from dataclasses import dataclass, asdict
 from pathlib import Path
 from importlib.resources import files
 from .core import LLMForgeError, Example, atomic_write
+from .configs import LoraConfig, OptimConfig
 
 # %% auto #0
 __all__ = ['PRESETS', 'SYSTEM_PROMPT', 'Preset', 'quickstart']
@@ -19,16 +20,16 @@ __all__ = ['PRESETS', 'SYSTEM_PROMPT', 'Preset', 'quickstart']
 @dataclass
 class Preset:
     "The quickstart's training and generation settings for one base model"
-    steps:int               # LoRA optimizer steps
-    batch_size:int
-    learning_rate:float
-    lora_r:int
+    training:OptimConfig    # the LoRA run: steps, batch, learning rate (llmforge.configs, as any training run takes)
+    lora:LoraConfig         # the adapter; `last_layers` puts it in the upper layers only (faster steps)
     max_new_tokens:int      # an answer is a code's description and the code: at most 55 tokens in the bundled data
-    lora_layers:int|None=None  # LoRA in the last N decoder layers only (faster steps; see `train_sft`)
-    warmup_ratio:float=0.05
 
-PRESETS = {'smollm2-135m-instruct': Preset(steps=300, batch_size=8, learning_rate=2e-3, lora_r=16, max_new_tokens=56, lora_layers=15),
-           'tiny': Preset(steps=200, batch_size=4, learning_rate=3e-3, lora_r=16, max_new_tokens=24)}
+def _optim(steps:int, batch_size:int, learning_rate:float)->OptimConfig:
+    return OptimConfig(max_steps=steps, batch_size=batch_size, learning_rate=learning_rate, warmup_ratio=0.05,
+                       max_seq_len=256)
+
+PRESETS = {'smollm2-135m-instruct': Preset(_optim(300, 8, 2e-3), LoraConfig(r=16, alpha=32, dropout=0.0, last_layers=15), 56),
+           'tiny': Preset(_optim(200, 4, 3e-3), LoraConfig(r=16, alpha=32, dropout=0.0), 24)}
 SYSTEM_PROMPT = 'Assign the billing code for the clinical narrative.'
 
 # %% ../nbs/14_quickstart.ipynb #1a8d0cbf
@@ -126,7 +127,7 @@ def _report(work:Path, f:dict)->str:
     L = ['# llmforge quickstart', '',
          f"Base model **{f['model']}**; {f['data']['train']} training narratives ({f['data']['train_codes']} codes), "
          f"{f['data']['seen']} held-out narratives of seen codes, {f['data']['unseen']} of {f['data']['unseen_codes']} codes "
-         f"never seen in training. LoRA r{f['settings']['lora_r']}, {f['steps']} steps of batch {f['settings']['batch_size']} "
+         f"never seen in training. LoRA r{f['settings']['lora']['r']}, {f['steps']} steps of batch {f['settings']['training']['batch_size']} "
          f"({f['train_seconds']:.0f} s, {f['tokens_per_s']:.0f} tokens/s). Whole run: {f['seconds']:.0f} s.", '',
          '![loss](run/loss.png)', '',
          '| system | seen codes: exact [95% CI] | unseen codes: exact [95% CI] | parseable | right code system | held-out loss |',
@@ -171,13 +172,13 @@ def quickstart(workdir,                          # a new folder for the project,
               )->dict:
     "Run the whole pipeline on the bundled medical-coding data; returns the figures of the report"
     from llmforge.models import quiet_libraries
-    from llmforge.train import SFTSettings, train_sft, record_run, heldout_loss
+    from llmforge.train import train_sft, record_run, heldout_loss
     from llmforge.evaluation import HFPredictor, KeywordMatch
     t0 = time.perf_counter()
     work = Path(workdir)
     if work.exists() and any(work.iterdir()): raise LLMForgeError(f'{work} is not empty; give a new folder')
     pre = PRESETS.get(model, PRESETS['smollm2-135m-instruct'])
-    steps = steps or pre.steps
+    steps = steps or pre.training.max_steps
     with quiet_libraries():
         proj,train,seen,unseen = _project(work, say)
         base,tok,base_folder = _base(work, model, seed)
@@ -188,11 +189,9 @@ def quickstart(workdir,                          # a new folder for the project,
               'keyword': _evaluate(KeywordMatch(train), seen, unseen)}
         f['base'] = {'heldout_loss': heldout_loss(base, tok, val)}
         say(f"3/7 before training: {_line('base model', ev['base'])}; {_line('keyword baseline', ev['keyword'])}")
-        s = SFTSettings(max_steps=steps, batch_size=pre.batch_size, learning_rate=pre.learning_rate, warmup_ratio=pre.warmup_ratio,
-                        lora_r=pre.lora_r, lora_alpha=2*pre.lora_r, lora_dropout=0.0, lora_layers=pre.lora_layers, max_seq_len=256, seed=seed,
-                        progress=progress, eval_steps=None)
+        s = dataclasses.replace(pre.training, max_steps=steps, seed=seed)
         t1 = time.perf_counter()
-        run = train_sft(base, tok, train, work/'run', val=val, settings=s)
+        run = train_sft(base, tok, train, work/'run', val=val, training=s, lora=pre.lora, progress=progress)
         f.update(train_seconds=time.perf_counter() - t1, tokens_per_s=run['tokens_per_s'])
         record_run(proj, run, tok, train, stage=1, base_model=str(model))
         say(f"4/7 trained {run['steps']} steps in {f['train_seconds']:.0f} s ({run['tokens_per_s']:.0f} tokens/s): "

@@ -8,19 +8,20 @@ EXAMPLES = Path(__file__).resolve().parent.parent/'examples'/'medical-coding'/'s
 SCRIPT = textwrap.dedent('''
     import json, os, sys, torch
     from pathlib import Path
-    import llmforge.train as T
+    import llmforge.train as T, llmforge.train.sft as S
+    from llmforge.configs import LoraConfig, OptimConfig
     from llmforge.core import read_examples
     from llmforge.models import tiny_model
     out = Path(sys.argv[1]); rank = int(os.environ.get('RANK', 0))
     writes = []
-    real_write = T.atomic_write
+    real_write = S.atomic_write
     def spy(path, *a, **k): writes.append(str(path)); return real_write(path, *a, **k)
-    T.atomic_write = spy  # what this process writes (run.json)
+    S.atomic_write = spy  # what this process writes (run.json)
     exs = list(read_examples(sys.argv[2]))[:24]
     m,t = tiny_model()
-    s = T.SFTSettings(max_steps=int(sys.argv[3]), batch_size=4, learning_rate=3e-3, warmup_ratio=0.0, lora_dropout=0.0,
-                      eval_steps=2, max_seq_len=256, progress=False, amp='no')   # fp32: bf16 rounding differs per split
-    r = T.train_sft(m, t, exs[:20], out/'run', val=exs[20:], settings=s)
+    s = OptimConfig(max_steps=int(sys.argv[3]), batch_size=4, learning_rate=3e-3, warmup_ratio=0.0,
+                    eval_steps=2, max_seq_len=256, amp='no')   # fp32: bf16 rounding differs per split
+    r = T.train_sft(m, t, exs[:20], out/'run', val=exs[20:], training=s, lora=LoraConfig(dropout=0.0), progress=False)
     weights = {k: v.detach().clone() for k,v in r['model'].named_parameters() if v.requires_grad}
     torch.save(weights, out/f'weights-{rank}.pt')
     json.dump({'rank': rank, 'processes': r.get('processes', 1), 'steps': r['steps'], 'final_loss': r['final_loss'],

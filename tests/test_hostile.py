@@ -179,11 +179,13 @@ def test_values_that_would_train_garbage_are_refused(tmp_path):
 def test_a_diverging_run_stops_and_saves_nothing(tmp_path):
     from llmforge.core import LLMForgeError
     from llmforge.models import tiny_model
-    from llmforge.train import SFTSettings, train_sft
+    from llmforge.configs import OptimConfig
+    from llmforge.train import train_sft
     model, tok = tiny_model()
     rows = [json.loads(l)['messages'] for l in chat_lines(16).splitlines()]
     with pytest.raises(LLMForgeError, match=r'training stopped at step \d+: the loss is nan; nothing was saved'):
-        train_sft(model, tok, rows, tmp_path/'run', settings=SFTSettings(learning_rate=1e30, max_grad_norm=0, max_steps=6, batch_size=4, progress=False))
+        train_sft(model, tok, rows, tmp_path/'run', progress=False,
+                  training=OptimConfig(learning_rate=1e30, max_grad_norm=0, max_steps=6, batch_size=4))
     assert not (tmp_path/'run'/'adapter').exists()
 
 # 17. doctor warned that openai and trl were missing, though llmforge imports neither

@@ -13,11 +13,11 @@ def _cfg(tmp_path, lora:dict):
 
 def test_last_layers_reaches_the_trainers(tmp_path):
     pytest.importorskip('torch')
-    from llmforge.train import SFTSettings, lora_targets
+    from llmforge.train import lora_targets
     from llmforge.models import tiny_model
-    s = SFTSettings.from_config(load_config(_cfg(tmp_path, {'r': 8, 'last_layers': 1})))
-    assert s.lora_layers == 1 and s.lora_r == 8
-    t = lora_targets(tiny_model()[0], s.target_modules, s.lora_layers)
+    l = load_config(_cfg(tmp_path, {'r': 8, 'last_layers': 1})).lora      # what train_sft, MLX and hosted jobs take
+    assert l.last_layers == 1 and l.r == 8
+    t = lora_targets(tiny_model()[0], l.target_modules, l.last_layers)
     assert t['layers_to_transform'] == [1] and 'q_proj' in t['target_modules'] and 'lm_head' not in t['target_modules']
 
 def test_last_layers_must_be_positive(tmp_path):

@@ -13,12 +13,13 @@ OTHER = ("{% for m in messages %}{{ 'SYSTEM: You are a helpful AI assistant name
 def trained(tmp_path_factory):
     from llmforge.models import tiny_model, load_tokenizer
     from llmforge.templates import set_template
-    from llmforge.train import SFTSettings, train_sft
+    from llmforge.configs import OptimConfig
+    from llmforge.train import train_sft
     d = tmp_path_factory.mktemp('travel')
     model, tok = tiny_model(d/'base')
     base_tok = load_tokenizer(d/'base'); base_tok.chat_template = OTHER; base_tok.save_pretrained(str(d/'base'))
     set_template(tok, 1)                                   # training renders with llmforge's stage 1 template
-    run = train_sft(model, tok, [MSGS] * 8, d/'run', settings=SFTSettings(max_steps=2, batch_size=4, progress=False))
+    run = train_sft(model, tok, [MSGS] * 8, d/'run', training=OptimConfig(max_steps=2, batch_size=4), progress=False)
     return d, Path(run['output']), tok.apply_chat_template(MSGS, tokenize=False)
 
 def test_evaluation_and_merge_use_the_training_template(trained):
