@@ -4,8 +4,8 @@ from pathlib import Path
 import pytest
 from llmforge.cli import run, IO
 from llmforge.project import Project
-from llmforge.generate.teachers import (AnthropicTeacher, OpenAICompatibleTeacher, LocalTeacher, Generator, Request, Ledger, ResponseCache,
-                                 cost_of, price_of, estimate_request_tokens)
+from llmforge.generate.teachers import AnthropicTeacher, OpenAICompatibleTeacher, LocalTeacher, Generator
+from llmforge.generate.cache import Request, Ledger, ResponseCache, cost_of, price_of, estimate_request_tokens
 from llmforge.generate.server import FakeAPI, recipe_answer
 from llmforge.generate.recipes import generate, get_recipe, PromptCompression, RECIPES
 
@@ -247,7 +247,7 @@ def test_cli_phi_block_exits_1(api, tmp_path):
     assert code == 1 and 'blocked 1' in out and api.calls() == 0
 
 def test_generate_help_imports_nothing_heavy():
-    code = 'import sys, llmforge.cli_generate, llmforge.cli as c; c.build_parser(); print(sorted(m for m in ("torch","numpy","anthropic","transformers") if m in sys.modules))'
+    code = 'import sys, llmforge.cli.generate, llmforge.cli as c; c.build_parser(); print(sorted(m for m in ("torch","numpy","anthropic","transformers") if m in sys.modules))'
     out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, cwd=ROOT)
     assert out.stdout.strip() == '[]', out.stderr
 

@@ -4,7 +4,8 @@ from pathlib import Path
 import pytest
 from llmforge.cli import run, IO
 from llmforge.project import Project
-from llmforge.generate.teachers import AnthropicTeacher, OpenAICompatibleTeacher, Generator, Request, Ledger, cost_of, price_of
+from llmforge.generate.teachers import AnthropicTeacher, OpenAICompatibleTeacher, Generator
+from llmforge.generate.cache import Request, Ledger, cost_of, price_of
 from llmforge.generate.server import FakeAPI, recipe_answer
 from llmforge.generate.batches import BatchOptions, batch_price
 from llmforge.generate.recipes import generate

@@ -6,11 +6,11 @@ Docs: https://llmforge.github.io/llmforge/generate_batches.html.md"""
 
 # %% ../../nbs/10e_generate_batches.ipynb #567f2f4a
 from __future__ import annotations
-import asyncio, json, math, time
+import asyncio, json, time
 from dataclasses import dataclass
 from pathlib import Path
 from ..core import LLMForgeError, atomic_write, now_iso
-from .teachers import Completion, Outcome, TeacherError, cost_of
+from .cache import Outcome, TeacherError, cost_of, worst_cost
 
 # %% auto #0
 __all__ = ['BATCH_DISCOUNT', 'MAX_BATCH_REQUESTS', 'BatchOptions', 'batch_price', 'batch_setup', 'save_record', 'open_records',
@@ -27,7 +27,7 @@ class BatchOptions:
     poll:float=30.0          # seconds between polls of a batch in progress
     timeout:float=None       # stop waiting after this many seconds (the batch keeps going; a rerun resumes it)
     on_poll:object=None      # called with a progress line after each poll
-    folder:Path=None         # where batch records are written (default: the ledger's folder, else the cache's `batches/`)
+    folder:Path=None         # where batch records go (default: the ledger's folder, else the cache's `batches/`)
 
 def batch_price(price:tuple)->tuple:
     "USD per million (input, output) tokens through the Message Batches API"
@@ -36,9 +36,11 @@ def batch_price(price:tuple)->tuple:
 def batch_setup(gen, batch):
     "Make `gen` send through Message Batches: check the teacher, set the options, halve the price"
     if getattr(gen.teacher, 'backend', '') != 'anthropic':
-        raise LLMForgeError(f'batch mode needs the Anthropic teacher (Message Batches API), not {gen.teacher.backend!r}: drop --batch or use a claude-* model')
+        raise LLMForgeError(f'batch mode needs the Anthropic teacher (Message Batches API), '
+                            f'not {gen.teacher.backend!r}: drop --batch or use a claude-* model')
     gen.batch = BatchOptions() if batch is True else batch
-    if not 1 <= gen.batch.max_requests <= MAX_BATCH_REQUESTS: raise LLMForgeError(f'max_requests must be 1..{MAX_BATCH_REQUESTS}, got {gen.batch.max_requests}')
+    if not 1 <= gen.batch.max_requests <= MAX_BATCH_REQUESTS:
+        raise LLMForgeError(f'max_requests must be 1..{MAX_BATCH_REQUESTS}, got {gen.batch.max_requests}')
     gen.price = batch_price(gen.price)
 
 # %% ../../nbs/10e_generate_batches.ipynb #4356c9fc
@@ -49,7 +51,8 @@ def _write_dir(gen)->Path:
 def _record_files(gen)->list[Path]:
     "Every batch record a run may resume: its own folder, the sibling run folders and the cache's `batches/`"
     d = _write_dir(gen)
-    dirs = {d, gen.cache.root/'batches'} | ({p for p in d.parent.iterdir() if p.is_dir()} if gen.ledger and not gen.batch.folder else set())
+    siblings = {p for p in d.parent.iterdir() if p.is_dir()} if gen.ledger and not gen.batch.folder else set()
+    dirs = {d, gen.cache.root/'batches'} | siblings
     return sorted(f for x in dirs if x.is_dir() for f in x.glob('batch-*.json'))
 
 def save_record(path:Path, rec:dict):
@@ -58,116 +61,147 @@ def save_record(path:Path, rec:dict):
 
 def open_records(gen)->list[tuple[Path,dict]]:
     "Batch records whose results were never collected"
-    out = []
+    out,t = [],gen.teacher
     for f in _record_files(gen):
         try: rec = json.loads(f.read_text())
         except ValueError: continue
-        if rec.get('status') == 'open' and rec.get('backend') == gen.teacher.backend and rec.get('model') == gen.teacher.model: out.append((f, rec))
+        if rec.get('status') == 'open' and rec.get('backend') == t.backend and rec.get('model') == t.model:
+            out.append((f, rec))
     return out
 
-# %% ../../nbs/10e_generate_batches.ipynb #7fae0462
+# %% ../../nbs/10e_generate_batches.ipynb #b0a1e002
+def _todo(gen, requests:list, outs:list)->dict:
+    "Key -> (request as sent, [indices]) of the requests to send; the others' outcomes go into `outs`"
+    todo = {}
+    for i,r in enumerate(requests):
+        sent,key,why = gen._prepare(r)              # the PHI guard, before anything is sent
+        if sent is None: outs[i] = gen._done(Outcome(r, 'blocked', error=why))
+        elif key in todo: todo[key][1].append(i)
+        elif (c := gen.cache.get(key)) is not None: outs[i] = gen._done(Outcome(sent, 'cached', c, key=key))
+        else: todo[key] = (sent, [i])
+    return todo
+
+def _errors(gen, todo:dict, keys, why:str, outs:list, worst:dict=None):
+    "Report every request of `keys` as an error; release their reservations when `worst` is given"
+    for k in keys:
+        if worst is not None: gen.spending.settle(worst.get(k, 0.0))
+        for i in todo[k][1]: outs[i] = gen._done(Outcome(todo[k][0], 'error', error=why, key=k))
+
+# %% ../../nbs/10e_generate_batches.ipynb #b0a1e004
+async def _reserve(gen, todo:dict, covered:set, new:list, worst:dict, outs:list)->list:
+    "The new keys that fit the budget; the rest are refused"
+    sem = asyncio.Semaphore(gen.concurrency)
+    async def count(k):
+        async with sem: n,exact = await gen._count(todo[k][0], k)
+        worst[k] = worst_cost(n, exact, todo[k][0].max_tokens, gen.price, gen.margin)
+    try: await asyncio.gather(*(count(k) for k in todo))
+    except TeacherError as e:
+        gen.fatal = gen.fatal or (str(e) if e.fatal else None)
+        raise LLMForgeError(f'counting tokens for the batch budget failed: {e}') from None
+    b = gen.spending
+    b.reserved += sum(worst[k] for k in todo if k in covered)
+    fits = []
+    for k in new:
+        if b.reserve(worst[k]): fits.append(k)
+        else:
+            why = b.refusal(worst[k], ' at the batch price')
+            for i in todo[k][1]: outs[i] = gen._done(Outcome(todo[k][0], 'over_budget', key=k, error=why))
+    return fits
+
+# %% ../../nbs/10e_generate_batches.ipynb #b0a1e006
 def _params(teacher, req)->dict:
     return {**teacher._kw(req), 'max_tokens': req.max_tokens, 'temperature': req.temperature}
 
-def _line(b, t0)->str:
-    c = b.request_counts
-    done = c.succeeded + c.errored + c.canceled + c.expired
-    return f'batch {b.id}: {b.processing_status} · {done}/{done + c.processing} processed · {time.monotonic() - t0:.0f}s'
+async def _create(gen, client, todo:dict, new:list, worst:dict, outs:list)->list:
+    "Create the batches of the new keys; (record file, record) of each"
+    t,made = gen.teacher,[]
+    for s in range(0, len(new), gen.batch.max_requests):
+        chunk = new[s:s + gen.batch.max_requests]
+        try:
+            if gen.fatal: raise TeacherError(f'not sent: the run stopped ({gen.fatal})')
+            reqs = [{'custom_id': k, 'params': _params(t, todo[k][0])} for k in chunk]
+            b = await t._call(client.messages.batches.create, requests=reqs)
+        except TeacherError as e:
+            if e.fatal: gen.fatal = str(e)
+            _errors(gen, todo, chunk, str(e), outs, worst)
+            continue
+        rec = {'id': b.id, 'backend': t.backend, 'model': t.model, 'created': now_iso(), 'status': 'open',
+               'keys': chunk}
+        f = _write_dir(gen)/f'batch-{b.id}.json'
+        save_record(f, rec)
+        made.append((f, rec))
+    return made
 
+# %% ../../nbs/10e_generate_batches.ipynb #7fae0462
 async def _collect(gen, client, rec:dict, todo:dict, worst:dict, outs:list):
     "Feed an ended batch's results through the cache, the ledger and `on_result`"
-    t,bid = gen.teacher,rec['id']
-    seen = set()
-    async for r in await gen.teacher._call(client.messages.batches.results, message_batch_id=bid):
+    t,bid,seen = gen.teacher,rec['id'],set()
+    async for r in await t._call(client.messages.batches.results, message_batch_id=bid):
         k,res = r.custom_id,r.result
         if res.type == 'succeeded':
-            m = res.message
-            c = Completion(''.join(getattr(b, 'text', '') for b in m.content), m.usage.input_tokens, m.usage.output_tokens,
-                           m.model or t.model, t.backend, stop_reason=m.stop_reason or '')
+            c = t._completion(res.message)
             c.cost = cost_of(c.input_tokens, c.output_tokens, gen.price)
             if k not in gen.cache: gen.cache.put(k, c)   # paid for: kept even when this run does not need it
         if k not in todo or k in seen: continue
         seen.add(k)
         sent,idx = todo[k]
-        gen.reserved -= worst.get(k, 0.0)
+        gen.spending.settle(worst.get(k, 0.0), c.cost if res.type == 'succeeded' else 0.0)
         if res.type == 'succeeded':
-            gen.spent += c.cost
             outs[idx[0]] = gen._done(Outcome(sent, 'sent', c, key=k))
             for i in idx[1:]: outs[i] = gen._done(Outcome(sent, 'cached', gen.cache.get(k), key=k))
         else:
             e = getattr(res, 'error', None)
-            why = f'batch {res.type}' + (f': {e.error.type}: {e.error.message}' if e is not None else '') + f' (batch {bid}); a rerun sends it again'
-            for i in idx: outs[i] = gen._done(Outcome(sent, 'error', error=why, key=k))
-    for k in set(rec['keys']) & todo.keys() - seen:
-        for i in todo[k][1]: outs[i] = gen._done(Outcome(todo[k][0], 'error', error=f'batch result missing: {bid} has no result for this request', key=k))
+            detail = f': {e.error.type}: {e.error.message}' if e is not None else ''
+            _errors(gen, todo, [k], f'batch {res.type}{detail} (batch {bid}); a rerun sends it again', outs)
+    missing = set(rec['keys']) & todo.keys() - seen
+    _errors(gen, todo, missing, f'batch result missing: {bid} has no result for this request', outs)
 
-async def arun_batches(gen, requests:list)->list[Outcome]:
-    "Send the requests that are not cached as Message Batches (or resume open ones), poll, and collect; outcomes in order"
-    t,o = gen.teacher,gen.batch
-    outs,todo = [None]*len(requests),{}             # todo: key -> (request as sent, [indices])
-    for i,r in enumerate(requests):
-        sent,key,why = gen._prepare(r)              # the PHI guard, before anything is sent
-        if sent is None: outs[i] = gen._done(Outcome(r, 'blocked', error=why)); continue
-        if key in todo: todo[key][1].append(i); continue
-        c = gen.cache.get(key)
-        if c is not None: outs[i] = gen._done(Outcome(sent, 'cached', c, key=key)); continue
-        todo[key] = (sent, [i])
-    if not todo: return outs
-    client = t._client()
-    resumed = [(f, rec) for f,rec in open_records(gen) if set(rec['keys']) & todo.keys()]
-    covered = {k for _,rec in resumed for k in rec['keys']}
-    new = [k for k in todo if k not in covered]
-    worst = {}
-    if gen.budget is not None:                      # worst cases at the batch price; resumed batches are already paid for
-        sem = asyncio.Semaphore(gen.concurrency)
-        async def count(k):
-            async with sem: n,exact = await gen._count(todo[k][0], k)
-            worst[k] = cost_of(n if exact else math.ceil(n*gen.margin), todo[k][0].max_tokens, gen.price)
-        try: await asyncio.gather(*(count(k) for k in todo))
-        except TeacherError as e: gen.fatal = gen.fatal or (str(e) if e.fatal else None); raise LLMForgeError(f'counting tokens for the batch budget failed: {e}') from None
-        gen.reserved += sum(worst[k] for k in todo if k in covered)
-        fits = []
-        for k in new:
-            if gen.stopped or gen.spent + gen.reserved + worst[k] > gen.budget + 1e-12:
-                gen.stopped = True
-                for i in todo[k][1]: outs[i] = gen._done(Outcome(todo[k][0], 'over_budget', key=k, error=f'budget ${gen.budget:.4f} reached (spent ${gen.spent:.4f}; this request could cost up to ${worst[k]:.4f} at the batch price)'))
-            else: gen.reserved += worst[k]; fits.append(k)
-        new = fits
-    pending = list(resumed)
-    for s in range(0, len(new), o.max_requests):
-        chunk = new[s:s + o.max_requests]
-        try:
-            if gen.fatal: raise TeacherError(f'not sent: the run stopped ({gen.fatal})')
-            b = await t._call(client.messages.batches.create, requests=[{'custom_id': k, 'params': _params(t, todo[k][0])} for k in chunk])
-        except TeacherError as e:
-            if e.fatal: gen.fatal = str(e)
-            for k in chunk:
-                gen.reserved -= worst.get(k, 0.0)
-                for i in todo[k][1]: outs[i] = gen._done(Outcome(todo[k][0], 'error', error=str(e), key=k))
-            continue
-        rec = {'id': b.id, 'backend': t.backend, 'model': t.model, 'created': now_iso(), 'status': 'open', 'keys': chunk}
-        f = _write_dir(gen)/f'batch-{b.id}.json'
-        save_record(f, rec); pending.append((f, rec))
-    t0 = time.monotonic()
+# %% ../../nbs/10e_generate_batches.ipynb #b0a1e009
+def _line(b, t0)->str:
+    c = b.request_counts
+    done = c.succeeded + c.errored + c.canceled + c.expired
+    secs = time.monotonic() - t0
+    return f'batch {b.id}: {b.processing_status} · {done}/{done + c.processing} processed · {secs:.0f}s'
+
+async def _poll(gen, client, pending:list, todo:dict, worst:dict, outs:list):
+    "Poll the pending batches until each is collected, gone, or the timeout passes"
+    t,o,t0 = gen.teacher,gen.batch,time.monotonic()
     while pending:
         for f,rec in list(pending):
             try: b = await t._call(client.messages.batches.retrieve, message_batch_id=rec['id'])
             except TeacherError as e:
                 if '404' not in str(e): continue                         # try again at the next poll
-                rec.update(status='gone', error=str(e)); save_record(f, rec); pending.remove((f, rec))
-                for k in set(rec['keys']) & todo.keys():
-                    gen.reserved -= worst.get(k, 0.0)
-                    for i in todo[k][1]: outs[i] = gen._done(Outcome(todo[k][0], 'error', error=f'batch gone: {rec["id"]} ({e}); a rerun sends it again', key=k))
+                rec.update(status='gone', error=str(e))
+                save_record(f, rec)
+                pending.remove((f, rec))
+                why = f'batch gone: {rec["id"]} ({e}); a rerun sends it again'
+                _errors(gen, todo, set(rec['keys']) & todo.keys(), why, outs, worst)
                 continue
             if o.on_poll: o.on_poll(_line(b, t0))
             if b.processing_status == 'ended':
                 await _collect(gen, client, rec, todo, worst, outs)
-                rec.update(status='collected', ended=now_iso()); save_record(f, rec); pending.remove((f, rec))
+                rec.update(status='collected', ended=now_iso())
+                save_record(f, rec)
+                pending.remove((f, rec))
         if pending and o.timeout is not None and time.monotonic() - t0 >= o.timeout:
             for f,rec in pending:
-                for k in set(rec['keys']) & todo.keys():
-                    gen.reserved -= worst.get(k, 0.0)
-                    for i in todo[k][1]: outs[i] = gen._done(Outcome(todo[k][0], 'error', key=k, error=f'batch in progress: {rec["id"]} not ended after {o.timeout:g}s; rerun the same job to collect it (nothing is sent again)'))
+                why = (f'batch in progress: {rec["id"]} not ended after {o.timeout:g}s; '
+                       'rerun the same job to collect it (nothing is sent again)')
+                _errors(gen, todo, set(rec['keys']) & todo.keys(), why, outs, worst)
             break
         if pending: await asyncio.sleep(o.poll)
+
+# %% ../../nbs/10e_generate_batches.ipynb #b0a1e00b
+async def arun_batches(gen, requests:list)->list[Outcome]:
+    "Send what is not cached as Message Batches (or resume open ones), poll, and collect; outcomes in order"
+    outs = [None]*len(requests)
+    todo = _todo(gen, requests, outs)
+    if not todo: return outs
+    client = gen.teacher._client()
+    resumed = [(f, rec) for f,rec in open_records(gen) if set(rec['keys']) & todo.keys()]
+    covered = {k for _,rec in resumed for k in rec['keys']}
+    new,worst = [k for k in todo if k not in covered],{}
+    if gen.budget is not None: new = await _reserve(gen, todo, covered, new, worst, outs)
+    pending = resumed + await _create(gen, client, todo, new, worst, outs)
+    await _poll(gen, client, pending, todo, worst, outs)
     return outs

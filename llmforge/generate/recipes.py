@@ -11,19 +11,24 @@ from collections import Counter
 from functools import lru_cache
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
+from fastcore.basics import patch
 from ..core import LLMForgeError, atomic_write, Example
-from .teachers import Request, Generator, ResponseCache, Ledger, Estimate, Teacher, price_of
+from .cache import Request, ResponseCache, Ledger
+from .teachers import Generator, Teacher
 
 # %% auto #0
 __all__ = ['SPECIALTY_CHAPTERS', 'LABELS', 'ANGLES', 'MEDICAL_ANGLES', 'CODE_SUFFIXES', 'COMPRESS_SYSTEM', 'AGENT_ROLES', 'TOOLS',
-           'AREAS', 'RECIPES', 'Reject', 'Item', 'parse_json', 'need', 'allocate', 'Recipe', 'wrong_code',
-           'MedicalCoding', 'FromSeeds', 'prompt_files', 'PromptCompression', 'CodingAgent', 'get_recipe',
-           'GenerationReport', 'NearIndex', 'example_id', 'gate', 'generate']
+           'AREAS', 'RECIPES', 'Reject', 'Item', 'Recipe', 'parse_json', 'need', 'allocate', 'wrong_code',
+           'MedicalCoding', 'FromSeeds', 'round_robin', 'prompt_files', 'PromptCompression', 'CodingAgent',
+           'agent_prompt', 'get_recipe', 'GenerationReport', 'NearIndex', 'example_id', 'gate', 'Intake', 'ask',
+           'generate']
 
 # %% ../../nbs/10a_generate_recipes.ipynb #59367b24
 class Reject(Exception):
     "An answer that cannot become an example; the message is the reason"
-    def __init__(self, reason:str, retry:bool=False): super().__init__(reason); self.retry = retry
+    def __init__(self, reason:str, retry:bool=False):
+        super().__init__(reason)
+        self.retry = retry
 
 @dataclass
 class Item:
@@ -32,13 +37,30 @@ class Item:
     request:Request
     info:dict=field(default_factory=dict)
 
+class Recipe:
+    "What to ask a teacher for and how to read its answers"
+    name,stage,domain = '',1,'general'
+    def settings(self)->dict: return {}
+    def fingerprint(self)->str:
+        d = json.dumps([self.name, self.settings()], sort_keys=True, default=str)
+        return hashlib.sha256(d.encode()).hexdigest()[:8]
+    def item_id(self, seed:int, i:int)->str: return f'{self.name}-{self.fingerprint()}-{seed}-{i}'
+    def items(self, count:int, seed:int=0, project=None)->list[Item]: raise NotImplementedError
+    def parse(self, item:Item, text:str)->list[dict]: raise NotImplementedError
+    def quality(self):
+        from llmforge.validators import QualitySettings
+        return QualitySettings(stage=self.stage, domain=self.domain, near_duplicates=False)
+    def __repr__(self): return f'{type(self).__name__}({self.settings()})'
+
+# %% ../../nbs/10a_generate_recipes.ipynb #r0a1e002
 def parse_json(text:str)->dict:
     "The JSON object in a teacher's answer (code fences and text around it tolerated); `Reject` if there is none"
     t = re.sub(r'^```(?:json)?\s*|\s*```$', '', text.strip())
     i,j = t.find('{'),t.rfind('}')
     if i < 0 or j < i: raise Reject(f'malformed JSON: no JSON object in the answer ({text[:60]!r})', retry=True)
     try: d = json.loads(t[i:j+1])
-    except json.JSONDecodeError as e: raise Reject(f'malformed JSON: {e.msg} at character {e.pos} ({text[:60]!r})', retry=True) from None
+    except json.JSONDecodeError as e:
+        raise Reject(f'malformed JSON: {e.msg} at character {e.pos} ({text[:60]!r})', retry=True) from None
     if not isinstance(d, dict): raise Reject('malformed JSON: expected an object', retry=True)
     return d
 
@@ -51,31 +73,20 @@ def need(d:dict, *keys)->list:
         out.append(v.strip())
     return out
 
+# %% ../../nbs/10a_generate_recipes.ipynb #r0a1e006
 def allocate(count:int, shares:dict)->list:
     "Exactly `count` labels in proportion to `shares` (largest remainder), interleaved"
     tot = sum(shares.values())
-    if tot <= 0 or min(shares.values()) < 0: raise LLMForgeError(f'proportions must be >= 0 and not all 0, got {shares}')
+    if tot <= 0 or min(shares.values()) < 0:
+        raise LLMForgeError(f'proportions must be >= 0 and not all 0, got {shares}')
     q = {k: count*v/tot for k,v in shares.items()}
     n = {k: int(v) for k,v in q.items()}
     for k in sorted(q, key=lambda k: n[k]-q[k])[:count-sum(n.values())]: n[k] += 1
     return [l for _,l in sorted(((i+0.5)/n[k], k) for k in shares for i in range(n[k]))]
 
-class Recipe:
-    "What to ask a teacher for and how to read its answers"
-    name,stage,domain = '',1,'general'
-    def settings(self)->dict: return {}
-    def fingerprint(self)->str: return hashlib.sha256(json.dumps([self.name, self.settings()], sort_keys=True, default=str).encode()).hexdigest()[:8]
-    def item_id(self, seed:int, i:int)->str: return f'{self.name}-{self.fingerprint()}-{seed}-{i}'
-    def items(self, count:int, seed:int=0, project=None)->list[Item]: raise NotImplementedError
-    def parse(self, item:Item, text:str)->list[dict]: raise NotImplementedError
-    def quality(self):
-        from llmforge.validators import QualitySettings
-        return QualitySettings(stage=self.stage, domain=self.domain, near_duplicates=False)
-    def __repr__(self): return f'{type(self).__name__}({self.settings()})'
-
 # %% ../../nbs/10a_generate_recipes.ipynb #bc8ed7b5
-SPECIALTY_CHAPTERS = {'cardiology': 'I', 'endocrinology': 'E', 'orthopedics': 'MS', 'pulmonology': 'J', 'gastroenterology': 'K',
-                      'dermatology': 'L', 'neurology': 'G', 'primary care': 'EIJKM'}
+SPECIALTY_CHAPTERS = {'cardiology': 'I', 'endocrinology': 'E', 'orthopedics': 'MS', 'pulmonology': 'J',
+                      'gastroenterology': 'K', 'dermatology': 'L', 'neurology': 'G', 'primary care': 'EIJKM'}
 LABELS = {'icd10cm': 'ICD10', 'cpt': 'CPT', 'hcpcs': 'HCPCS'}
 
 @lru_cache(None)
@@ -84,6 +95,15 @@ def _codes(system:str, letters:str='')->list[tuple[str,str]]:
     from llmforge.codes import icd10cm_table, load_table
     if system == 'icd10cm': return [(c, r[0]) for c,r in icd10cm_table().items() if r[1] and c[0] in letters]
     return sorted((c, r[0]) for c,r in load_table(system).items())
+
+def _leaves(t:dict, code:str)->list:
+    "Up to 5 billable codes under `code`, breadth first"
+    out,todo = [],[code]
+    while todo and len(out) < 5:
+        c = todo.pop(0)
+        if t[c][1]: out.append(c)
+        todo += list(t[c][4])
+    return out
 
 def wrong_code(system:str, code:str)->str|None:
     "A plausible wrong code: an ICD-10-CM sibling (else a cousin), or the neighbouring code of a CPT/HCPCS table"
@@ -98,19 +118,12 @@ def wrong_code(system:str, code:str)->str|None:
     i = keys.index(code)
     return keys[i+1] if i+1 < len(keys) else keys[i-1]
 
-def _leaves(t:dict, code:str)->list:
-    out,todo = [],[code]
-    while todo and len(out) < 5:
-        c = todo.pop(0)
-        if t[c][1]: out.append(c)
-        todo += list(t[c][4])
-    return out
-
+# %% ../../nbs/10a_generate_recipes.ipynb #r0a1e009
 class MedicalCoding(Recipe):
     "Clinical narratives for real codes: stage 1 answers, stage 2 reasoning, stage 3 preference pairs"
     domain = 'medical'
     def __init__(self,
-                 stage:int=1,            # 1: code only; 2: <think> reasoning then code; 3: chosen vs plausible wrong code
+                 stage:int=1,            # 1: code only, 2: <think> reasoning then code, 3: chosen vs a wrong code
                  code_types:dict=None,   # share of each code system, e.g. {'icd10cm': 0.6, 'cpt': 0.3, 'hcpcs': 0.1}
                  specialties:dict=None,  # share of each specialty (keys of SPECIALTY_CHAPTERS)
                  max_tokens:int=700,
@@ -119,57 +132,79 @@ class MedicalCoding(Recipe):
         self.stage,self.name = stage,f'medical-stage{stage}'
         self.code_types = code_types or {'icd10cm': 0.6, 'cpt': 0.25, 'hcpcs': 0.15}
         self.specialties = specialties or {s: 1 for s in SPECIALTY_CHAPTERS}
-        bad = [k for k in self.code_types if k not in LABELS] + [k for k in self.specialties if k not in SPECIALTY_CHAPTERS]
-        if bad: raise LLMForgeError(f'unknown code type or specialty {bad[0]!r} (code types: {", ".join(LABELS)}; specialties: {", ".join(SPECIALTY_CHAPTERS)})')
+        bad = ([k for k in self.code_types if k not in LABELS]
+               + [k for k in self.specialties if k not in SPECIALTY_CHAPTERS])
+        if bad: raise LLMForgeError(f'unknown code type or specialty {bad[0]!r} '
+                                    f'(code types: {", ".join(LABELS)}; specialties: {", ".join(SPECIALTY_CHAPTERS)})')
         self.max_tokens,self.temperature = max_tokens,temperature
-    def settings(self): return {'stage': self.stage, 'code_types': self.code_types, 'specialties': self.specialties, 'max_tokens': self.max_tokens}
+    def settings(self):
+        return {'stage': self.stage, 'code_types': self.code_types, 'specialties': self.specialties,
+                'max_tokens': self.max_tokens}
 
-    def items(self, count, seed=0, project=None):
-        rng = random.Random(seed)
-        types,specs = allocate(count, self.code_types),allocate(count, self.specialties)
-        rng.shuffle(specs)
-        out = []
-        for i,(system,spec) in enumerate(zip(types, specs)):
-            code,desc = rng.choice(_codes(system, SPECIALTY_CHAPTERS[spec]))
-            wrong = wrong_code(system, code) if self.stage == 3 else None
-            lines = ['TASK: medical-coding', f'ITEM: {i}', f'SPECIALTY: {spec}', f'LABEL: {LABELS[system]}', f'CODE: {code}', f'DESCRIPTION: {desc}']
-            if wrong: lines.append(f'WRONG_CODE: {wrong}')
-            keys = ['"narrative"'] + (['"reasoning"'] if self.stage >= 2 else []) + ['"code"'] + (['"wrong_code"', '"wrong_reasoning"'] if wrong else [])
-            lines += ['', f'Write a realistic, de-identified clinical narrative (2-5 sentences) from a {spec} encounter whose correct '
-                      f'{LABELS[system]} code is {code} ({desc}). Do not name the code or its description in the narrative; '
-                      'include no names, dates, record numbers or other identifiers.'
-                      + (' Then explain, as a certified coder would, which documented facts lead to the code.' if self.stage >= 2 else '')
-                      + (f' Then explain why {wrong} would be a plausible but wrong choice.' if wrong else ''),
-                      f'Answer with a JSON object only, with the keys {", ".join(keys)}.']
-            out.append(Item(self.item_id(seed, i), Request([{'role': 'user', 'content': '\n'.join(lines)}], max_tokens=self.max_tokens,
-                            temperature=self.temperature), {'system': system, 'code': code, 'description': desc, 'specialty': spec, 'wrong': wrong}))
-        return out
+# %% ../../nbs/10a_generate_recipes.ipynb #r0a1e00b
+@patch
+def prompt(self:MedicalCoding, i:int, system:str, spec:str, code:str, desc:str, wrong:str=None)->str:
+    "The prompt of item `i`: a narrative of `spec` for `code` (and why `wrong` is wrong)"
+    label = LABELS[system]
+    lines = ['TASK: medical-coding', f'ITEM: {i}', f'SPECIALTY: {spec}', f'LABEL: {label}', f'CODE: {code}',
+             f'DESCRIPTION: {desc}'] + ([f'WRONG_CODE: {wrong}'] if wrong else [])
+    keys = (['"narrative"'] + (['"reasoning"'] if self.stage >= 2 else []) + ['"code"']
+            + (['"wrong_code"', '"wrong_reasoning"'] if wrong else []))
+    ask = (f'Write a realistic, de-identified clinical narrative (2-5 sentences) from a {spec} encounter whose correct '
+           f'{label} code is {code} ({desc}). Do not name the code or its description in the narrative; '
+           'include no names, dates, record numbers or other identifiers.'
+           + (' Then explain, as a certified coder would, which documented facts lead to the code.'
+              if self.stage >= 2 else '')
+           + (f' Then explain why {wrong} would be a plausible but wrong choice.' if wrong else ''))
+    return '\n'.join(lines + ['', ask, f'Answer with a JSON object only, with the keys {", ".join(keys)}.'])
 
-    def parse(self, item, text):
-        d = parse_json(text)
-        narrative, = need(d, 'narrative')
-        code = str(d.get('code', '')).strip().upper()
-        if code and code.replace('.', '') != item.info['code'].replace('.', ''):
-            raise Reject(f"the teacher coded {code}, but the narrative was asked for {item.info['code']}")
-        label = LABELS[item.info['system']]
-        answer = f"{label}: {item.info['code']} ({item.info['description']})"
-        meta = {'code': item.info['code'], 'code_system': item.info['system'], 'specialty': item.info['specialty']}
-        if self.stage >= 2:
-            reasoning, = need(d, 'reasoning')
-            answer = f'<think>{reasoning}</think>\n{answer}'
-        if self.stage == 3:
-            wr, = need(d, 'wrong_reasoning')
-            from llmforge.codes import validate
-            w = item.info['wrong']
-            meta['rejected'] = f'<think>{wr}</think>\n{label}: {w} ({validate(w, item.info["system"]).description or w})'
-        return [{'messages': [{'role': 'user', 'content': narrative}, {'role': 'assistant', 'content': answer}], 'metadata': meta}]
+@patch
+def items(self:MedicalCoding, count, seed=0, project=None):
+    "`count` items: code types and specialties in their shares, a random code of each"
+    rng = random.Random(seed)
+    types,specs = allocate(count, self.code_types),allocate(count, self.specialties)
+    rng.shuffle(specs)
+    out = []
+    for i,(system,spec) in enumerate(zip(types, specs)):
+        code,desc = rng.choice(_codes(system, SPECIALTY_CHAPTERS[spec]))
+        wrong = wrong_code(system, code) if self.stage == 3 else None
+        req = Request([{'role': 'user', 'content': self.prompt(i, system, spec, code, desc, wrong)}],
+                      max_tokens=self.max_tokens, temperature=self.temperature)
+        info = {'system': system, 'code': code, 'description': desc, 'specialty': spec, 'wrong': wrong}
+        out.append(Item(self.item_id(seed, i), req, info))
+    return out
+
+# %% ../../nbs/10a_generate_recipes.ipynb #r0a1e00d
+@patch
+def parse(self:MedicalCoding, item, text):
+    "The example in an answer: narrative -> code"
+    d = parse_json(text)
+    narrative, = need(d, 'narrative')
+    code = str(d.get('code', '')).strip().upper()
+    if code and code.replace('.', '') != item.info['code'].replace('.', ''):
+        raise Reject(f"the teacher coded {code}, but the narrative was asked for {item.info['code']}")
+    label = LABELS[item.info['system']]
+    answer = f"{label}: {item.info['code']} ({item.info['description']})"
+    meta = {'code': item.info['code'], 'code_system': item.info['system'], 'specialty': item.info['specialty']}
+    if self.stage >= 2:
+        reasoning, = need(d, 'reasoning')
+        answer = f'<think>{reasoning}</think>\n{answer}'
+    if self.stage == 3:
+        wr, = need(d, 'wrong_reasoning')
+        from llmforge.codes import validate
+        w = item.info['wrong']
+        meta['rejected'] = f'<think>{wr}</think>\n{label}: {w} ({validate(w, item.info["system"]).description or w})'
+    return [{'messages': [{'role': 'user', 'content': narrative}, {'role': 'assistant', 'content': answer}],
+             'metadata': meta}]
 
 # %% ../../nbs/10a_generate_recipes.ipynb #b54b529f
 ANGLES = ['a first-time user', 'an error message the user hit', 'limits, plans or pricing', "a power user's shortcut",
-          'undoing a mistake', 'choosing between two options', 'a terse question from someone in a hurry', 'a detailed, multi-part question']
+          'undoing a mistake', 'choosing between two options', 'a terse question from someone in a hurry',
+          'a detailed, multi-part question']
 MEDICAL_ANGLES = ['an outpatient follow-up visit', 'an emergency department encounter', 'a note full of abbreviations',
-                  'a finding that was ruled out (negation)', 'a chronic condition with a complication', 'a procedure done in the office',
-                  'a terse triage note', 'a detailed specialist consult']   # from-seeds in a medical project
+                  'a finding that was ruled out (negation)', 'a chronic condition with a complication',
+                  'a procedure done in the office', 'a terse triage note',
+                  'a detailed specialist consult']   # from-seeds in a medical project
 
 class FromSeeds(Recipe):
     "New examples like the project's best-rated ones, with diversity control and near-duplicate rejection"
@@ -180,45 +215,74 @@ class FromSeeds(Recipe):
                  near_threshold:float=0.8,   # MinHash similarity of prompts that counts as a near duplicate
                  angles:list=None,           # the situations items cycle through (diversity control)
                  max_tokens:int=800, temperature:float=1.0):
-        self.min_rating,self.shots,self.near_threshold,self.max_tokens,self.temperature = min_rating,shots,near_threshold,max_tokens,temperature
+        self.min_rating,self.shots,self.near_threshold = min_rating,shots,near_threshold
+        self.max_tokens,self.temperature = max_tokens,temperature
         self.angles,self.chosen_angles = angles or ANGLES,angles is not None
-    def settings(self): return {'min_rating': self.min_rating, 'shots': self.shots, 'angles': self.angles, 'max_tokens': self.max_tokens}
+    def settings(self):
+        return {'min_rating': self.min_rating, 'shots': self.shots, 'angles': self.angles,
+                'max_tokens': self.max_tokens}
 
-    def items(self, count, seed=0, project=None):
-        if project is None: raise LLMForgeError('the from-seeds recipe needs a project with rated examples')
+    def seeds(self, project)->list:
+        "The project's seed examples, best first"
         t = self.min_rating or project.config.threshold
-        seeds = sorted((e for e in project if e.rating is not None and e.rating >= t and 'generation' not in e.metadata), key=lambda e: (-e.rating, e.id))
-        if not seeds: raise LLMForgeError(f'no seed examples: nothing in {project.path} is rated {t} or more; rate some (llmforge rate) or lower min_rating')
-        rng,order,out = random.Random(seed),[],[]
-        for i in range(count):
-            shots = []
-            while len(shots) < min(self.shots, len(seeds)):
-                if not order: order = list(range(len(seeds))); rng.shuffle(order)
-                j = order.pop()
-                if j not in shots: shots.append(j)
-            ex = '\n\n'.join(f'Example {k+1}:\n' + json.dumps({'user': seeds[j].prompt, 'assistant': seeds[j].response}, ensure_ascii=False) for k,j in enumerate(shots))
-            angles = self.angles if self.chosen_angles or project.config.domain != 'medical' else MEDICAL_ANGLES
-            angle = angles[(i + seed) % len(angles)]
-            text = (f'TASK: from-seeds\nTOPIC: {project.config.name}\nITEM: {i}\nANGLE: {angle}\n\n'
-                    f'Here are examples of the conversations we train on:\n\n{ex}\n\n'
-                    f'Write one new example of the same kind and quality, from this angle: {angle}. Make it a different situation, with '
-                    'different wording, that a real user could ask. Answer with a JSON object only, with the keys "user" and "assistant".')
-            out.append(Item(self.item_id(seed, i), Request([{'role':'user','content':text}], system=project.config.system_prompt,
-                            max_tokens=self.max_tokens, temperature=self.temperature), {'seeds': [seeds[j].id for j in shots]}))
-        return out
+        rated = (e for e in project if e.rating is not None and e.rating >= t and 'generation' not in e.metadata)
+        seeds = sorted(rated, key=lambda e: (-e.rating, e.id))
+        if not seeds: raise LLMForgeError(f'no seed examples: nothing in {project.path} is rated {t} or more; '
+                                          'rate some (llmforge rate) or lower min_rating')
+        return seeds
 
-    def parse(self, item, text):
-        user,assistant = need(parse_json(text), 'user', 'assistant')
-        return [{'messages': [{'role':'user','content':user}, {'role':'assistant','content':assistant}], 'metadata': {'seeds': item.info['seeds']}}]
+# %% ../../nbs/10a_generate_recipes.ipynb #r0a1e011
+def round_robin(rng:random.Random, order:list, n:int, k:int)->list:
+    "`k` distinct indices out of `n`, dealt from the shuffled deck `order` (refilled when it runs out)"
+    shots = []
+    while len(shots) < min(k, n):
+        if not order:
+            order.extend(range(n))
+            rng.shuffle(order)
+        j = order.pop()
+        if j not in shots: shots.append(j)
+    return shots
+
+# %% ../../nbs/10a_generate_recipes.ipynb #r0a1e032
+@patch
+def items(self:FromSeeds, count, seed=0, project=None):
+    "`count` items, each showing `shots` seeds and asking for a new example from one angle"
+    if project is None: raise LLMForgeError('the from-seeds recipe needs a project with rated examples')
+    seeds = self.seeds(project)
+    rng,order,out = random.Random(seed),[],[]
+    angles = self.angles if self.chosen_angles or project.config.domain != 'medical' else MEDICAL_ANGLES
+    for i in range(count):
+        shots = round_robin(rng, order, len(seeds), self.shots)
+        ex = '\n\n'.join(f'Example {k+1}:\n' + json.dumps({'user': seeds[j].prompt, 'assistant': seeds[j].response},
+                                                          ensure_ascii=False) for k,j in enumerate(shots))
+        angle = angles[(i + seed) % len(angles)]
+        text = (f'TASK: from-seeds\nTOPIC: {project.config.name}\nITEM: {i}\nANGLE: {angle}\n\n'
+                f'Here are examples of the conversations we train on:\n\n{ex}\n\n'
+                f'Write one new example of the same kind and quality, from this angle: {angle}. Make it a different '
+                'situation, with different wording, that a real user could ask. Answer with a JSON object only, with '
+                'the keys "user" and "assistant".')
+        req = Request([{'role':'user','content':text}], system=project.config.system_prompt,
+                      max_tokens=self.max_tokens, temperature=self.temperature)
+        out.append(Item(self.item_id(seed, i), req, {'seeds': [seeds[j].id for j in shots]}))
+    return out
+
+@patch
+def parse(self:FromSeeds, item, text):
+    "The example in an answer: a user/assistant pair"
+    user,assistant = need(parse_json(text), 'user', 'assistant')
+    return [{'messages': [{'role':'user','content':user}, {'role':'assistant','content':assistant}],
+             'metadata': {'seeds': item.info['seeds']}}]
 
 # %% ../../nbs/10a_generate_recipes.ipynb #41688aad
 CODE_SUFFIXES = ('.py', '.js', '.ts', '.java', '.go', '.rs', '.c', '.cpp', '.sh', '.sql', '.rb')
-COMPRESS_SYSTEM = 'Compress the prompt you are given: keep every instruction, constraint and detail that changes the answer; drop filler and repetition.'
+COMPRESS_SYSTEM = ('Compress the prompt you are given: keep every instruction, constraint and detail that changes the '
+                   'answer; drop filler and repetition.')
 
 def prompt_files(src)->list[Path]:
     "The prompt files of a folder (text, markdown and code files), or the given files"
     if isinstance(src, (str, Path)) and Path(src).is_dir():
-        files = sorted(p for p in Path(src).rglob('*') if p.is_file() and p.suffix in ('.txt', '.md', '.prompt', *CODE_SUFFIXES))
+        suffixes = ('.txt', '.md', '.prompt', *CODE_SUFFIXES)
+        files = sorted(p for p in Path(src).rglob('*') if p.is_file() and p.suffix in suffixes)
     else: files = [Path(p) for p in ([src] if isinstance(src, (str, Path)) else src)]
     missing = [p for p in files if not p.is_file()]
     if missing: raise LLMForgeError(f'{missing[0]}: prompt file not found')
@@ -229,44 +293,62 @@ class PromptCompression(Recipe):
     "Pairs of prompts (files) and their compressed versions"
     name = 'prompt-compression'
     def __init__(self, prompts, max_ratio:float=0.9, max_tokens:int=1500, temperature:float=0.3):
-        self.files,self.max_ratio,self.max_tokens,self.temperature = prompt_files(prompts),max_ratio,max_tokens,temperature
-    def settings(self): return {'files': [f'{p.name}:{hashlib.sha256(p.read_bytes()).hexdigest()[:8]}' for p in self.files], 'max_ratio': self.max_ratio}
-
-    def items(self, count, seed=0, project=None):
-        out = []
-        for i,p in enumerate(self.files[:count]):
-            src = p.read_text()
-            kind = 'code' if p.suffix in CODE_SUFFIXES else 'natural language'
-            text = (f'TASK: prompt-compression\nKIND: {kind}\n\nCompress this {kind} prompt so that a model given the compressed version '
-                    'answers exactly as it would the original. Answer with a JSON object only, with the key "compressed".\n\n'
-                    f'PROMPT START\n{src}\nPROMPT END')
-            out.append(Item(self.item_id(seed, i), Request([{'role':'user','content':text}], system=COMPRESS_SYSTEM, max_tokens=self.max_tokens,
-                            temperature=self.temperature), {'file': str(p), 'name': p.name, 'original': src, 'kind': kind}))
-        return out
-
-    def parse(self, item, text):
-        comp, = need(parse_json(text), 'compressed')
-        orig = item.info['original'].strip()
-        ratio = len(comp)/max(1, len(orig))
-        if ratio > self.max_ratio: raise Reject(f'not compressed: {len(comp)} characters for an original of {len(orig)} (ratio {ratio:.2f} > {self.max_ratio})')
-        return [{'messages': [{'role':'system','content':COMPRESS_SYSTEM}, {'role':'user','content':orig}, {'role':'assistant','content':comp}],
-                 'metadata': {'file': item.info['name'], 'kind': item.info['kind'], 'ratio': round(ratio, 4)}}]
-
+        self.files,self.max_ratio = prompt_files(prompts),max_ratio
+        self.max_tokens,self.temperature = max_tokens,temperature
+    def settings(self):
+        return {'files': [f'{p.name}:{hashlib.sha256(p.read_bytes()).hexdigest()[:8]}' for p in self.files],
+                'max_ratio': self.max_ratio}
     def save(self, folder, item, examples):
         "Write each compressed prompt as a file: `<run folder>/compressed/<name>`"
         for e in examples: atomic_write(Path(folder)/'compressed'/item.info['name'], e.response + '\n')
 
+# %% ../../nbs/10a_generate_recipes.ipynb #r0a1e014
+@patch
+def items(self:PromptCompression, count, seed=0, project=None):
+    "One item per prompt file, the first `count` of them"
+    out = []
+    for i,p in enumerate(self.files[:count]):
+        src = p.read_text()
+        kind = 'code' if p.suffix in CODE_SUFFIXES else 'natural language'
+        text = (f'TASK: prompt-compression\nKIND: {kind}\n\nCompress this {kind} prompt so that a model given the '
+                'compressed version answers exactly as it would the original. Answer with a JSON object only, with '
+                f'the key "compressed".\n\nPROMPT START\n{src}\nPROMPT END')
+        req = Request([{'role':'user','content':text}], system=COMPRESS_SYSTEM, max_tokens=self.max_tokens,
+                      temperature=self.temperature)
+        out.append(Item(self.item_id(seed, i), req, {'file': str(p), 'name': p.name, 'original': src, 'kind': kind}))
+    return out
+
+@patch
+def parse(self:PromptCompression, item, text):
+    "The pair in an answer: original -> compressed, rejected unless shorter by `max_ratio`"
+    comp, = need(parse_json(text), 'compressed')
+    orig = item.info['original'].strip()
+    ratio = len(comp)/max(1, len(orig))
+    if ratio > self.max_ratio:
+        raise Reject(f'not compressed: {len(comp)} characters for an original of {len(orig)} '
+                     f'(ratio {ratio:.2f} > {self.max_ratio})')
+    msgs = [{'role':'system','content':COMPRESS_SYSTEM}, {'role':'user','content':orig},
+            {'role':'assistant','content':comp}]
+    meta = {'file': item.info['name'], 'kind': item.info['kind'], 'ratio': round(ratio, 4)}
+    return [{'messages': msgs, 'metadata': meta}]
+
 # %% ../../nbs/10a_generate_recipes.ipynb #e992a0e4
 AGENT_ROLES = {
-    'coder': 'You are a coding agent. You write and change code to complete the task, using the tools to read, edit and run it.',
-    'debugger': 'You are a debugging agent. You reproduce the failure, find its cause from evidence, and fix it with the smallest change.',
-    'reviewer': 'You are a code review agent. You read the change, run what is needed to check it, and report concrete problems.',
-    'tester': 'You are a testing agent. You write tests that pin down the behaviour, run them, and report what fails and why.',
-    'planner': 'You are a planning agent. You explore the repository and produce a step-by-step plan that another agent can follow.',
+    'coder': 'You are a coding agent. You write and change code to complete the task, using the tools to read, edit '
+             'and run it.',
+    'debugger': 'You are a debugging agent. You reproduce the failure, find its cause from evidence, and fix it with '
+                'the smallest change.',
+    'reviewer': 'You are a code review agent. You read the change, run what is needed to check it, and report '
+                'concrete problems.',
+    'tester': 'You are a testing agent. You write tests that pin down the behaviour, run them, and report what fails '
+              'and why.',
+    'planner': 'You are a planning agent. You explore the repository and produce a step-by-step plan that another '
+               'agent can follow.',
 }
 TOOLS = 'read_file(path), edit(path, change), run(command), run_tests(path), search(text)'
-AREAS = ['command-line interface', 'web API', 'data pipeline', 'config parser', 'cache layer', 'test suite', 'CSV importer',
-         'authentication module', 'background job queue', 'logging setup', 'database migrations', 'plugin loader']
+AREAS = ['command-line interface', 'web API', 'data pipeline', 'config parser', 'cache layer', 'test suite',
+         'CSV importer', 'authentication module', 'background job queue', 'logging setup', 'database migrations',
+         'plugin loader']
 
 class CodingAgent(Recipe):
     "ReAct-style trajectories per agent role"
@@ -278,36 +360,49 @@ class CodingAgent(Recipe):
         self.max_tokens,self.temperature = max_tokens,temperature
     def settings(self): return {'roles': self.roles, 'max_tokens': self.max_tokens}
 
-    def items(self, count, seed=0, project=None):
-        roles = allocate(count, self.roles)
-        random.Random(seed).shuffle(roles)
-        areas = AREAS[seed % len(AREAS):] + AREAS[:seed % len(AREAS)]
-        return [Item(self.item_id(seed, i), Request([{'role':'user','content':
-                    f'TASK: coding-agent\nROLE: {r}\nAREA: {areas[i % len(areas)]}\nITEM: {i}\nTOOLS: {TOOLS}\n\nInvent a realistic software task '
-                    f'for this agent (a {r}) in the {areas[i % len(areas)]} of a Python repository, different from any other item, and the '
-                    'trajectory that solves it: 2 to 5 steps, each a thought, one tool call from TOOLS, and the '
-                    'observation the tool returns; then the final answer. Answer with a JSON object only, with the keys "task", '
-                    '"steps" (a list of objects with "thought", "action", "observation") and "final".'}],
-                    max_tokens=self.max_tokens, temperature=self.temperature), {'role': r}) for i,r in enumerate(roles)]
+# %% ../../nbs/10a_generate_recipes.ipynb #r0a1e018
+def agent_prompt(i:int, role:str, area:str)->str:
+    "The prompt of item `i`: a task for `role` in `area`, and its trajectory"
+    return (f'TASK: coding-agent\nROLE: {role}\nAREA: {area}\nITEM: {i}\nTOOLS: {TOOLS}\n\nInvent a realistic software '
+            f'task for this agent (a {role}) in the {area} of a Python repository, different from any other item, and '
+            'the trajectory that solves it: 2 to 5 steps, each a thought, one tool call from TOOLS, and the '
+            'observation the tool returns; then the final answer. Answer with a JSON object only, with the keys '
+            '"task", "steps" (a list of objects with "thought", "action", "observation") and "final".')
 
-    def parse(self, item, text):
-        d = parse_json(text)
-        task,final = need(d, 'task', 'final')
-        steps = d.get('steps')
-        if not isinstance(steps, list) or not steps: raise Reject('the answer has no steps', retry=True)
-        msgs = [{'role':'system','content':AGENT_ROLES[item.info['role']] + f' Tools: {TOOLS}. Answer with Thought: and Action: lines, or Thought: and Final Answer:.'},
-                {'role':'user','content':task}]
-        for k,s in enumerate(steps):
-            if not isinstance(s, dict): raise Reject(f'step {k} is not an object', retry=True)
-            thought,action,obs = need(s, 'thought', 'action', 'observation')
-            if not re.match(r'^\w+\(', action): raise Reject(f'step {k}: action {action[:40]!r} is not a tool call', retry=True)
-            msgs += [{'role':'assistant','content':f'Thought: {thought}\nAction: {action}'}, {'role':'tool','content':obs}]
-        msgs.append({'role':'assistant','content':f'Thought: I have what I need.\nFinal Answer: {final}'})
-        return [{'messages': msgs, 'metadata': {'role': item.info['role'], 'steps': len(steps)}}]
+@patch
+def items(self:CodingAgent, count, seed=0, project=None):
+    "`count` items: roles in their shares, areas in turn"
+    roles = allocate(count, self.roles)
+    random.Random(seed).shuffle(roles)
+    areas = AREAS[seed % len(AREAS):] + AREAS[:seed % len(AREAS)]
+    return [Item(self.item_id(seed, i), Request([{'role':'user','content':agent_prompt(i, r, areas[i % len(areas)])}],
+                                                max_tokens=self.max_tokens, temperature=self.temperature), {'role': r})
+            for i,r in enumerate(roles)]
 
+# %% ../../nbs/10a_generate_recipes.ipynb #r0a1e034
+@patch
+def parse(self:CodingAgent, item, text):
+    "The trajectory in an answer: system, task, (thought + action, observation) per step, final answer"
+    d = parse_json(text)
+    task,final = need(d, 'task', 'final')
+    steps = d.get('steps')
+    if not isinstance(steps, list) or not steps: raise Reject('the answer has no steps', retry=True)
+    system = (AGENT_ROLES[item.info['role']] + f' Tools: {TOOLS}. Answer with Thought: and Action: lines, '
+              'or Thought: and Final Answer:.')
+    msgs = [{'role':'system','content':system}, {'role':'user','content':task}]
+    for k,s in enumerate(steps):
+        if not isinstance(s, dict): raise Reject(f'step {k} is not an object', retry=True)
+        thought,action,obs = need(s, 'thought', 'action', 'observation')
+        if not re.match(r'^\w+\(', action):
+            raise Reject(f'step {k}: action {action[:40]!r} is not a tool call', retry=True)
+        msgs += [{'role':'assistant','content':f'Thought: {thought}\nAction: {action}'}, {'role':'tool','content':obs}]
+    msgs.append({'role':'assistant','content':f'Thought: I have what I need.\nFinal Answer: {final}'})
+    return [{'messages': msgs, 'metadata': {'role': item.info['role'], 'steps': len(steps)}}]
+
+# %% ../../nbs/10a_generate_recipes.ipynb #r0a1e01c
 RECIPES = {'medical-stage1': lambda **kw: MedicalCoding(1, **kw), 'medical-stage2': lambda **kw: MedicalCoding(2, **kw),
-           'medical-stage3': lambda **kw: MedicalCoding(3, **kw), 'from-seeds': FromSeeds, 'prompt-compression': PromptCompression,
-           'coding-agent': CodingAgent}
+           'medical-stage3': lambda **kw: MedicalCoding(3, **kw), 'from-seeds': FromSeeds,
+           'prompt-compression': PromptCompression, 'coding-agent': CodingAgent}
 
 def get_recipe(name:str, **kw)->Recipe:
     "A recipe by name, with its settings"
@@ -341,19 +436,23 @@ class GenerationReport:
     def done(self)->int: return self.added + self.rejected + self.errors + self.blocked + self.over_budget
     def line(self)->str:
         "The progress line: done/cached/rejected/cost"
-        return f'{self.recipe}: done {self.done}/{self.requested - self.existing} · added {self.added} · cached {self.cached} · rejected {self.rejected} · errors {self.errors} · ${self.cost:.4f}'
+        return (f'{self.recipe}: done {self.done}/{self.requested - self.existing} · added {self.added} · '
+                f'cached {self.cached} · rejected {self.rejected} · errors {self.errors} · ${self.cost:.4f}')
     def to_dict(self)->dict: return {**asdict(self), 'reasons': dict(self.reasons), 'done': self.done}
     def __str__(self):
-        s = self.line() + (f' · blocked {self.blocked}' if self.blocked else '') + (f' · over budget {self.over_budget}' if self.over_budget else '')
+        s = (self.line() + (f' · blocked {self.blocked}' if self.blocked else '')
+             + (f' · over budget {self.over_budget}' if self.over_budget else ''))
         if self.existing: s += f'\n{self.existing} item(s) were already in the project'
         if self.reasons: s += '\nreasons: ' + ', '.join(f'{k} ({n})' for k,n in Counter(self.reasons).most_common())
         return s
 
+# %% ../../nbs/10a_generate_recipes.ipynb #r0a1e022
 class NearIndex:
     "MinHash signatures in LSH bands: is a text a near duplicate of one seen before?"
     def __init__(self, threshold:float=0.8): self.threshold,self.bands = threshold,{}
     def _keys(self, sig): return [(b, sig[b*4:(b+1)*4]) for b in range(4)]
     def near(self, sig)->float:
+        "The highest similarity of `sig` to a signature seen before"
         from llmforge.validators import similarity
         if sig is None: return 0.0
         return max((similarity(sig, o) for k in self._keys(sig) for o in self.bands.get(k, ())), default=0.0)
@@ -363,15 +462,9 @@ class NearIndex:
 
 def example_id(item:Item)->str: return hashlib.sha256(item.id.encode()).hexdigest()[:16]
 
-def _project_prices(folder:Path)->dict:
-    p = folder/'prices.json'
-    if not p.exists(): return {}
-    try: return {k: tuple(v) for k,v in json.loads(p.read_text()).items()}
-    except (ValueError, TypeError) as e: raise LLMForgeError(f'{p}: expected {{"model": [input, output]}} in USD per million tokens ({e})') from None
-
-def _reason_kind(reason:str)->str: return reason.split(':')[0].split(' (')[0][:40]
-
-_PLACEHOLDER = re.compile(r'\{\{[^{}]*\}\}|\[(?:your|insert|placeholder|answer|response)\b[^\]]*\]|<(?:your|insert)\b[^>]*>|\byour (?:response|answer) here\b', re.I)
+# %% ../../nbs/10a_generate_recipes.ipynb #r0a1e025
+_PLACEHOLDER = re.compile(r'\{\{[^{}]*\}\}|\[(?:your|insert|placeholder|answer|response)\b[^\]]*\]'
+                          r'|<(?:your|insert)\b[^>]*>|\byour (?:response|answer) here\b', re.I)
 _LEAK_MARK = re.compile(r'\[(?:code|description|answer)\s*:', re.I)
 
 def gate(messages:list, domain:str='general')->str|None:
@@ -380,11 +473,134 @@ def gate(messages:list, domain:str='general')->str|None:
         if (ph := _PLACEHOLDER.search(m['content'])): return f'placeholder: {m["role"]} text holds {ph.group(0)!r}'
     if domain == 'medical':
         prompt = ' '.join(m['content'] for m in messages if m['role'] != 'assistant')
-        if (mark := _LEAK_MARK.search(prompt)): return f'answer_leaked: the narrative labels its own answer ({mark.group(0)!r})'
+        if (mark := _LEAK_MARK.search(prompt)):
+            return f'answer_leaked: the narrative labels its own answer ({mark.group(0)!r})'
         from llmforge.codes import find_codes
         for code in {c for _,c in find_codes(messages[-1]['content'].split('</think>')[-1])}:
-            if re.search(rf'\b{re.escape(code)}\b', prompt, re.I): return f'answer_leaked: the narrative contains its own answer code {code}'
+            if re.search(rf'\b{re.escape(code)}\b', prompt, re.I):
+                return f'answer_leaked: the narrative contains its own answer code {code}'
     return None
+
+def _project_prices(folder:Path)->dict:
+    "The prices in a project's `generations/prices.json`, if there is one"
+    p = folder/'prices.json'
+    if not p.exists(): return {}
+    try: return {k: tuple(v) for k,v in json.loads(p.read_text()).items()}
+    except (ValueError, TypeError) as e:
+        raise LLMForgeError(f'{p}: expected {{"model": [input, output]}} in USD per million tokens ({e})') from None
+
+def _reason_kind(reason:str)->str: return reason.split(':')[0].split(' (')[0][:40]
+
+# %% ../../nbs/10a_generate_recipes.ipynb #r0a1e029
+class Intake:
+    "Turns a run's outcomes into checked examples in the project, counting everything in the report"
+    def __init__(self, project, recipe:Recipe, teacher:Teacher, rep:GenerationReport, ledger:Ledger, todo:list,
+                 retries:int=1, progress=None, flush_every:int=20):
+        from llmforge.validators import minhash
+        self.p,self.recipe,self.teacher,self.rep,self.ledger = project,recipe,teacher,rep,ledger
+        self.retries,self.progress,self.flush_every = retries,progress,flush_every
+        self.s = recipe.quality()
+        if project.config.domain == 'medical': self.s.domain = 'medical'   # the project's checks, whatever the recipe
+        self.near = NearIndex(getattr(recipe, 'near_threshold', 0.8))
+        for e in project: self.near.add(minhash(e.prompt))
+        self.by_id,self.buffer,self.again = {it.id: it for it in todo},[],[]
+
+    def reject(self, it:Item, reason:str, text:str=''):
+        "Count a rejected answer and log it with its reason"
+        self.rep.rejected += 1
+        self.rep.reasons[_reason_kind(reason)] += 1
+        line = json.dumps({'item': it.id, 'reason': reason, 'answer': text[:2000]}, ensure_ascii=False) + '\n'
+        with open(self.ledger.folder/'rejects.jsonl', 'a') as f: f.write(line)
+
+    def flush(self):
+        "Add the buffered examples to the project"
+        if self.buffer:
+            self.p.add_many(self.buffer)
+            self.rep.added += len(self.buffer)
+            self.buffer.clear()
+
+# %% ../../nbs/10a_generate_recipes.ipynb #r0a1e02b
+@patch
+def to_example(self:Intake, it:Item, rec:dict, o)->Example:
+    "The checked example of one record of an answer; `Reject` with the first reason it fails"
+    from llmforge.validators import check_record, minhash
+    msgs,meta = rec['messages'],rec.get('metadata', {})
+    d = ({'prompt': msgs[:-1], 'chosen': msgs[-1]['content'], 'rejected': meta['rejected']} if 'rejected' in meta
+         else {'messages': msgs})
+    problems,_ = check_record(d, self.s)
+    if problems: raise Reject('; '.join(f'{c.split(":")[0]}: {m}' for c,m in problems))
+    why = gate(msgs, self.s.domain)
+    if why: raise Reject(why, retry=True)
+    prompt = next(m['content'] for m in reversed(msgs) if m['role'] == 'user')
+    sig = minhash(prompt)
+    sim = self.near.near(sig)
+    if sim >= self.near.threshold:
+        raise Reject(f'near_duplicate: the prompt is {sim:.0%} similar to an existing example')
+    c,t = o.completion,self.teacher
+    gen = {'recipe': self.recipe.name, 'run': self.rep.run_id, 'item': it.id, 'teacher': t.backend,
+           'model': c.model or t.model, 'prompt_hash': o.request.prompt_hash(), 'key': o.key, 'cost': round(c.cost, 10),
+           'cached': c.cached}
+    ex = Example.new(msgs, source=f'teacher:{t.backend}:{t.model}', metadata={**meta, 'generation': gen},
+                     id=example_id(it))
+    self.near.add(sig)
+    return ex
+
+# %% ../../nbs/10a_generate_recipes.ipynb #r0a1e02d
+@patch
+def _answer(self:Intake, it:Item, o):
+    "Parse an answer into examples and buffer them, or queue a re-ask, or reject it"
+    try:
+        exs = [self.to_example(it, rec, o) for rec in self.recipe.parse(it, o.completion.text)]
+        if hasattr(self.recipe, 'save'): self.recipe.save(self.ledger.folder, it, exs)
+        self.buffer.extend(exs)
+        if len(self.buffer) >= self.flush_every: self.flush()
+    except Reject as r:
+        if r.retry and o.request.attempt < self.retries:
+            self.rep.retried += 1
+            self.again.append(o.request)
+        else: self.reject(it, str(r), o.completion.text)
+
+@patch
+def __call__(self:Intake, o):
+    "Handle one outcome of the run"
+    rep,it = self.rep,self.by_id[o.request.tag]
+    if o.status == 'sent':
+        c = o.completion
+        rep.sent += 1
+        rep.cost += c.cost
+        rep.input_tokens += c.input_tokens
+        rep.output_tokens += c.output_tokens
+        rep.http_retries += c.retries
+    elif o.status == 'cached': rep.cached += 1
+    if o.status in ('sent', 'cached'): self._answer(it, o)
+    else:
+        k = 'errors' if o.status == 'error' else o.status
+        setattr(rep, k, getattr(rep, k) + 1)
+        rep.reasons[_reason_kind(o.error) if o.status == 'error' else o.status] += 1
+    if self.progress: self.progress(rep)
+
+# %% ../../nbs/10a_generate_recipes.ipynb #r0a1e02f
+def _dry_run(rep:GenerationReport, g:Generator, todo:list, exact:bool, retries:int)->GenerationReport:
+    "The report of a dry run: the estimate of the items to generate"
+    est = g.estimate([it.request for it in todo], exact=exact)
+    worst = est.cost_max() * (1 + retries)                       # every unusable answer asked again, `retries` times
+    reasks = f'; with up to {retries} re-ask(s) of unusable answers: at most ${worst:.4f}' if retries else ''
+    rep.estimate = {**est.to_dict(), 'reasks': retries, 'cost_max_with_reasks': round(worst, 6),
+                    'text': str(est) + reasks}
+    return rep
+
+def ask(g:Generator, todo:list, intake:Intake):
+    "Send the items, then the re-asks of unusable answers, until none is left; the summary is saved whatever happens"
+    # every recipe parses JSON
+    reqs = [Request(**{**asdict(it.request), 'tag': it.id, 'json_output': True}) for it in todo]
+    try:
+        while reqs:
+            intake.again.clear()
+            g.run(reqs)
+            reqs = [Request(**{**asdict(r), 'attempt': r.attempt + 1}) for r in intake.again]
+    finally:
+        intake.flush()
+        intake.ledger.summary(report=intake.rep.to_dict(), cache_hits=g.cache.hits, cache_misses=g.cache.misses)
 
 # %% ../../nbs/10a_generate_recipes.ipynb #d2a51df9
 def generate(project,                    # a `Project` or its folder
@@ -402,88 +618,23 @@ def generate(project,                    # a `Project` or its folder
              retries:int=1,              # re-asks of an answer that was not the JSON asked for
              progress=None,              # called with the report after each answer
              flush_every:int=20,         # add examples in batches of this many
-             batch=None,                 # True or a `BatchOptions`: Anthropic's Message Batches API, half price (`llmforge.generate.batches`)
+             batch=None,                 # True or a `BatchOptions`: Message Batches, half price (`generate.batches`)
             )->GenerationReport:
     "Generate `count` items of `recipe` with `teacher`, check every example, add the good ones to the project"
     from llmforge.project import Project
-    from llmforge.validators import check_record, minhash
     p = project if isinstance(project, Project) else Project(project)
     recipe = get_recipe(recipe) if isinstance(recipe, str) else recipe
-    gdir = p.path/'generations'
-    items = recipe.items(count, seed, p)
-    rep = GenerationReport(recipe.name, requested=len(items))
-    have = {e.id for e in p}
+    gdir,items = p.path/'generations',recipe.items(count, seed, p)
+    rep,have = GenerationReport(recipe.name, requested=len(items)),{e.id for e in p}
     todo = [it for it in items if example_id(it) not in have]
     rep.existing = len(items) - len(todo)
-    kw = dict(prices={**_project_prices(gdir), **(prices or {})}, concurrency=concurrency, allow_phi=allow_phi, scrub_phi=scrub_phi, batch=batch)
-    if dry_run:
-        est = Generator(teacher, ResponseCache(gdir/'cache'), **kw).estimate([it.request for it in todo], exact=exact_tokens)
-        worst = est.cost_max() * (1 + retries)                       # every unusable answer asked again, `retries` times
-        rep.estimate = {**est.to_dict(), 'reasks': retries, 'cost_max_with_reasks': round(worst, 6),
-                        'text': str(est) + (f'; with up to {retries} re-ask(s) of unusable answers: at most ${worst:.4f}' if retries else '')}
-        return rep
-    ledger = Ledger(gdir/'runs', recipe=recipe.name, settings=recipe.settings(), backend=teacher.backend, model=teacher.model, count=count, seed=seed, budget=budget, batch=bool(batch))
+    kw = dict(prices={**_project_prices(gdir), **(prices or {})}, concurrency=concurrency, allow_phi=allow_phi,
+              scrub_phi=scrub_phi, batch=batch)
+    if dry_run: return _dry_run(rep, Generator(teacher, ResponseCache(gdir/'cache'), **kw), todo, exact_tokens, retries)
+    ledger = Ledger(gdir/'runs', recipe=recipe.name, settings=recipe.settings(), backend=teacher.backend,
+                    model=teacher.model, count=count, seed=seed, budget=budget, batch=bool(batch))
     rep.run_id,rep.folder = ledger.run_id,str(ledger.folder)
-    s = recipe.quality()
-    if p.config.domain == 'medical': s.domain = 'medical'       # the project's checks, whatever the recipe
-    near = NearIndex(getattr(recipe, 'near_threshold', 0.8))
-    for e in p: near.add(minhash(e.prompt))
-    by_id,buffer,again = {it.id: it for it in todo},[],[]
-
-    def reject(it, reason, text=''):
-        rep.rejected += 1; rep.reasons[_reason_kind(reason)] += 1
-        line = json.dumps({'item': it.id, 'reason': reason, 'answer': text[:2000]}, ensure_ascii=False) + '\n'
-        with open(ledger.folder/'rejects.jsonl', 'a') as f: f.write(line)
-
-    def flush():
-        if buffer: p.add_many(buffer); rep.added += len(buffer); buffer.clear()
-
-    def to_example(it, rec, o):
-        msgs,meta = rec['messages'],rec.get('metadata', {})
-        d = {'prompt': msgs[:-1], 'chosen': msgs[-1]['content'], 'rejected': meta['rejected']} if 'rejected' in meta else {'messages': msgs}
-        problems,_ = check_record(d, s)
-        if problems: raise Reject('; '.join(f'{c.split(":")[0]}: {m}' for c,m in problems))
-        why = gate(msgs, s.domain)
-        if why: raise Reject(why, retry=True)
-        prompt = next(m['content'] for m in reversed(msgs) if m['role'] == 'user')
-        sig = minhash(prompt)
-        sim = near.near(sig)
-        if sim >= near.threshold: raise Reject(f'near_duplicate: the prompt is {sim:.0%} similar to an existing example')
-        c = o.completion
-        gen = {'recipe': recipe.name, 'run': rep.run_id, 'item': it.id, 'teacher': teacher.backend, 'model': c.model or teacher.model,
-               'prompt_hash': o.request.prompt_hash(), 'key': o.key, 'cost': round(c.cost, 10), 'cached': c.cached}
-        ex = Example.new(msgs, source=f'teacher:{teacher.backend}:{teacher.model}', metadata={**meta, 'generation': gen}, id=example_id(it))
-        near.add(sig)
-        return ex
-
-    def handle(o):
-        it = by_id[o.request.tag]
-        if o.status in ('sent', 'cached'):
-            c = o.completion
-            if o.status == 'sent': rep.sent += 1; rep.cost += c.cost; rep.input_tokens += c.input_tokens; rep.output_tokens += c.output_tokens; rep.http_retries += c.retries
-            else: rep.cached += 1
-            try:
-                exs = [to_example(it, rec, o) for rec in recipe.parse(it, c.text)]
-                if hasattr(recipe, 'save'): recipe.save(ledger.folder, it, exs)
-                buffer.extend(exs)
-                if len(buffer) >= flush_every: flush()
-            except Reject as r:
-                if r.retry and o.request.attempt < retries: rep.retried += 1; again.append(o.request)
-                else: reject(it, str(r), c.text)
-        else:
-            k = 'errors' if o.status == 'error' else o.status
-            setattr(rep, k, getattr(rep, k) + 1)
-            rep.reasons[_reason_kind(o.error) if o.status == 'error' else o.status] += 1
-        if progress: progress(rep)
-
-    g = Generator(teacher, ResponseCache(gdir/'cache'), budget=budget, ledger=ledger, on_result=handle, **kw)
-    reqs = [Request(**{**asdict(it.request), 'tag': it.id, 'json_output': True}) for it in todo]   # every recipe parses JSON
-    try:
-        while reqs:
-            again.clear()
-            g.run(reqs)
-            reqs = [Request(**{**asdict(r), 'attempt': r.attempt + 1}) for r in again]
-    finally:
-        flush()
-        ledger.summary(report=rep.to_dict(), cache_hits=g.cache.hits, cache_misses=g.cache.misses)
+    intake = Intake(p, recipe, teacher, rep, ledger, todo, retries, progress, flush_every)
+    g = Generator(teacher, ResponseCache(gdir/'cache'), budget=budget, ledger=ledger, on_result=intake, **kw)
+    ask(g, todo, intake)
     return rep

@@ -20,132 +20,191 @@ def fake_count(text:str)->int:
     return len(_TOKEN.findall(text or ''))
 
 def _input_tokens(system, messages)->int:
+    "Input tokens of a request: its texts, 3 per message and 1 for the request"
     sys_text = system if isinstance(system, str) else ' '.join(b.get('text', '') for b in system or [])
     def content(c): return c if isinstance(c, str) else ' '.join(b.get('text', '') for b in c)
-    return (fake_count(sys_text) + 3 if sys_text else 0) + sum(fake_count(content(m['content'])) + 3 for m in messages) + 1
+    n_sys = fake_count(sys_text) + 3 if sys_text else 0
+    return n_sys + sum(fake_count(content(m['content'])) + 3 for m in messages) + 1
 
 def echo_answer(system:str, messages:list)->str:
     "The default answer: the start of the last user message, echoed"
     return 'You said: ' + ' '.join(str(messages[-1]['content']).split()[:12])
 
+def _error(kind:str, message:str)->dict:
+    "An API error body"
+    return {'type':'error', 'error':{'type':kind, 'message':message}}
+
+# %% ../../nbs/10b_generate_server.ipynb #s0a1e004
 class FakeAPI:
     "A local HTTP server speaking Anthropic's Messages API and OpenAI's chat completions, with injectable faults"
     def __init__(self, responder=None, retry_after:float=0.2, timeout_sleep:float=1.5, delay:float=0.0):
         self.responder = responder or echo_answer
         self.retry_after,self.timeout_sleep,self.delay = retry_after,timeout_sleep,delay
-        self.faults = []                       # consumed one per generation request: '429','500','timeout','badjson','400', None
-        self.log = []                          # (path, status, retry-count header) of every request
-        self.keys = []                         # the credentials each request carried (Authorization or x-api-key), or None
-        self.json_mode = []                    # whether each chat-completions request asked for a JSON object (response_format)
-        self.prompts = []                      # the text of every generation request, as received
+        self.faults = []        # consumed one per generation request: '429','500','timeout','badjson','400', None
+        self.log = []           # (path, status, retry-count header) of every request
+        self.keys = []          # the credentials each request carried (Authorization or x-api-key), or None
+        self.json_mode = []     # whether each chat-completions request asked for a JSON object (response_format)
+        self.prompts = []       # the text of every generation request, as received
         self.usage = {'input_tokens': 0, 'output_tokens': 0, 'answered': 0}
-        self.batches = {}                      # id -> {'batch': the batch object, 'requests': [...], 'results': [...], 'polls': n}
-        self.batch_polls = 2                   # a batch ends at its retrieve number `batch_polls` (read at each retrieve)
-        self.batch_faults = []                 # consumed one per batch item when a batch ends: 'errored', 'expired', 'badjson', None
+        self.batches = {}       # id -> {'batch': the batch object, 'requests': [...], 'results': [...], 'polls': n}
+        self.batch_polls = 2    # a batch ends at its retrieve number `batch_polls` (read at each retrieve)
+        self.batch_faults = []  # consumed one per batch item when a batch ends: 'errored', 'expired', 'badjson', None
         self._lock = threading.Lock()
         self.srv = None
 
-    def start(self)->FakeAPI:
-        api = self
-        class H(http.server.BaseHTTPRequestHandler):
-            protocol_version = 'HTTP/1.1'
-            def log_message(self, *a): pass
-            def do_POST(self): api._handle(self)
-            def do_GET(self): api._handle(self)
-        self.srv = http.server.ThreadingHTTPServer(('127.0.0.1', 0), H)
-        self.srv.daemon_threads = True
-        threading.Thread(target=self.srv.serve_forever, daemon=True).start()
-        return self
+# %% ../../nbs/10b_generate_server.ipynb #s0a1e010
+@patch
+def start(self:FakeAPI)->FakeAPI:
+    "Serve on a free port of 127.0.0.1, in a daemon thread"
+    api = self
+    class H(http.server.BaseHTTPRequestHandler):
+        protocol_version = 'HTTP/1.1'
+        def log_message(self, *a): pass
+        def do_POST(self): api._handle(self)
+        def do_GET(self): api._handle(self)
+    self.srv = http.server.ThreadingHTTPServer(('127.0.0.1', 0), H)
+    self.srv.daemon_threads = True
+    threading.Thread(target=self.srv.serve_forever, daemon=True).start()
+    return self
 
-    @property
-    def url(self)->str: return f'http://127.0.0.1:{self.srv.server_port}'
-    def stop(self): self.srv.shutdown(); self.srv.server_close()
-    def calls(self, path:str=None)->int: return sum(1 for p,_,_ in self.log if path is None or p == path)
+@patch(as_prop=True)
+def url(self:FakeAPI)->str: return f'http://127.0.0.1:{self.srv.server_port}'
 
-    def _send(self, h, status:int, obj=None, headers:dict=None, raw:bytes=None):
-        body = raw if raw is not None else json.dumps(obj).encode()
-        try:
-            h.send_response(status); h.send_header('Content-Type', 'application/json'); h.send_header('Content-Length', str(len(body)))
-            for k,v in (headers or {}).items(): h.send_header(k, str(v))
-            h.end_headers(); h.wfile.write(body); h.wfile.flush()
-            return True
-        except (BrokenPipeError, ConnectionResetError): return False
+@patch
+def stop(self:FakeAPI):
+    self.srv.shutdown()
+    self.srv.server_close()
 
-    def _handle(self, h):
-        path = h.path.split('?')[0]
-        body = json.loads(h.rfile.read(int(h.headers.get('Content-Length') or 0)) or b'{}')
-        with self._lock: self.keys.append(h.headers.get('Authorization') or h.headers.get('x-api-key'))
-        if path.startswith('/v1/messages/batches'):
-            with self._lock: self.log.append((path, h.command, None))
-            return self._batch(h, path, body)
-        gen = path in ('/v1/messages', '/v1/chat/completions')
-        with self._lock:
-            fault = self.faults.pop(0) if gen and self.faults else None
-            self.log.append((path, fault or 200, h.headers.get('x-stainless-retry-count')))
-            if gen: self.prompts.append(json.dumps([body.get('system', ''), body.get('messages')], ensure_ascii=False))
-            if path == '/v1/chat/completions': self.json_mode.append(body.get('response_format') == {'type': 'json_object'})
-        if path == '/v1/messages/count_tokens':
-            return self._send(h, 200, {'input_tokens': _input_tokens(body.get('system'), body['messages'])})
-        if not gen: return self._send(h, 404, {'type':'error', 'error':{'type':'not_found_error', 'message':f'no route {path}'}})
-        if fault == '429': return self._send(h, 429, {'type':'error', 'error':{'type':'rate_limit_error', 'message':'rate limited'}}, {'retry-after': self.retry_after})
-        if fault == '500': return self._send(h, 500, {'type':'error', 'error':{'type':'api_error', 'message':'internal error'}})
-        if fault == '400': return self._send(h, 400, {'type':'error', 'error':{'type':'invalid_request_error', 'message':'bad request'}})
-        if fault == 'timeout': time.sleep(self.timeout_sleep)
-        if self.delay: time.sleep(self.delay)
-        if path == '/v1/messages': system,messages = body.get('system', ''),body['messages']
-        else:
-            msgs = body['messages']
-            system = '\n'.join(m['content'] for m in msgs if m['role'] == 'system')
-            messages = [m for m in msgs if m['role'] != 'system']
-        text,stop,n_in,n_out = self._answer(system, messages, body.get('max_tokens', 10**9), fault)
-        if path == '/v1/messages': out = self._message(body['model'], text, stop, n_in, n_out)
-        else:
-            out = {'id': f'chatcmpl-{uuid.uuid4().hex[:12]}', 'object':'chat.completion', 'created':int(time.time()), 'model':body['model'],
-                   'choices':[{'index':0, 'message':{'role':'assistant', 'content':text}, 'finish_reason':'stop' if stop == 'end_turn' else 'length'}],
-                   'usage':{'prompt_tokens':n_in, 'completion_tokens':n_out, 'total_tokens':n_in+n_out}}
-        def bill(k):  # billed before the answer leaves, so a client never sees an answer the bill does not hold yet
-            with self._lock: self.usage['input_tokens'] += k*n_in; self.usage['output_tokens'] += k*n_out; self.usage['answered'] += k
-        bill(1)
-        if not self._send(h, 200, out): bill(-1)
+@patch
+def calls(self:FakeAPI, path:str=None)->int:
+    "How many requests came (to `path`)"
+    return sum(1 for p,_,_ in self.log if path is None or p == path)
 
-    def _answer(self, system, messages, max_tokens:int, fault=None)->tuple:
-        "The answer's text, stop reason, input and output tokens"
-        text = 'Sure! Here is the JSON you asked for: {"narrative": "unfinished' if fault == 'badjson' else self.responder(system, messages)
-        words = _TOKEN.findall(text)
-        if len(words) > max_tokens: text,stop = ' '.join(words[:max_tokens]),'max_tokens'  # cut at max_tokens, as a real model stops
-        else: stop = 'end_turn'
-        return text,stop,_input_tokens(system, messages),min(len(words), max_tokens)
+# %% ../../nbs/10b_generate_server.ipynb #s0a1e006
+@patch
+def _send(self:FakeAPI, h, status:int, obj=None, headers:dict=None, raw:bytes=None)->bool:
+    "Write a JSON response; False if the client is gone"
+    body = raw if raw is not None else json.dumps(obj).encode()
+    try:
+        h.send_response(status)
+        h.send_header('Content-Type', 'application/json')
+        h.send_header('Content-Length', str(len(body)))
+        for k,v in (headers or {}).items(): h.send_header(k, str(v))
+        h.end_headers()
+        h.wfile.write(body)
+        h.wfile.flush()
+        return True
+    except (BrokenPipeError, ConnectionResetError): return False
 
-    def _message(self, model, text, stop, n_in, n_out)->dict:
-        return {'id': f'msg_{uuid.uuid4().hex[:12]}', 'type':'message', 'role':'assistant', 'model': model,
-                'content':[{'type':'text', 'text':text}], 'stop_reason':stop, 'stop_sequence':None,
-                'usage':{'input_tokens':n_in, 'output_tokens':n_out}}
+@patch
+def _answer(self:FakeAPI, system, messages, max_tokens:int, fault=None)->tuple:
+    "The answer's text, stop reason, input and output tokens"
+    text = ('Sure! Here is the JSON you asked for: {"narrative": "unfinished' if fault == 'badjson'
+            else self.responder(system, messages))
+    words = _TOKEN.findall(text)
+    if len(words) > max_tokens: text,stop = ' '.join(words[:max_tokens]),'max_tokens'  # cut, as a real model stops
+    else: stop = 'end_turn'
+    return text,stop,_input_tokens(system, messages),min(len(words), max_tokens)
+
+# %% ../../nbs/10b_generate_server.ipynb #s0a1e00e
+@patch
+def _message(self:FakeAPI, model, text, stop, n_in, n_out)->dict:
+    "An answer as Anthropic's Messages API gives it"
+    return {'id': f'msg_{uuid.uuid4().hex[:12]}', 'type':'message', 'role':'assistant', 'model': model,
+            'content':[{'type':'text', 'text':text}], 'stop_reason':stop, 'stop_sequence':None,
+            'usage':{'input_tokens':n_in, 'output_tokens':n_out}}
+
+@patch
+def _chat(self:FakeAPI, model, text, stop, n_in, n_out)->dict:
+    "An answer as OpenAI's chat completions give it"
+    choice = {'index':0, 'message':{'role':'assistant', 'content':text},
+              'finish_reason':'stop' if stop == 'end_turn' else 'length'}
+    return {'id': f'chatcmpl-{uuid.uuid4().hex[:12]}', 'object':'chat.completion', 'created':int(time.time()),
+            'model':model, 'choices':[choice], 'usage':{'prompt_tokens':n_in, 'completion_tokens':n_out,
+                                                        'total_tokens':n_in+n_out}}
+
+# %% ../../nbs/10b_generate_server.ipynb #s0a1e008
+@patch
+def _handle(self:FakeAPI, h):
+    "Log and route one request"
+    path = h.path.split('?')[0]
+    body = json.loads(h.rfile.read(int(h.headers.get('Content-Length') or 0)) or b'{}')
+    with self._lock: self.keys.append(h.headers.get('Authorization') or h.headers.get('x-api-key'))
+    if path.startswith('/v1/messages/batches'):
+        with self._lock: self.log.append((path, h.command, None))
+        return self._batch(h, path, body)
+    gen = path in ('/v1/messages', '/v1/chat/completions')
+    with self._lock:
+        fault = self.faults.pop(0) if gen and self.faults else None
+        self.log.append((path, fault or 200, h.headers.get('x-stainless-retry-count')))
+        if gen: self.prompts.append(json.dumps([body.get('system', ''), body.get('messages')], ensure_ascii=False))
+        if path == '/v1/chat/completions': self.json_mode.append(body.get('response_format') == {'type': 'json_object'})
+    if path == '/v1/messages/count_tokens':
+        return self._send(h, 200, {'input_tokens': _input_tokens(body.get('system'), body['messages'])})
+    if not gen: return self._send(h, 404, _error('not_found_error', f'no route {path}'))
+    return self._generate(h, path, body, fault)
+
+# %% ../../nbs/10b_generate_server.ipynb #s0a1e00d
+@patch
+def _bill(self:FakeAPI, k:int, n_in:int, n_out:int):
+    "Add `k` answers of `n_in` and `n_out` tokens to the usage (k=-1 takes one back)"
+    with self._lock:
+        self.usage['input_tokens'] += k*n_in
+        self.usage['output_tokens'] += k*n_out
+        self.usage['answered'] += k
+
+_FAULTS = {'429': (429, 'rate_limit_error', 'rate limited'), '500': (500, 'api_error', 'internal error'),
+           '400': (400, 'invalid_request_error', 'bad request')}
+
+@patch
+def _generate(self:FakeAPI, h, path, body, fault):
+    "Answer a generation request, or fail it as `fault` says"
+    if fault in _FAULTS:
+        status,kind,message = _FAULTS[fault]
+        wait = {'retry-after': self.retry_after} if fault == '429' else None
+        return self._send(h, status, _error(kind, message), wait)
+    if fault == 'timeout': time.sleep(self.timeout_sleep)
+    if self.delay: time.sleep(self.delay)
+    if path == '/v1/messages': system,messages = body.get('system', ''),body['messages']
+    else:
+        msgs = body['messages']
+        system = '\n'.join(m['content'] for m in msgs if m['role'] == 'system')
+        messages = [m for m in msgs if m['role'] != 'system']
+    text,stop,n_in,n_out = self._answer(system, messages, body.get('max_tokens', 10**9), fault)
+    shape = self._message if path == '/v1/messages' else self._chat
+    self._bill(1, n_in, n_out)
+    if not self._send(h, 200, shape(body['model'], text, stop, n_in, n_out)): self._bill(-1, n_in, n_out)
 
 # %% ../../nbs/10b_generate_server.ipynb #85232659
 def _ts(t:float)->str: return time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(t))
+
+def _new_batch(api:FakeAPI, h, body):
+    "Create a batch, in progress"
+    bid,reqs = f'msgbatch_{uuid.uuid4().hex[:16]}',body.get('requests') or []
+    b = {'id': bid, 'type': 'message_batch', 'processing_status': 'in_progress', 'created_at': _ts(time.time()),
+         'expires_at': _ts(time.time() + 86400), 'ended_at': None, 'cancel_initiated_at': None, 'archived_at': None,
+         'results_url': None,
+         'request_counts': {'processing': len(reqs), 'succeeded': 0, 'errored': 0, 'canceled': 0, 'expired': 0}}
+    with api._lock: api.batches[bid] = {'batch': b, 'requests': reqs, 'results': [], 'polls': 0}
+    return api._send(h, 200, b)
 
 @patch
 def _batch(api:FakeAPI, h, path, body):
     "Answer one Message Batches request"
     parts = path.strip('/').split('/')[3:]          # after v1/messages/batches
-    if not parts and h.command == 'POST':
-        bid = f'msgbatch_{uuid.uuid4().hex[:16]}'
-        reqs = body.get('requests') or []
-        b = {'id': bid, 'type': 'message_batch', 'processing_status': 'in_progress', 'created_at': _ts(time.time()),
-             'expires_at': _ts(time.time() + 86400), 'ended_at': None, 'cancel_initiated_at': None, 'archived_at': None,
-             'results_url': None, 'request_counts': {'processing': len(reqs), 'succeeded': 0, 'errored': 0, 'canceled': 0, 'expired': 0}}
-        with api._lock: api.batches[bid] = {'batch': b, 'requests': reqs, 'results': [], 'polls': 0}
-        return api._send(h, 200, b)
+    if not parts and h.command == 'POST': return _new_batch(api, h, body)
     st = api.batches.get(parts[0]) if parts else None
-    if st is None: return api._send(h, 404, {'type':'error', 'error':{'type':'not_found_error', 'message':f'no batch at {path}'}})
+    if st is None: return api._send(h, 404, _error('not_found_error', f'no batch at {path}'))
     b,rest = st['batch'],parts[1:]
     if rest == ['cancel'] and h.command == 'POST':
-        if b['processing_status'] == 'in_progress': b.update(processing_status='canceling', cancel_initiated_at=_ts(time.time()))
+        if b['processing_status'] == 'in_progress':
+            b.update(processing_status='canceling', cancel_initiated_at=_ts(time.time()))
         return api._send(h, 200, b)
     if rest == ['results']:
-        if b['processing_status'] != 'ended': return api._send(h, 400, {'type':'error', 'error':{'type':'invalid_request_error', 'message':'batch has not ended'}})
+        if b['processing_status'] != 'ended':
+            return api._send(h, 400, _error('invalid_request_error', 'batch has not ended'))
         return api._send(h, 200, raw=''.join(json.dumps(r) + '\n' for r in st['results']).encode())
-    if rest: return api._send(h, 404, {'type':'error', 'error':{'type':'not_found_error', 'message':f'no route {path}'}})
+    if rest: return api._send(h, 404, _error('not_found_error', f'no route {path}'))
     with api._lock:
         if b['processing_status'] == 'canceling': _end_batch(api, st, cancel=True)
         elif b['processing_status'] == 'in_progress':
@@ -153,60 +212,86 @@ def _batch(api:FakeAPI, h, path, body):
             if st['polls'] >= api.batch_polls: _end_batch(api, st)
     return api._send(h, 200, b)
 
+# %% ../../nbs/10b_generate_server.ipynb #s0a1e00a
+def _item_result(api:FakeAPI, r:dict, fault)->tuple[str,dict]:
+    "The outcome of one batch item (its count key, its result), billing what succeeded; the caller holds the lock"
+    if fault == 'errored':
+        why = _error('invalid_request_error', 'messages: the fake server rejects this item')
+        return fault,{'type':'errored', 'error':why}
+    if fault in ('expired', 'canceled'): return fault,{'type': fault}
+    p = r['params']
+    text,stop,n_in,n_out = api._answer(p.get('system', ''), p['messages'], p.get('max_tokens', 10**9), fault)
+    api.usage['input_tokens'] += n_in
+    api.usage['output_tokens'] += n_out
+    api.usage['answered'] += 1
+    return 'succeeded',{'type':'succeeded', 'message': api._message(p['model'], text, stop, n_in, n_out)}
+
 def _end_batch(api, st, cancel=False):
     "Answer (or cancel) every request of a batch, bill what succeeded, and publish the results"
     b,c = st['batch'],st['batch']['request_counts']
     for r in st['requests']:
         fault = 'canceled' if cancel else (api.batch_faults.pop(0) if api.batch_faults else None)
-        if fault == 'errored': res = {'type':'errored', 'error':{'type':'error', 'error':{'type':'invalid_request_error', 'message':'messages: the fake server rejects this item'}}}
-        elif fault in ('expired', 'canceled'): res = {'type': fault}
-        else:
-            p = r['params']
-            text,stop,n_in,n_out = api._answer(p.get('system', ''), p['messages'], p.get('max_tokens', 10**9), fault)
-            res = {'type':'succeeded', 'message': api._message(p['model'], text, stop, n_in, n_out)}
-            api.usage['input_tokens'] += n_in; api.usage['output_tokens'] += n_out; api.usage['answered'] += 1
-            fault = 'succeeded'
-        st['results'].append({'custom_id': r['custom_id'], 'result': res}); c[fault] += 1
+        kind,res = _item_result(api, r, fault)
+        st['results'].append({'custom_id': r['custom_id'], 'result': res})
+        c[kind] += 1
     c['processing'] = 0
-    b.update(processing_status='ended', ended_at=_ts(time.time()), results_url=f'{api.url}/v1/messages/batches/{b["id"]}/results')
+    b.update(processing_status='ended', ended_at=_ts(time.time()),
+             results_url=f'{api.url}/v1/messages/batches/{b["id"]}/results')
 
 # %% ../../nbs/10b_generate_server.ipynb #523060aa
 def _field(text:str, name:str)->str:
     m = re.search(rf'^{name}:\s*(.+)$', text, re.M)
     return m.group(1).strip() if m else ''
 
-_THINGS = ['notebook', 'tags', 'templates', 'attachments', 'reminders', 'folders', 'drafts', 'sketches', 'bookmarks', 'checklists', 'contacts', 'calendar']
+_THINGS = ['notebook', 'tags', 'templates', 'attachments', 'reminders', 'folders', 'drafts', 'sketches', 'bookmarks',
+           'checklists', 'contacts', 'calendar']
 _VERBS = ['archive', 'duplicate', 'rename', 'merge', 'restore', 'lock', 'share', 'move', 'export']
 _PLACES = ['sidebar', 'toolbar', 'search page', 'mobile app', 'settings panel', 'inbox', 'web editor']
-_GOALS = ['accept ISO dates with a trailing Z', 'stop leaking file handles', 'survive empty input', 'run twice as fast', 'report clearer errors']
+_GOALS = ['accept ISO dates with a trailing Z', 'stop leaking file handles', 'survive empty input', 'run twice as fast',
+          'report clearer errors']
 
 def _pick(n:int, words:list)->str: return words[n % len(words)]
+
+def _medical_answer(text:str, n:int)->dict:
+    label,code,desc = _field(text, 'LABEL'),_field(text, 'CODE'),_field(text, 'DESCRIPTION')
+    spec,wrong = _field(text, 'SPECIALTY'),_field(text, 'WRONG_CODE')
+    return {'narrative': f'{spec.capitalize()} visit {n}: the clinician documents findings consistent with '
+                         f'{desc.lower()}; history and examination support this, and the plan is recorded in the note.',
+            'reasoning': f'The documentation describes {desc.lower()}, which {label} {code} captures; nothing suggests '
+                         'a more specific code.',
+            'code': code, 'wrong_code': wrong,
+            'wrong_reasoning': 'The narrative mentions a related condition, which is tempting but not documented.'}
+
+def _seeds_answer(text:str, n:int)->dict:
+    thing,verb,place = _pick(n, _THINGS),_pick(n // 3, _VERBS),_pick(n // 7, _PLACES)
+    return {'user': f'How can I {verb} my {thing} from the {place} without losing anything?',
+            'assistant': f'Open the {place}, select the {thing} and choose {verb.capitalize()}; nothing is lost, and '
+                         'Undo reverts it.'}
+
+def _compression_answer(text:str, n:int)->dict:
+    src = text.split('PROMPT START', 1)[-1].split('PROMPT END', 1)[0].strip()
+    filler = ('the','a','an','please','kindly','that','very','really','just','of','to','and')
+    words = [w for w in src.split() if w.lower() not in filler]
+    return {'compressed': ' '.join(words[:max(3, len(words)*2//3)])}
+
+# %% ../../nbs/10b_generate_server.ipynb #s0a1e00b
+def _agent_answer(text:str, n:int)->dict:
+    role = _field(text, 'ROLE')
+    steps = [{'thought': 'I should look at the failing test first.', 'action': 'run_tests("tests/test_dates.py")',
+              'observation': 'FAILED test_iso_z: ValueError: unconverted data remains: Z'},
+             {'thought': 'The format string does not accept Z; normalise it to +00:00.',
+              'action': 'edit("dates.py", "s = s.replace(\'Z\', \'+00:00\')")', 'observation': 'File updated.'}]
+    return {'task': f'As the {role}, make {_pick(n, _THINGS)} handling in the {_pick(n // 3, _PLACES)} module '
+                    f'{_pick(n // 7, _GOALS)}.',
+            'steps': steps,
+            'final': 'parse_date now accepts a trailing Z by converting it to +00:00; the test suite passes.'}
+
+_ANSWERS = {'medical-coding': _medical_answer, 'from-seeds': _seeds_answer, 'prompt-compression': _compression_answer,
+            'coding-agent': _agent_answer}
 
 def recipe_answer(system:str, messages:list)->str:
     "A plausible teacher answer to a `llmforge.generate.recipes` prompt (falls back to `echo_answer`)"
     text = messages[-1]['content'] if isinstance(messages[-1]['content'], str) else ''
     task,n = _field(text, 'TASK'),int(hashlib.sha256(text.encode()).hexdigest()[:8], 16)
-    if task == 'medical-coding':
-        label,code,desc = _field(text, 'LABEL'),_field(text, 'CODE'),_field(text, 'DESCRIPTION')
-        spec,wrong = _field(text, 'SPECIALTY'),_field(text, 'WRONG_CODE')
-        return json.dumps({'narrative': f'{spec.capitalize()} visit {n}: the clinician documents findings consistent with {desc.lower()}; '
-                                         f'history and examination support this, and the plan is recorded in the note.',
-                           'reasoning': f'The documentation describes {desc.lower()}, which {label} {code} captures; nothing suggests a more specific code.',
-                           'code': code, 'wrong_code': wrong, 'wrong_reasoning': 'The narrative mentions a related condition, which is tempting but not documented.'})
-    if task == 'from-seeds':
-        thing,verb,place = _pick(n, _THINGS),_pick(n // 3, _VERBS),_pick(n // 7, _PLACES)
-        return json.dumps({'user': f'How can I {verb} my {thing} from the {place} without losing anything?',
-                           'assistant': f'Open the {place}, select the {thing} and choose {verb.capitalize()}; nothing is lost, and Undo reverts it.'})
-    if task == 'prompt-compression':
-        src = text.split('PROMPT START', 1)[-1].split('PROMPT END', 1)[0].strip()
-        words = [w for w in src.split() if w.lower() not in ('the','a','an','please','kindly','that','very','really','just','of','to','and')]
-        return json.dumps({'compressed': ' '.join(words[:max(3, len(words)*2//3)])})
-    if task == 'coding-agent':
-        role = _field(text, 'ROLE')
-        return json.dumps({'task': f'As the {role}, make {_pick(n, _THINGS)} handling in the {_pick(n // 3, _PLACES)} module {_pick(n // 7, _GOALS)}.',
-                           'steps': [{'thought': 'I should look at the failing test first.', 'action': 'run_tests("tests/test_dates.py")',
-                                      'observation': 'FAILED test_iso_z: ValueError: unconverted data remains: Z'},
-                                     {'thought': 'The format string does not accept Z; normalise it to +00:00.', 'action': 'edit("dates.py", "s = s.replace(\'Z\', \'+00:00\')")',
-                                      'observation': 'File updated.'}],
-                           'final': 'parse_date now accepts a trailing Z by converting it to +00:00; the test suite passes.'})
+    if task in _ANSWERS: return json.dumps(_ANSWERS[task](text, n))
     return echo_answer(system, messages)

@@ -6,91 +6,19 @@ Docs: https://llmforge.github.io/llmforge/generate_teachers.html.md"""
 
 # %% ../../nbs/10_generate_teachers.ipynb #646745e9
 from __future__ import annotations
-import asyncio, email.utils, hashlib, json, math, os, random, threading, time, uuid
-from dataclasses import dataclass, field, asdict, replace
+import asyncio, email.utils, json, os, random, threading, time
+from dataclasses import replace
 from pathlib import Path
-from ..core import LLMForgeError, MissingDependency, atomic_write, now_iso, api_key_for
+from fastcore.basics import patch
+from ..core import LLMForgeError, MissingDependency, api_key_for
+from .cache import (Request, Completion, TeacherError, PRICES, set_price, price_of, cost_of,
+                                     estimate_tokens, estimate_request_tokens, ResponseCache, Ledger, Outcome, Estimate,
+                                     Budget, worst_cost)
+from .batches import BatchOptions, batch_setup, arun_batches
 
 # %% auto #0
-__all__ = ['PRICES', 'RETRY_STATUS', 'Request', 'Completion', 'TeacherError', 'set_price', 'price_of', 'cost_of',
-           'estimate_tokens', 'estimate_request_tokens', 'parse_retry_after', 'backoff_delay', 'Teacher',
-           'AnthropicTeacher', 'OpenAICompatibleTeacher', 'LocalTeacher', 'make_teacher', 'ResponseCache', 'Ledger',
-           'phi_guard', 'Outcome', 'Estimate', 'run_sync', 'Generator']
-
-# %% ../../nbs/10_generate_teachers.ipynb #718f8ded
-@dataclass
-class Request:
-    "One prompt for a teacher"
-    messages:list              # [{'role': 'user'|'assistant', 'content': str}], ending with the user's turn
-    system:str=''              # system prompt
-    max_tokens:int=1024        # most output tokens; also the worst case a budget reserves
-    temperature:float=1.0
-    attempt:int=0              # re-asks after an unusable answer; part of the key
-    tag:str=''                 # the caller's label (e.g. the recipe item); not part of the key
-    json_output:bool=False     # ask for a JSON object (OpenAI's `response_format`); not part of the key
-
-    def texts(self)->list[str]: return ([self.system] if self.system else []) + [m['content'] for m in self.messages]
-    def key(self, backend:str, model:str)->str:
-        "Content address of this request for `backend` and `model`"
-        d = {'backend':backend, 'model':model, 'system':self.system, 'messages':self.messages,
-             'max_tokens':self.max_tokens, 'temperature':self.temperature, 'attempt':self.attempt}
-        return hashlib.sha256(json.dumps(d, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
-    def prompt_hash(self)->str:
-        "Hash of the prompt alone (system and messages), recorded with generated examples"
-        return hashlib.sha256(json.dumps([self.system, self.messages], ensure_ascii=False).encode()).hexdigest()[:16]
-
-@dataclass
-class Completion:
-    "A teacher's answer and what it cost"
-    text:str
-    input_tokens:int
-    output_tokens:int
-    model:str=''
-    backend:str=''
-    cost:float=0.0             # USD charged for this answer (0 when it came from the cache)
-    cached:bool=False
-    retries:int=0              # retries this answer took (429, 5xx, timeouts)
-    stop_reason:str=''
-    def to_dict(self)->dict: return asdict(self)
-
-class TeacherError(LLMForgeError):
-    "A request failed after its retries; `fatal` errors (bad key, unknown model) stop the whole run"
-    def __init__(self, msg:str, fatal:bool=False, retries:int=0):
-        super().__init__(msg); self.fatal,self.retries = fatal,retries
-
-# %% ../../nbs/10_generate_teachers.ipynb #e0c0a4be
-PRICES = {  # USD per million tokens: (input, output)
-    'claude-opus-4-1': (15.0, 75.0), 'claude-opus-4': (15.0, 75.0), 'claude-sonnet-4-5': (3.0, 15.0), 'claude-sonnet-4': (3.0, 15.0),
-    'claude-haiku-4-5': (1.0, 5.0), 'claude-3-5-haiku': (0.8, 4.0), 'claude-3-7-sonnet': (3.0, 15.0),
-    'gpt-4o': (2.5, 10.0), 'gpt-4o-mini': (0.15, 0.6), 'gpt-4.1': (2.0, 8.0), 'gpt-4.1-mini': (0.4, 1.6), 'gpt-4.1-nano': (0.1, 0.4),
-}
-
-def set_price(model:str, input:float, output:float, prices:dict=None):
-    "Set the USD price per million input and output tokens of `model`"
-    if min(input, output) < 0: raise LLMForgeError(f'prices must be >= 0, got {input}, {output}')
-    (PRICES if prices is None else prices)[model] = (float(input), float(output))
-
-def price_of(model:str, prices:dict=None, backend:str='')->tuple[float,float]:
-    "USD per million (input, output) tokens of `model`: exact id, else the longest known prefix"
-    if backend == 'local': return (0.0, 0.0)
-    table = PRICES if prices is None else {**PRICES, **prices}
-    if model in table: return tuple(table[model])
-    best = max((k for k in table if model.startswith(k)), key=len, default=None)
-    if best: return tuple(table[best])
-    raise LLMForgeError(f"no price for model {model!r}; add one with set_price({model!r}, INPUT, OUTPUT) "
-                        f"(USD per million tokens), a prices.json in the project's generations/ folder, or --price IN,OUT")
-
-def cost_of(input_tokens:int, output_tokens:int, price:tuple)->float:
-    "USD for a number of input and output tokens at `price` (per million)"
-    return (input_tokens*price[0] + output_tokens*price[1]) / 1e6
-
-def estimate_tokens(text:str)->int:
-    "Offline token estimate of `text`: UTF-8 bytes / 4, rounded up"
-    return math.ceil(len(text.encode('utf-8'))/4) if text else 0
-
-def estimate_request_tokens(req:Request)->int:
-    "Offline estimate of a request's input tokens: its texts plus 4 tokens of chat format per message"
-    return sum(estimate_tokens(t) + 4 for t in req.texts()) + 3
+__all__ = ['RETRY_STATUS', 'parse_retry_after', 'backoff_delay', 'Teacher', 'AnthropicTeacher', 'OpenAICompatibleTeacher',
+           'LocalTeacher', 'make_teacher', 'phi_guard', 'run_sync', 'teacher_price', 'Generator']
 
 # %% ../../nbs/10_generate_teachers.ipynb #50d0d794
 RETRY_STATUS = (408, 409, 429, 500, 502, 503, 504, 529)
@@ -125,9 +53,11 @@ class Teacher:
 
 def _key_from_env(env:str, who:str)->str|None:
     key = os.environ.get(env)
-    if not key: raise LLMForgeError(f'{who} needs an API key: set the environment variable {env} (keys are never read from files or flags)')
+    if not key: raise LLMForgeError(f'{who} needs an API key: set the environment variable {env} '
+                                    '(keys are never read from files or flags)')
     return key
 
+# %% ../../nbs/10_generate_teachers.ipynb #t0a1e003
 class AnthropicTeacher(Teacher):
     "Claude through the official `anthropic` SDK (Messages API); the SDK's retries, exact token counts"
     backend = 'anthropic'
@@ -138,7 +68,8 @@ class AnthropicTeacher(Teacher):
                  max_retries:int=4,                   # the SDK's retries on 408/409/429/5xx/timeouts/connection errors
                  timeout:float=120,                   # seconds per attempt
                 ):
-        self.model,self.base_url,self.api_key_env,self.max_retries,self.timeout = model,base_url,api_key_env,max_retries,timeout
+        self.model,self.base_url,self.api_key_env = model,base_url,api_key_env
+        self.max_retries,self.timeout = max_retries,timeout
         self._clients = {}
     @property
     def url(self)->str:
@@ -146,43 +77,69 @@ class AnthropicTeacher(Teacher):
         return self.base_url or os.environ.get('ANTHROPIC_BASE_URL') or 'https://api.anthropic.com'
     def _client(self):
         try: import anthropic
-        except ImportError: raise MissingDependency('anthropic', "pip install 'llmforge[gen]'", 'for the Anthropic teacher') from None
+        except ImportError:
+            raise MissingDependency('anthropic', "pip install 'llmforge[gen]'", 'for the Anthropic teacher') from None
         loop = asyncio.get_running_loop()  # an async client belongs to one event loop
         if id(loop) not in self._clients:
             key = _key_from_env(self.api_key_env, 'The Anthropic teacher')
             api_key_for(self.url, self.api_key_env)           # refuses plain HTTP to another machine
-            self._clients[id(loop)] = anthropic.AsyncAnthropic(api_key=key, base_url=self.base_url, max_retries=self.max_retries, timeout=self.timeout)
+            self._clients[id(loop)] = anthropic.AsyncAnthropic(api_key=key, base_url=self.base_url,
+                                                               max_retries=self.max_retries, timeout=self.timeout)
         return self._clients[id(loop)]
-    def _kw(self, req:Request)->dict:
-        kw = {'model': self.model, 'messages': req.messages}
-        if req.system: kw['system'] = req.system
-        return kw
-    async def _call(self, fn, **kw):
-        import anthropic
-        try: return await fn(**kw)
-        except anthropic.APIStatusError as e:
-            fatal = e.status_code in (401, 403, 404)
-            raise TeacherError(f'Anthropic API: HTTP {e.status_code}: {str(e.message)[:200]}' + (f' (after {self.max_retries} retries)' if e.status_code in RETRY_STATUS else ''), fatal) from None
-        except (anthropic.APITimeoutError, anthropic.APIConnectionError) as e:
-            raise TeacherError(f'Anthropic API at {self.url}: {type(e).__name__} after {self.max_retries} retries') from None
-    async def complete(self, req:Request)->Completion:
-        c = self._client()
-        import inspect
-        kw = {**self._kw(req), 'max_tokens': req.max_tokens}
-        if 'temperature' in inspect.signature(c.messages.create).parameters: kw['temperature'] = req.temperature
-        else: kw['extra_body'] = {'temperature': req.temperature}  # SDK versions without the argument still send it
-        raw = await self._call(c.messages.with_raw_response.create, **kw)
-        msg = raw.parse()
-        if asyncio.iscoroutine(msg): msg = await msg
-        text = ''.join(getattr(b, 'text', '') for b in msg.content)
-        return Completion(text, msg.usage.input_tokens, msg.usage.output_tokens, msg.model or self.model, self.backend,
-                          retries=raw.retries_taken, stop_reason=msg.stop_reason or '')
-    async def count_tokens(self, req:Request)->tuple[int,bool]:
-        r = await self._call(self._client().messages.count_tokens, **self._kw(req))
-        return r.input_tokens,True
-    async def aclose(self):
-        c = self._clients.pop(id(asyncio.get_running_loop()), None)
-        if c is not None: await c.close()
+
+# %% ../../nbs/10_generate_teachers.ipynb #t0a1e005
+@patch
+def _kw(self:AnthropicTeacher, req:Request)->dict:
+    "The Messages API arguments of a request, apart from the sampling ones"
+    kw = {'model': self.model, 'messages': req.messages}
+    if req.system: kw['system'] = req.system
+    return kw
+
+@patch
+async def _call(self:AnthropicTeacher, fn, **kw):
+    "Call the SDK; its errors become `TeacherError`s"
+    import anthropic
+    try: return await fn(**kw)
+    except anthropic.APIStatusError as e:
+        after = f' (after {self.max_retries} retries)' if e.status_code in RETRY_STATUS else ''
+        raise TeacherError(f'Anthropic API: HTTP {e.status_code}: {str(e.message)[:200]}{after}',
+                           e.status_code in (401, 403, 404)) from None
+    except (anthropic.APITimeoutError, anthropic.APIConnectionError) as e:
+        raise TeacherError(f'Anthropic API at {self.url}: {type(e).__name__} '
+                           f'after {self.max_retries} retries') from None
+
+@patch
+def _completion(self:AnthropicTeacher, msg, retries:int=0)->Completion:
+    "A Messages API message as a `Completion`"
+    text = ''.join(getattr(b, 'text', '') for b in msg.content)
+    return Completion(text, msg.usage.input_tokens, msg.usage.output_tokens, msg.model or self.model, self.backend,
+                      retries=retries, stop_reason=msg.stop_reason or '')
+
+# %% ../../nbs/10_generate_teachers.ipynb #t0a1e008
+@patch
+async def complete(self:AnthropicTeacher, req:Request)->Completion:
+    "The teacher's answer to `req`"
+    c = self._client()
+    import inspect
+    kw = {**self._kw(req), 'max_tokens': req.max_tokens}
+    if 'temperature' in inspect.signature(c.messages.create).parameters: kw['temperature'] = req.temperature
+    else: kw['extra_body'] = {'temperature': req.temperature}  # SDK versions without the argument still send it
+    raw = await self._call(c.messages.with_raw_response.create, **kw)
+    msg = raw.parse()
+    if asyncio.iscoroutine(msg): msg = await msg
+    return self._completion(msg, raw.retries_taken)
+
+@patch
+async def count_tokens(self:AnthropicTeacher, req:Request)->tuple[int,bool]:
+    "The provider's exact count of the request's input tokens"
+    r = await self._call(self._client().messages.count_tokens, **self._kw(req))
+    return r.input_tokens,True
+
+@patch
+async def aclose(self:AnthropicTeacher):
+    "Close this event loop's client"
+    c = self._clients.pop(id(asyncio.get_running_loop()), None)
+    if c is not None: await c.close()
 
 # %% ../../nbs/10_generate_teachers.ipynb #bcc7f384
 class OpenAICompatibleTeacher(Teacher):
@@ -191,7 +148,8 @@ class OpenAICompatibleTeacher(Teacher):
     def __init__(self,
                  model:str,                              # the model name the server expects
                  base_url:str='https://api.openai.com/v1',
-                 api_key_env:str=None,                   # a variable whose key to send to `base_url` (default: $OPENAI_API_KEY, to api.openai.com only)
+                 api_key_env:str=None,                   # a variable whose key to send to `base_url`
+                                                         # (default: $OPENAI_API_KEY, to api.openai.com only)
                  max_retries:int=4,
                  timeout:float=120,                      # seconds per attempt
                  backoff:float=0.5,                      # the first retry waits up to this long (then doubling)
@@ -200,40 +158,65 @@ class OpenAICompatibleTeacher(Teacher):
         self.max_retries,self.timeout,self.backoff = max_retries,timeout,backoff
         self.remote = not any(h in self.base_url for h in ('://localhost', '://127.', '://[::1]', '://0.0.0.0'))
         if self.remote and api_key_for(self.base_url, api_key_env, 'OPENAI_API_KEY') is None:
-            raise LLMForgeError(f'The endpoint {self.base_url} needs an API key: name the environment variable that holds it '
-                                '(--api-key-env NAME); $OPENAI_API_KEY is sent to api.openai.com only')
+            raise LLMForgeError(f'The endpoint {self.base_url} needs an API key: name the environment variable that '
+                                'holds it (--api-key-env NAME); $OPENAI_API_KEY is sent to api.openai.com only')
     def _post(self, payload:dict)->tuple[int,dict,bytes]:
+        "POST a chat-completions payload: the status, the headers and the body"
         import urllib.request, urllib.error
         key = api_key_for(self.base_url, self.api_key_env, 'OPENAI_API_KEY')
-        req = urllib.request.Request(f'{self.base_url}/chat/completions', data=json.dumps(payload).encode(), method='POST',
-                                     headers={'Content-Type':'application/json', **({'Authorization': f'Bearer {key}'} if key else {})})
+        headers = {'Content-Type':'application/json', **({'Authorization': f'Bearer {key}'} if key else {})}
+        req = urllib.request.Request(f'{self.base_url}/chat/completions', data=json.dumps(payload).encode(),
+                                     method='POST', headers=headers)
         try:
             with urllib.request.urlopen(req, timeout=self.timeout) as r: return r.status,dict(r.headers),r.read()
         except urllib.error.HTTPError as e: return e.code,dict(e.headers or {}),e.read()
-    async def complete(self, req:Request)->Completion:
-        import urllib.error
-        msgs = ([{'role':'system','content':req.system}] if req.system else []) + req.messages
-        payload = {'model':self.model, 'messages':msgs, 'max_tokens':req.max_tokens, 'temperature':req.temperature}
-        if req.json_output: payload['response_format'] = {'type': 'json_object'}   # small local teachers answer in JSON too
-        for attempt in range(self.max_retries + 1):
-            retry_after,why = None,''
-            try: status,headers,body = await asyncio.to_thread(self._post, payload)
-            except (TimeoutError, urllib.error.URLError, ConnectionError) as e: status,why = 0,f'{type(e).__name__}: {getattr(e, "reason", e)}'
-            if status == 200:
-                try:
-                    d = json.loads(body); ch = d['choices'][0]; u = d.get('usage') or {}
-                    return Completion(ch['message'].get('content') or '', u.get('prompt_tokens', 0), u.get('completion_tokens', 0),
-                                      d.get('model') or self.model, self.backend, retries=attempt, stop_reason=ch.get('finish_reason') or '')
-                except (ValueError, KeyError, IndexError, TypeError): status,why = 502,f'unreadable response body {body[:80]!r}'
-            elif status:
-                why = f'HTTP {status}: {body[:200].decode(errors="replace")}'
-                lower = {k.lower():v for k,v in headers.items()}
-                retry_after = lower.get('retry-after-ms') and float(lower['retry-after-ms'])/1000 or lower.get('retry-after')
-                if status in (400, 422) and payload.pop('response_format', None): continue   # a server without JSON mode: ask plainly
-                if status not in RETRY_STATUS: raise TeacherError(f'{self.base_url}: {why}', fatal=status in (401, 403, 404), retries=attempt)
-            if attempt == self.max_retries: break
-            await asyncio.sleep(backoff_delay(attempt, retry_after, self.backoff))
-        raise TeacherError(f'{self.base_url}: {why} (after {self.max_retries} retries)', retries=self.max_retries)
+
+# %% ../../nbs/10_generate_teachers.ipynb #t0a1e00a
+@patch
+def _payload(self:OpenAICompatibleTeacher, req:Request)->dict:
+    "The chat-completions payload of a request"
+    msgs = ([{'role':'system','content':req.system}] if req.system else []) + req.messages
+    payload = {'model':self.model, 'messages':msgs, 'max_tokens':req.max_tokens, 'temperature':req.temperature}
+    if req.json_output: payload['response_format'] = {'type': 'json_object'}   # small local teachers answer in JSON too
+    return payload
+
+@patch
+def _completion(self:OpenAICompatibleTeacher, body:bytes, retries:int=0)->Completion:
+    "The answer in a chat-completions response body"
+    d = json.loads(body)
+    ch,u = d['choices'][0],d.get('usage') or {}
+    return Completion(ch['message'].get('content') or '', u.get('prompt_tokens', 0), u.get('completion_tokens', 0),
+                      d.get('model') or self.model, self.backend, retries=retries,
+                      stop_reason=ch.get('finish_reason') or '')
+
+def _retry_after(headers:dict):
+    "The wait a response asks for: `retry-after-ms` (OpenAI's, in ms) or `retry-after`"
+    lower = {k.lower():v for k,v in headers.items()}
+    return lower.get('retry-after-ms') and float(lower['retry-after-ms'])/1000 or lower.get('retry-after')
+
+# %% ../../nbs/10_generate_teachers.ipynb #t0a1e00e
+@patch
+async def complete(self:OpenAICompatibleTeacher, req:Request)->Completion:
+    "The teacher's answer to `req`, retried on 429/5xx/timeouts"
+    import urllib.error
+    payload = self._payload(req)
+    for attempt in range(self.max_retries + 1):
+        retry_after,why = None,''
+        try: status,headers,body = await asyncio.to_thread(self._post, payload)
+        except (TimeoutError, urllib.error.URLError, ConnectionError) as e:
+            status,why = 0,f'{type(e).__name__}: {getattr(e, "reason", e)}'
+        if status == 200:
+            try: return self._completion(body, attempt)
+            except (ValueError, KeyError, IndexError, TypeError):
+                status,why = 502,f'unreadable response body {body[:80]!r}'
+        elif status:
+            why,retry_after = f'HTTP {status}: {body[:200].decode(errors="replace")}',_retry_after(headers)
+            if status in (400, 422) and payload.pop('response_format', None): continue  # no JSON mode: ask plainly
+            if status not in RETRY_STATUS:
+                raise TeacherError(f'{self.base_url}: {why}', fatal=status in (401, 403, 404), retries=attempt)
+        if attempt == self.max_retries: break
+        await asyncio.sleep(backoff_delay(attempt, retry_after, self.backoff))
+    raise TeacherError(f'{self.base_url}: {why} (after {self.max_retries} retries)', retries=self.max_retries)
 
 # %% ../../nbs/10_generate_teachers.ipynb #a41fecf2
 class LocalTeacher(Teacher):
@@ -259,84 +242,44 @@ class LocalTeacher(Teacher):
         _,tok = self._load()
         msgs = ([{'role':'system','content':req.system}] if req.system else []) + req.messages
         return tok.apply_chat_template(msgs, add_generation_prompt=True, return_tensors='pt', return_dict=True)
-    def _generate(self, req:Request)->Completion:
-        import torch
-        with self._lock:
-            m,tok = self._load()
-            enc = self._ids(req)
-            n = enc['input_ids'].shape[1]
-            kw = {'max_new_tokens': min(req.max_tokens, self.max_new_tokens or req.max_tokens), 'pad_token_id': tok.pad_token_id or tok.eos_token_id}
-            if req.temperature > 0: kw.update(do_sample=True, temperature=req.temperature)
-            else: kw.update(do_sample=False)
-            torch.manual_seed(int(req.key(self.backend, self.model)[:8], 16))
-            with torch.no_grad(): out = m.generate(**enc, **kw)
-            new = out[0, n:]
-            return Completion(tok.decode(new, skip_special_tokens=True), n, int(new.shape[0]), self.model, self.backend)
-    async def complete(self, req:Request)->Completion: return await asyncio.to_thread(self._generate, req)
-    async def count_tokens(self, req:Request)->tuple[int,bool]: return int(self._ids(req)['input_ids'].shape[1]),True
 
+# %% ../../nbs/10_generate_teachers.ipynb #t0a1e00f
+@patch
+def _generate(self:LocalTeacher, req:Request)->Completion:
+    "Generate the answer to `req`, seeded from its key"
+    import torch
+    with self._lock:
+        m,tok = self._load()
+        enc = self._ids(req)
+        n = enc['input_ids'].shape[1]
+        kw = {'max_new_tokens': min(req.max_tokens, self.max_new_tokens or req.max_tokens),
+              'pad_token_id': tok.pad_token_id or tok.eos_token_id}
+        if req.temperature > 0: kw.update(do_sample=True, temperature=req.temperature)
+        else: kw.update(do_sample=False)
+        torch.manual_seed(int(req.key(self.backend, self.model)[:8], 16))
+        with torch.no_grad(): out = m.generate(**enc, **kw)
+        new = out[0, n:]
+        return Completion(tok.decode(new, skip_special_tokens=True), n, int(new.shape[0]), self.model, self.backend)
+
+@patch
+async def complete(self:LocalTeacher, req:Request)->Completion: return await asyncio.to_thread(self._generate, req)
+
+@patch
+async def count_tokens(self:LocalTeacher, req:Request)->tuple[int,bool]:
+    return int(self._ids(req)['input_ids'].shape[1]),True
+
+# %% ../../nbs/10_generate_teachers.ipynb #t0a1e011
 def make_teacher(model:str, backend:str=None, base_url:str=None, **kw)->Teacher:
-    "A teacher by backend name; the backend is guessed when not given (a folder: local; 'claude-*': anthropic; else openai)"
-    if backend is None: backend = 'local' if Path(model).expanduser().exists() else 'anthropic' if model.startswith('claude') else 'openai'
+    "A teacher by backend name; guessed when not given (a folder: local; 'claude-*': anthropic; else openai)"
+    if backend is None:
+        backend = ('local' if Path(model).expanduser().exists() else 'anthropic' if model.startswith('claude')
+                   else 'openai')
     if backend == 'anthropic': return AnthropicTeacher(model, base_url=base_url, **kw)
     if backend == 'openai': return OpenAICompatibleTeacher(model, **({'base_url': base_url} if base_url else {}), **kw)
-    if backend == 'local': kw.pop('api_key_env', None); return LocalTeacher(model, **kw)   # no key leaves this machine
+    if backend == 'local':
+        kw.pop('api_key_env', None)   # no key leaves this machine
+        return LocalTeacher(model, **kw)
     raise LLMForgeError(f"unknown backend {backend!r} (choose from anthropic, openai, local)")
-
-# %% ../../nbs/10_generate_teachers.ipynb #21ce0792
-class ResponseCache:
-    "Teacher answers on disk, one file per request key; `hits` and `misses` are counted"
-    def __init__(self, root):
-        self.root,self.hits,self.misses = Path(root),0,0
-    def _path(self, key:str, kind:str='answers')->Path: return self.root/kind/key[:2]/f'{key}.json'
-    def get(self, key:str)->Completion|None:
-        p = self._path(key)
-        try: d = json.loads(p.read_text())
-        except (FileNotFoundError, ValueError): self.misses += 1; return None
-        self.hits += 1
-        return Completion(**{**d, 'cached': True, 'cost': 0.0, 'retries': 0})
-    def put(self, key:str, c:Completion): atomic_write(self._path(key), json.dumps({**c.to_dict(), 'cached': False}, ensure_ascii=False))
-    def __contains__(self, key:str)->bool: return self._path(key).exists()
-    def __len__(self)->int: return sum(1 for _ in (self.root/'answers').glob('*/*.json'))
-    def get_count(self, key:str)->int|None:
-        try: return json.loads(self._path(key, 'counts').read_text())['input_tokens']
-        except (FileNotFoundError, ValueError, KeyError): return None
-    def put_count(self, key:str, n:int): atomic_write(self._path(key, 'counts'), json.dumps({'input_tokens': n}))
-
-# %% ../../nbs/10_generate_teachers.ipynb #b41e1dce
-_TOTALS = ('requests','sent','cached','errors','blocked','over_budget','input_tokens','output_tokens','retries')
-
-class Ledger:
-    "The cost record of one run: `ledger.jsonl` (one line per request) and `summary.json` (totals)"
-    def __init__(self, folder, run_id:str=None, **meta):
-        self.run_id = run_id or f'{time.strftime("%Y%m%d-%H%M%S")}-{uuid.uuid4().hex[:6]}'
-        self.folder = Path(folder)/self.run_id
-        self.folder.mkdir(parents=True, exist_ok=True)
-        self.totals = {k:0 for k in _TOTALS} | {'cost': 0.0}
-        self.meta = {'run_id': self.run_id, 'started': now_iso(), **meta}
-        self._lock = threading.Lock()
-    def record(self, status:str, req:Request, key:str, c:Completion=None, error:str=''):
-        "Append one request's outcome (status: sent, cached, error, blocked or over_budget)"
-        e = {'ts': now_iso(), 'status': status, 'key': key, 'tag': req.tag, 'attempt': req.attempt}
-        if c is not None: e.update(input_tokens=c.input_tokens, output_tokens=c.output_tokens, cost=round(c.cost, 10), retries=c.retries)
-        if error: e['error'] = error
-        line = (json.dumps(e, ensure_ascii=False) + '\n').encode()
-        with self._lock:
-            with open(self.folder/'ledger.jsonl', 'ab') as f: f.write(line); f.flush(); os.fsync(f.fileno())
-            t = self.totals; t['requests'] += 1; t['errors' if status == 'error' else status] += 1
-            if c is not None and status == 'sent':
-                t['input_tokens'] += c.input_tokens; t['output_tokens'] += c.output_tokens; t['cost'] += c.cost; t['retries'] += c.retries
-    def summary(self, **extra)->dict:
-        "Totals and what describes the run; saved as `summary.json`"
-        self.meta.update(extra)
-        d = {**self.meta, **self.totals, 'cost': round(self.totals['cost'], 10), 'updated': now_iso()}
-        atomic_write(self.folder/'summary.json', json.dumps(d, indent=2, ensure_ascii=False) + '\n')
-        return d
-    @staticmethod
-    def read(folder)->list[dict]:
-        "The lines of a run's ledger"
-        p = Path(folder)/'ledger.jsonl'
-        return [json.loads(l) for l in p.read_text().splitlines() if l.strip()] if p.exists() else []
 
 # %% ../../nbs/10_generate_teachers.ipynb #6818b847
 def phi_guard(req:Request, remote:bool, allow:bool=False, scrub:bool=False)->tuple[Request|None,str]:
@@ -349,43 +292,23 @@ def phi_guard(req:Request, remote:bool, allow:bool=False, scrub:bool=False)->tup
         return replace(req, system=scrub_phi(req.system) if req.system else '',
                        messages=[{**m, 'content': scrub_phi(m['content'])} for m in req.messages]),''
     what = ', '.join(sorted({sp.type for _,sp in found}))
-    return None,f'PHI found ({what}: {len(found)} span(s)); not sent to a remote teacher. Scrub it (--scrub-phi) or allow it (--allow-phi)'
+    return None,(f'PHI found ({what}: {len(found)} span(s)); not sent to a remote teacher. '
+                 'Scrub it (--scrub-phi) or allow it (--allow-phi)')
 
-# %% ../../nbs/10_generate_teachers.ipynb #0e4a048a
-@dataclass
-class Outcome:
-    "What happened to one request"
-    request:Request
-    status:str                  # 'sent', 'cached', 'error', 'blocked' or 'over_budget'
-    completion:Completion=None
-    error:str=''
-    key:str=''
-
-@dataclass
-class Estimate:
-    "The dry run: what a run would send and cost at most"
-    requests:int=0
-    cached:int=0                # already answered: free
-    blocked:int=0               # PHI: would not be sent
-    input_tokens:int=0          # of the requests to send
-    max_output_tokens:int=0     # their max_tokens
-    exact:bool=True             # input tokens counted by the provider/tokenizer (else estimated offline)
-    price:tuple=(0.0, 0.0)      # USD per million (input, output)
-    batch:bool=False            # priced for the Message Batches API (50% of the standard price)
-    def cost_input(self)->float: return cost_of(self.input_tokens, 0, self.price)
-    def cost_max(self)->float: return cost_of(self.input_tokens, self.max_output_tokens, self.price)
-    def to_dict(self)->dict: return {**asdict(self), 'cost_input': round(self.cost_input(), 6), 'cost_max': round(self.cost_max(), 6)}
-    def __str__(self):
-        return (f'{self.requests} requests ({self.cached} cached, {self.blocked} blocked by the PHI guard): '
-                f'{self.input_tokens:,} input tokens ({"exact" if self.exact else "estimated"}), at most {self.max_output_tokens:,} output tokens; '
-                f'${self.cost_input():.4f} input + up to ${self.cost_max()-self.cost_input():.4f} output = at most ${self.cost_max():.4f}' + (' at the Message Batches price (50%)' if self.batch else ''))
-
+# %% ../../nbs/10_generate_teachers.ipynb #t0a1e014
 def run_sync(coro):
     "Run a coroutine to completion, also where an event loop is already running (Jupyter)"
     try: asyncio.get_running_loop()
     except RuntimeError: return asyncio.run(coro)
     from concurrent.futures import ThreadPoolExecutor
     with ThreadPoolExecutor(1) as ex: return ex.submit(asyncio.run, coro).result()
+
+def teacher_price(teacher:Teacher, prices:dict=None)->tuple:
+    "USD per million (input, output) tokens of a teacher; a server on this machine with no listed price costs nothing"
+    try: return price_of(teacher.model, prices, teacher.backend)
+    except LLMForgeError:
+        if teacher.remote: raise
+        return (0.0, 0.0)
 
 # %% ../../nbs/10_generate_teachers.ipynb #4f6232cf
 class Generator:
@@ -399,112 +322,149 @@ class Generator:
                  ledger:Ledger=None,                # the run's cost record
                  allow_phi:bool=False,              # send PHI to remote teachers anyway
                  scrub_phi:bool=False,              # scrub PHI before sending to remote teachers
-                 margin:float=1.25,                 # safety factor on estimated (not counted) input tokens for the budget
+                 margin:float=1.25,                 # safety factor on estimated input tokens, for the budget
                  on_result=None,                    # called with each Outcome as it completes
-                 batch=None,                        # True or a `llmforge.generate.batches.BatchOptions`: Anthropic's Message Batches, half price
+                 batch=None,                        # True or a `BatchOptions`: Anthropic's Message Batches, half price
                 ):
-        self.teacher,self.budget,self.concurrency,self.ledger = teacher,budget,max(1, int(concurrency)),ledger
-        self.cache = cache if isinstance(cache, ResponseCache) else ResponseCache(cache or Path.home()/'.cache'/'llmforge'/'generations')
-        try: self.price = price_of(teacher.model, prices, teacher.backend)
-        except LLMForgeError:
-            if teacher.remote: raise
-            self.price = (0.0, 0.0)  # a server on this machine with no listed price costs nothing
+        self.teacher,self.concurrency,self.ledger = teacher,max(1, int(concurrency)),ledger
+        self.spending = Budget(budget)
+        self.cache = cache if isinstance(cache, ResponseCache) else ResponseCache(
+            cache or Path.home()/'.cache'/'llmforge'/'generations')
+        self.price = teacher_price(teacher, prices)
         self.allow_phi,self.scrub_phi,self.margin,self.on_result = allow_phi,scrub_phi,margin,on_result
-        self.spent,self.reserved,self.stopped,self.fatal = 0.0,0.0,False,None
+        self.fatal = None
         self.counts = {k:0 for k in ('sent','cached','error','blocked','over_budget')}
         self._inflight,self.batch = {},None
-        if batch: from llmforge.generate.batches import batch_setup; batch_setup(self, batch)
+        if batch: batch_setup(self, batch)
 
-    def _prepare(self, req:Request)->tuple[Request|None,str,str]:
-        "The request as it would be sent (after the PHI guard), its key, and why it is blocked"
-        r,why = phi_guard(req, self.teacher.remote, self.allow_phi, self.scrub_phi)
-        return r,(r.key(self.teacher.backend, self.teacher.model) if r else ''),why
+    budget = property(lambda self: self.spending.limit, lambda self, v: setattr(self.spending, 'limit', v),
+                      doc='The USD cap (None: no cap)')
+    spent = property(lambda self: self.spending.spent, doc='USD paid in this run')
+    reserved = property(lambda self: self.spending.reserved, doc='USD reserved for requests in flight')
+    stopped = property(lambda self: self.spending.stopped, doc='Whether the budget refused a request')
 
-    async def _count(self, req:Request, key:str)->tuple[int,bool]:
-        n = self.cache.get_count(key)
-        if n is not None: return n,True
-        n,exact = await self.teacher.count_tokens(req)
-        if exact: self.cache.put_count(key, n)
-        return n,exact
+# %% ../../nbs/10_generate_teachers.ipynb #t0a1e018
+@patch
+def _prepare(self:Generator, req:Request)->tuple[Request|None,str,str]:
+    "The request as it would be sent (after the PHI guard), its key, and why it is blocked"
+    r,why = phi_guard(req, self.teacher.remote, self.allow_phi, self.scrub_phi)
+    return r,(r.key(self.teacher.backend, self.teacher.model) if r else ''),why
 
-    async def _one(self, req:Request, sem, lock)->Outcome:
-        sent,key,why = self._prepare(req)
-        if sent is None: return self._done(Outcome(req, 'blocked', error=why))
-        c = self.cache.get(key)
-        if c is not None: return self._done(Outcome(sent, 'cached', c, key=key))
-        if key in self._inflight:  # the same request is on its way: wait for it instead of paying twice
-            o = await self._inflight[key]
-            return self._done(replace(o, request=sent, status='cached', completion=replace(o.completion, cost=0.0, cached=True, retries=0)) if o.status == 'sent'
-                              else replace(o, request=sent))
-        self._inflight[key] = fut = asyncio.get_running_loop().create_future()
-        try: o = await self._send(sent, key, sem, lock)
-        except BaseException as e: fut.set_exception(e); fut.exception(); raise
-        fut.set_result(o)
-        return o
+@patch
+async def _count(self:Generator, req:Request, key:str)->tuple[int,bool]:
+    "Input tokens of a request and whether they are exact; exact counts are cached"
+    n = self.cache.get_count(key)
+    if n is not None: return n,True
+    n,exact = await self.teacher.count_tokens(req)
+    if exact: self.cache.put_count(key, n)
+    return n,exact
 
-    async def _send(self, sent:Request, key:str, sem, lock)->Outcome:
-        async with sem:
-            if self.fatal: return self._done(Outcome(sent, 'error', error=f'not sent: the run stopped ({self.fatal})', key=key))
-            worst = 0.0
-            if self.budget is not None:
-                try: n,exact = await self._count(sent, key)
-                except TeacherError as e: return self._fail(sent, key, e)
-                worst = cost_of(n if exact else math.ceil(n*self.margin), sent.max_tokens, self.price)
-                async with lock:
-                    if self.stopped or self.spent + self.reserved + worst > self.budget + 1e-12:
-                        self.stopped = True
-                        return self._done(Outcome(sent, 'over_budget', error=f'budget ${self.budget:.4f} reached (spent ${self.spent:.4f}; this request could cost up to ${worst:.4f})', key=key))
-                    self.reserved += worst
-            try: c = await self.teacher.complete(sent)
-            except TeacherError as e:
-                async with lock: self.reserved -= worst
-                return self._fail(sent, key, e)
-            c.cost = cost_of(c.input_tokens, c.output_tokens, self.price)
-            self.cache.put(key, c)   # on disk before anyone else sees it
-            async with lock: self.reserved -= worst; self.spent += c.cost
-            return self._done(Outcome(sent, 'sent', c, key=key))
+# %% ../../nbs/10_generate_teachers.ipynb #t0a1e01b
+@patch
+async def _one(self:Generator, req:Request, sem, lock)->Outcome:
+    "The outcome of one request of a run"
+    sent,key,why = self._prepare(req)
+    if sent is None: return self._done(Outcome(req, 'blocked', error=why))
+    c = self.cache.get(key)
+    if c is not None: return self._done(Outcome(sent, 'cached', c, key=key))
+    if key in self._inflight:  # the same request is on its way: wait for it instead of paying twice
+        o = await self._inflight[key]
+        if o.status != 'sent': return self._done(replace(o, request=sent))
+        free = replace(o.completion, cost=0.0, cached=True, retries=0)
+        return self._done(replace(o, request=sent, status='cached', completion=free))
+    self._inflight[key] = fut = asyncio.get_running_loop().create_future()
+    try: o = await self._send(sent, key, sem, lock)
+    except BaseException as e:
+        fut.set_exception(e)
+        fut.exception()      # retrieved here, so asyncio does not warn when nobody else waits
+        raise
+    fut.set_result(o)
+    return o
 
-    def _fail(self, req, key, e:TeacherError)->Outcome:
-        if e.fatal: self.fatal = str(e)
-        return self._done(Outcome(req, 'error', error=str(e), key=key))
+# %% ../../nbs/10_generate_teachers.ipynb #t0a1e01d
+@patch
+async def _send(self:Generator, sent:Request, key:str, sem, lock)->Outcome:
+    "Send one request under the budget"
+    async with sem:
+        if self.fatal:
+            return self._done(Outcome(sent, 'error', error=f'not sent: the run stopped ({self.fatal})', key=key))
+        worst = 0.0
+        if self.budget is not None:
+            try: n,exact = await self._count(sent, key)
+            except TeacherError as e: return self._fail(sent, key, e)
+            worst = worst_cost(n, exact, sent.max_tokens, self.price, self.margin)
+            async with lock:
+                if not self.spending.reserve(worst):
+                    return self._done(Outcome(sent, 'over_budget', error=self.spending.refusal(worst), key=key))
+        try: c = await self.teacher.complete(sent)
+        except TeacherError as e:
+            async with lock: self.spending.settle(worst)
+            return self._fail(sent, key, e)
+        c.cost = cost_of(c.input_tokens, c.output_tokens, self.price)
+        self.cache.put(key, c)   # on disk before anyone else sees it
+        async with lock: self.spending.settle(worst, c.cost)
+        return self._done(Outcome(sent, 'sent', c, key=key))
 
-    def _done(self, o:Outcome)->Outcome:
-        self.counts[o.status] += 1
-        if self.ledger: self.ledger.record(o.status, o.request, o.key, o.completion, o.error)
-        if self.on_result: self.on_result(o)
-        return o
+# %% ../../nbs/10_generate_teachers.ipynb #t0a1e022
+@patch
+def _fail(self:Generator, req, key, e:TeacherError)->Outcome:
+    "An error outcome; a fatal error stops the run"
+    if e.fatal: self.fatal = str(e)
+    return self._done(Outcome(req, 'error', error=str(e), key=key))
 
-    async def arun(self, requests:list)->list[Outcome]:
-        "Send every request (async); outcomes in the order of `requests`"
-        sem,lock = asyncio.Semaphore(self.concurrency),asyncio.Lock()
-        try:
-            if self.batch: from llmforge.generate.batches import arun_batches; return await arun_batches(self, requests)
-            return list(await asyncio.gather(*(self._one(r, sem, lock) for r in requests)))
-        finally: await self.teacher.aclose()
+@patch
+def _done(self:Generator, o:Outcome)->Outcome:
+    "Count, record and report an outcome"
+    self.counts[o.status] += 1
+    if self.ledger: self.ledger.record(o.status, o.request, o.key, o.completion, o.error)
+    if self.on_result: self.on_result(o)
+    return o
 
-    def run(self, requests:list)->list[Outcome]:
-        "Send every request; outcomes in the order of `requests`"
-        return run_sync(self.arun(list(requests)))
+# %% ../../nbs/10_generate_teachers.ipynb #t0a1e01f
+@patch
+async def arun(self:Generator, requests:list)->list[Outcome]:
+    "Send every request (async); outcomes in the order of `requests`"
+    sem,lock = asyncio.Semaphore(self.concurrency),asyncio.Lock()
+    try:
+        if self.batch: return await arun_batches(self, requests)
+        return list(await asyncio.gather(*(self._one(r, sem, lock) for r in requests)))
+    finally: await self.teacher.aclose()
 
-    async def aestimate(self, requests:list, exact:bool=False)->Estimate:
-        est = Estimate(price=self.price, batch=bool(self.batch))
-        async def one(req):
-            sent,key,why = self._prepare(req)
-            est.requests += 1
-            if sent is None: est.blocked += 1; return
-            if key in self.cache: est.cached += 1; return
-            if exact or not self.teacher.remote: n,ok = await self._count(sent, key)   # the provider's count needs the network
-            else: n,ok = (self.cache.get_count(key),True) if self.cache.get_count(key) is not None else (estimate_request_tokens(sent),False)
-            est.input_tokens += n; est.max_output_tokens += sent.max_tokens; est.exact = est.exact and ok
-        sem = asyncio.Semaphore(self.concurrency)
-        async def limited(r):
-            async with sem: await one(r)
-        try: await asyncio.gather(*(limited(r) for r in requests))
-        finally: await self.teacher.aclose()
-        return est
+@patch
+def run(self:Generator, requests:list)->list[Outcome]:
+    "Send every request; outcomes in the order of `requests`"
+    return run_sync(self.arun(list(requests)))
 
-    def estimate(self, requests:list,
-                 exact:bool=False,   # ask a remote provider to count input tokens (needs the network); else estimate offline
-                )->Estimate:
-        "The dry run: requests, cached, blocked, input tokens, the most output tokens and the worst-case cost; nothing generated"
-        return run_sync(self.aestimate(list(requests), exact))
+# %% ../../nbs/10_generate_teachers.ipynb #t0a1e021
+@patch
+async def _estimate_one(self:Generator, req:Request, est:Estimate, exact:bool):
+    "Add one request to the dry run"
+    sent,key,why = self._prepare(req)
+    est.requests += 1
+    if sent is None: est.blocked += 1
+    elif key in self.cache: est.cached += 1
+    else:
+        # the provider's count needs the network
+        if exact or not self.teacher.remote: n,ok = await self._count(sent, key)
+        elif (n := self.cache.get_count(key)) is not None: ok = True
+        else: n,ok = estimate_request_tokens(sent),False
+        est.input_tokens += n
+        est.max_output_tokens += sent.max_tokens
+        est.exact = est.exact and ok
+
+@patch
+async def aestimate(self:Generator, requests:list, exact:bool=False)->Estimate:
+    "The dry run (async)"
+    est,sem = Estimate(price=self.price, batch=bool(self.batch)),asyncio.Semaphore(self.concurrency)
+    async def limited(r):
+        async with sem: await self._estimate_one(r, est, exact)
+    try: await asyncio.gather(*(limited(r) for r in requests))
+    finally: await self.teacher.aclose()
+    return est
+
+@patch
+def estimate(self:Generator, requests:list,
+             exact:bool=False,   # ask a remote provider to count input tokens (needs the network), else estimate
+            )->Estimate:
+    "The dry run: requests, cached, blocked, input tokens, the most output tokens and the worst-case cost"
+    return run_sync(self.aestimate(list(requests), exact))
