@@ -139,7 +139,7 @@ PUBLISHED = {'Q4_K_M': "llama.cpp's published Q4_K_M/F16 perplexity ratio: 1.028
 def quality(model:Path, work:Path, types:list, text_tokens:int):
     "Write each type with llmforge, load it in llama.cpp, and print its quality against the float32 Hugging Face model"
     from llmforge.quantizers.gguf import to_gguf
-    from llmforge.quantizers.verify import PROMPTS, _ppl, hf_reference, verify_gguf
+    from llmforge.quantizers.gguf import PROMPTS, perplexity, hf_reference, verify_gguf
     text, what = heldout_text(model, text_tokens)
     from llmforge.models import quiet_libraries
     with quiet_libraries(): ref = hf_reference(model, text=text)
@@ -162,7 +162,7 @@ def quality(model:Path, work:Path, types:list, text_tokens:int):
         ratio = f'{r["ppl"]/f16:7.4f}' if f16 else f'{"":>7}'
         print(f'{r["type"]:7} {r["mb"]:7.1f} {r["bpw"]:6.2f} {r["ppl"]:8.3f} {ratio} {r["kl"]:9.2e} {r["top1"]:6.3f}  {r["types"]}')
         if r['type'] in PUBLISHED: print(f'{"":7} ^ {PUBLISHED[r["type"]]}')
-    print(f'float32 Hugging Face model: PPL {_ppl(ref["logits"][-1], ref["ids"][-1]):.3f}')
+    print(f'float32 Hugging Face model: PPL {perplexity(ref["logits"][-1], ref["ids"][-1]):.3f}')
     from llmforge.quantizers.gguf import read_config
     cfg = read_config(model)
     odd = [f'{k} {cfg[k]}' for k in ('hidden_size', 'intermediate_size') if cfg[k] % 256]

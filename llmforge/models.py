@@ -1,4 +1,4 @@
-"""Load a base model by hub id or folder, and build the tiny offline model that tests and the quickstart use
+"""Load a base model by hub id or folder, build the tiny offline model that tests and the quickstart use, and merge
 
 Docs: https://llmforge.github.io/llmforge/models.html.md"""
 
@@ -6,46 +6,58 @@ Docs: https://llmforge.github.io/llmforge/models.html.md"""
 
 # %% ../nbs/06_models.ipynb #c5ad85d6
 from __future__ import annotations
-import os
+import json, os, shutil, sys, tempfile, time
 from pathlib import Path
 from .core import LLMForgeError, MissingDependency
 
 # %% auto #0
-__all__ = ['EMBEDDED', 'tiny_model', 'embedded_gguf', 'materialize', 'resolve_model', 'load_tokenizer', 'load_model',
-           'quiet_libraries', 'merge_adapter']
+__all__ = ['EMBEDDED', 'seeded_model', 'tiny_model', 'embedded_gguf', 'materialize', 'resolve_model', 'load_tokenizer',
+           'load_model', 'quiet_libraries', 'merge_adapter']
+
+# %% ../nbs/06_models.ipynb #d9380cf1
+def seeded_model(cls,       # a model class, e.g. `LlamaForCausalLM`
+                 config,    # its config
+                 seed:int,  # the same seed gives the same weights
+                ):
+    "A model of class `cls` whose random initial weights come from `seed`; torch's global RNG is left as it was"
+    import torch
+    g = torch.random.get_rng_state()
+    torch.manual_seed(seed)
+    try: return cls(config)
+    finally: torch.random.set_rng_state(g)
 
 # %% ../nbs/06_models.ipynb #065e40d3
 def tiny_model(path=None,                 # save the model and tokenizer here (a normal HF folder); None: keep in memory
                vocab_size:int=2048,       # BPE vocabulary of the tokenizer (special tokens included)
                hidden_size:int=256,       # a multiple of 256, so GGUF K-quants apply to every matrix
-               num_layers:int=2,
-               num_heads:int=4,
+               num_layers:int=2,          # decoder layers
+               num_heads:int=4,           # query heads
                num_kv_heads:int=2,        # grouped-query attention, as in modern Llama-family models
                intermediate_size:int=512, # a multiple of 256 as well
-               max_positions:int=2048,
+               max_positions:int=2048,    # the context length
                stage:int=1,               # whose chat template (and, for 2+, the <think> tokens) the tokenizer gets
                seed:int=0,                # the same seed gives the same weights
               ):
     "A small `LlamaForCausalLM` and its offline tokenizer, deterministic for a seed; returns `(model, tokenizer)`"
-    import torch
     from transformers import LlamaConfig, LlamaForCausalLM
     from llmforge.templates import tiny_tokenizer
     if hidden_size % 256 or intermediate_size % 256:
-        raise LLMForgeError(f'hidden_size and intermediate_size must be multiples of 256 (GGUF K-quant blocks), got {hidden_size} and {intermediate_size}')
+        raise LLMForgeError(f'hidden_size and intermediate_size must be multiples of 256 (GGUF K-quant blocks), '
+                            f'got {hidden_size} and {intermediate_size}')
     tok = tiny_tokenizer(vocab_size=vocab_size, stage=stage)
     cfg = LlamaConfig(vocab_size=len(tok), hidden_size=hidden_size, intermediate_size=intermediate_size,
                       num_hidden_layers=num_layers, num_attention_heads=num_heads, num_key_value_heads=num_kv_heads,
-                      max_position_embeddings=max_positions, rms_norm_eps=1e-5, rope_theta=10000.0, tie_word_embeddings=False,
-                      bos_token_id=None, eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id)
-    g = torch.random.get_rng_state()
-    torch.manual_seed(seed)
-    try: model = LlamaForCausalLM(cfg)
-    finally: torch.random.set_rng_state(g)
+                      max_position_embeddings=max_positions, rms_norm_eps=1e-5, rope_theta=10000.0,
+                      tie_word_embeddings=False, bos_token_id=None, eos_token_id=tok.eos_token_id,
+                      pad_token_id=tok.pad_token_id)
+    model = seeded_model(LlamaForCausalLM, cfg, seed)
     model.generation_config.pad_token_id = tok.pad_token_id
     model.generation_config.eos_token_id = tok.eos_token_id
     if path is not None:
-        path = Path(path); path.mkdir(parents=True, exist_ok=True)
-        model.save_pretrained(str(path)); tok.save_pretrained(str(path))
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        model.save_pretrained(str(path))
+        tok.save_pretrained(str(path))
     return model, tok
 
 # %% ../nbs/06_models.ipynb #b5b9ae42
@@ -56,7 +68,7 @@ EMBEDDED = {   # name -> the GGUF inside a pip package, and what to tell a user 
 }
 
 def embedded_gguf(name:str)->Path:
-    "The GGUF file an embedded model is made from; a one-line error with the install command when its package is missing"
+    "The GGUF file an embedded model is made from; a one-line error with the install command when it is missing"
     import importlib.metadata as md
     e = EMBEDDED[name]
     try: p = Path(md.distribution(e['package']).locate_file(e['file']))
@@ -64,14 +76,7 @@ def embedded_gguf(name:str)->Path:
     if p is None or not p.is_file(): raise MissingDependency(e['package'], e['install'], f'for the model {name!r}')
     return p
 
-# %% ../nbs/06_models.ipynb #f5c36a25
-def _sha256(path:Path)->str:
-    import hashlib
-    h = hashlib.sha256()
-    with open(path, 'rb') as f:
-        for block in iter(lambda: f.read(1 << 20), b''): h.update(block)
-    return h.hexdigest()
-
+# %% ../nbs/06_models.ipynb #f5a56967
 def _write_folder(gguf:Path, dest:Path):
     "Dequantize `gguf` into a plain HF folder at `dest`"
     import torch
@@ -79,41 +84,64 @@ def _write_folder(gguf:Path, dest:Path):
     with quiet_libraries():   # no per-tensor dequantization bar
         tok = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
         q = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name, dtype=torch.float32)
-    cfg = q.config.to_dict(); cfg.pop('quantization_config', None)
+    cfg = q.config.to_dict()
+    cfg.pop('quantization_config', None)
     config = AutoConfig.for_model(**cfg)
     with torch.device('meta'): plain = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
-    plain.load_state_dict(q.state_dict(), assign=True); plain.tie_weights()
+    plain.load_state_dict(q.state_dict(), assign=True)
+    plain.tie_weights()
     plain.generation_config = q.generation_config
-    plain.save_pretrained(str(dest)); tok.save_pretrained(str(dest))
+    plain.save_pretrained(str(dest))
+    tok.save_pretrained(str(dest))
 
-def materialize(name:str,           # a name in `EMBEDDED`
-                say=None,           # where a one-line notice of the first, slow materialisation goes (default: stderr)
-               )->Path:
-    "The HF folder of an embedded model, written once into the cache; later calls return it at once"
-    import json, shutil, sys, tempfile, time
-    from llmforge.core import cache_dir, atomic_write
-    gguf = embedded_gguf(name)
-    st = gguf.stat()
-    root = cache_dir()/'models'; root.mkdir(parents=True, exist_ok=True)
-    stamp = f'{st.st_size}-{int(st.st_mtime)}'
-    for d in sorted(root.glob(f'{name}-*')):   # the folder of this very file: checked by size and time, hashed once
+# %% ../nbs/06_models.ipynb #6e5ff8d9
+def _sha256(path:Path)->str:
+    import hashlib
+    h = hashlib.sha256()
+    with open(path, 'rb') as f:
+        for block in iter(lambda: f.read(1 << 20), b''): h.update(block)
+    return h.hexdigest()
+
+def _stamped(root:Path, name:str, stamp:str)->Path|None:
+    "The folder of `name` already materialised from a file of this size and time, if there is one"
+    for d in sorted(root.glob(f'{name}-*')):
         src = d/'source.json'
         if src.exists() and json.loads(src.read_text()).get('stamp') == stamp: return d
-    (say or (lambda m: print(m, file=sys.stderr)))(f'materialising {name} from {gguf.name} into {root} (once; ~20 s)')
-    t0 = time.perf_counter()
-    digest = _sha256(gguf)
-    final = root/f'{name}-{digest[:12]}'
-    if (final/'source.json').exists(): return final   # same file, new time stamp (a reinstall): the folder is still right
-    tmp = Path(tempfile.mkdtemp(prefix=f'.{name}-', dir=root))
+    return None
+
+def _materialize_into(gguf:Path, final:Path, source:dict, t0:float):
+    "Write the folder and its `source.json` beside `final` and rename it there; a process that finished first wins"
+    from llmforge.core import atomic_write
+    tmp = Path(tempfile.mkdtemp(prefix=f".{source['name']}-", dir=final.parent))
     try:
         _write_folder(gguf, tmp)
-        atomic_write(tmp/'source.json', json.dumps({'name': name, 'gguf': str(gguf), 'sha256': digest, 'stamp': stamp,
-                                                     'about': EMBEDDED[name]['about'], 'seconds': round(time.perf_counter() - t0, 1)}, indent=1))
+        seconds = round(time.perf_counter() - t0, 1)
+        atomic_write(tmp/'source.json', json.dumps(source | {'seconds': seconds}, indent=1))
         try: os.rename(tmp, final)
         except OSError:                            # another process finished first: its folder is the same
             if not (final/'source.json').exists(): raise
     finally:
         if tmp.exists(): shutil.rmtree(tmp, ignore_errors=True)
+
+# %% ../nbs/06_models.ipynb #36704053
+def materialize(name:str,           # a name in `EMBEDDED`
+                say=None,           # where a one-line notice of the first, slow materialisation goes (default: stderr)
+               )->Path:
+    "The HF folder of an embedded model, written once into the cache; later calls return it at once"
+    from llmforge.core import cache_dir
+    gguf = embedded_gguf(name)
+    st = gguf.stat()
+    root = cache_dir()/'models'
+    root.mkdir(parents=True, exist_ok=True)
+    stamp = f'{st.st_size}-{int(st.st_mtime)}'
+    if (found := _stamped(root, name, stamp)) is not None: return found
+    (say or (lambda m: print(m, file=sys.stderr)))(f'materialising {name} from {gguf.name} into {root} (once; ~20 s)')
+    t0 = time.perf_counter()
+    digest = _sha256(gguf)
+    final = root/f'{name}-{digest[:12]}'
+    if (final/'source.json').exists(): return final   # same file, new time stamp (a reinstall): the folder is right
+    source = {'name': name, 'gguf': str(gguf), 'sha256': digest, 'stamp': stamp, 'about': EMBEDDED[name]['about']}
+    _materialize_into(gguf, final, source, t0)
     return final
 
 def resolve_model(name_or_path):
@@ -121,17 +149,20 @@ def resolve_model(name_or_path):
     return materialize(str(name_or_path)) if str(name_or_path) in EMBEDDED else name_or_path
 
 # %% ../nbs/06_models.ipynb #21a03e63
+_UNREACHABLE = ('offline', 'Connection', 'resolve', 'Max retries', "couldn't connect", 'Temporary failure', 'Network')
+
 def _hub_error(name:str, e:Exception)->LLMForgeError:
     msg = str(e)
     offline = os.environ.get('HF_HUB_OFFLINE') in ('1','true','True')
     if 'gated' in msg.lower() or '401' in msg or '403' in msg:
         why = 'the model is gated or private: accept its licence on the hub and set HF_TOKEN'
-    elif offline or any(s in msg for s in ('offline', 'Connection', 'resolve', 'Max retries', 'couldn\'t connect', 'Temporary failure', 'Network')):
+    elif offline or any(s in msg for s in _UNREACHABLE):
         why = 'the model hub cannot be reached' + (' (HF_HUB_OFFLINE is set)' if offline else '')
     else: why = msg.splitlines()[0][:300] if msg else type(e).__name__
     return LLMForgeError(f"cannot load {name!r}: {why}. Download it where you have a network "
                          f"(huggingface-cli download {name} --local-dir DIR) and pass DIR, or use a local model folder")
 
+# %% ../nbs/06_models.ipynb #1ab61970
 def load_tokenizer(name_or_path):
     "The tokenizer of a model folder or hub id; its chat template is probed in a child before anything renders it"
     from transformers import AutoTokenizer
@@ -139,16 +170,40 @@ def load_tokenizer(name_or_path):
     name_or_path = resolve_model(name_or_path)
     p = Path(str(name_or_path)).expanduser()
     if p.exists() and not p.is_dir(): raise LLMForgeError(f'{p} is a file; give a model folder or a hub id')
-    try: tok = AutoTokenizer.from_pretrained(str(p) if p.exists() else str(name_or_path), token=os.environ.get('HF_TOKEN'))
+    src = str(p) if p.exists() else str(name_or_path)
+    try: tok = AutoTokenizer.from_pretrained(src, token=os.environ.get('HF_TOKEN'))
     except (OSError, ValueError, TypeError, AttributeError) as e:   # a broken config.json says so in many ways
         if p.exists(): raise LLMForgeError(f'{p}: not a tokenizer folder ({str(e).splitlines()[0][:200]})') from None
         raise _hub_error(str(name_or_path), e) from None
     t = getattr(tok, 'chat_template', None)
+    where = p.name if p.exists() else name_or_path
     for template in (t.values() if isinstance(t, dict) else [t] if isinstance(t, str) else []):
-        probe_template(template, f'the chat template of {p.name if p.exists() else name_or_path}')   # a looping template: one line, not a hang
+        probe_template(template, f'the chat template of {where}')   # a looping template: one line, not a hang
     return tok
 
-def load_model(name_or_path,                # a local folder, a hub id, or an embedded model's name ('smollm2-135m-instruct')
+# %% ../nbs/06_models.ipynb #e944dbc8
+def _best_device()->str:
+    import torch
+    if torch.cuda.is_available(): return 'cuda'
+    return 'mps' if getattr(torch.backends, 'mps', None) and torch.backends.mps.is_available() else 'cpu'
+
+def _quantization_kwargs(quantization:str, device:str)->dict:
+    "The `from_pretrained` arguments that load a model in 4 or 8 bits through bitsandbytes"
+    import torch
+    if quantization not in ('4bit', '8bit'):
+        raise LLMForgeError(f"quantization must be '4bit' or '8bit', got {quantization!r}")
+    try:
+        from transformers import BitsAndBytesConfig
+        import bitsandbytes  # noqa: F401  (only to say clearly that it is missing)
+    except ImportError:
+        raise LLMForgeError('4-bit/8-bit loading needs bitsandbytes: pip install bitsandbytes') from None
+    if quantization == '8bit': q = BitsAndBytesConfig(load_in_8bit=True)
+    else: q = BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type='nf4', bnb_4bit_use_double_quant=True,
+                                 bnb_4bit_compute_dtype=torch.bfloat16 if device == 'cuda' else torch.float32)
+    return {'quantization_config': q, 'device_map': {'': device}}
+
+# %% ../nbs/06_models.ipynb #f14e8267
+def load_model(name_or_path,                # a local folder, a hub id, or an embedded model's name (`EMBEDDED`)
                dtype:str='auto',            # 'auto', 'float32', 'bfloat16', 'float16'
                device:str=None,             # 'cpu', 'cuda', 'mps'; default: the best available
                quantization:str=None,       # None, '4bit' (QLoRA's nf4) or '8bit', through bitsandbytes
@@ -159,20 +214,12 @@ def load_model(name_or_path,                # a local folder, a hub id, or an em
     from transformers import AutoModelForCausalLM
     name_or_path = resolve_model(name_or_path)
     # the tokenizer (and chat template) an adapter was trained with travels in its folder: it wins over the base's
-    tok = load_tokenizer(adapter if adapter is not None and (Path(str(adapter))/'tokenizer_config.json').exists() else name_or_path)
+    adapter_tok = adapter is not None and (Path(str(adapter))/'tokenizer_config.json').exists()
+    tok = load_tokenizer(adapter if adapter_tok else name_or_path)
     p = Path(str(name_or_path)).expanduser()
-    device = device or ('cuda' if torch.cuda.is_available() else 'mps' if getattr(torch.backends, 'mps', None) and torch.backends.mps.is_available() else 'cpu')
+    device = device or _best_device()
     kw = {'dtype': dtype if dtype == 'auto' else getattr(torch, dtype), 'token': os.environ.get('HF_TOKEN')}
-    if quantization:
-        if quantization not in ('4bit', '8bit'): raise LLMForgeError(f"quantization must be '4bit' or '8bit', got {quantization!r}")
-        try:
-            from transformers import BitsAndBytesConfig
-            import bitsandbytes  # noqa: F401  (only to say clearly that it is missing)
-        except ImportError: raise LLMForgeError('4-bit/8-bit loading needs bitsandbytes: pip install bitsandbytes') from None
-        kw['quantization_config'] = (BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type='nf4', bnb_4bit_use_double_quant=True,
-                                                        bnb_4bit_compute_dtype=torch.bfloat16 if device == 'cuda' else torch.float32)
-                                     if quantization == '4bit' else BitsAndBytesConfig(load_in_8bit=True))
-        kw['device_map'] = {'': device}
+    if quantization: kw |= _quantization_kwargs(quantization, device)
     try: model = AutoModelForCausalLM.from_pretrained(str(p) if p.exists() else str(name_or_path), **kw)
     except (OSError, ValueError, TypeError, AttributeError) as e:   # a broken config.json says so in many ways
         if p.exists(): raise LLMForgeError(f'{p}: not a model folder ({str(e).splitlines()[0][:200]})') from None
@@ -195,7 +242,8 @@ def quiet_libraries():
     level,bars = hf_logging.get_verbosity(),hf_logging.is_progress_bar_enabled()
     loggers = {n: logging.getLogger(n) for n in ('bitsandbytes', 'peft')}
     old = {n: l.level for n,l in loggers.items()}
-    hf_logging.set_verbosity_error(); hf_logging.disable_progress_bar()
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
     for l in loggers.values(): l.setLevel(logging.ERROR)
     try:
         with warnings.catch_warnings():
@@ -209,10 +257,10 @@ def quiet_libraries():
         for n,l in loggers.items(): l.setLevel(old[n])
 
 # %% ../nbs/06_models.ipynb #9544fc0d
-def merge_adapter(base,    # the base model: folder, hub id or embedded name
-                 adapter, # the LoRA adapter folder
-                 out,     # the merged model folder to write
-                )->Path:
+def merge_adapter(base,     # the base model: folder, hub id or embedded name
+                  adapter,  # the LoRA adapter folder
+                  out,      # the merged model folder to write
+                 )->Path:
     "Fold a LoRA adapter into its base model and save a standalone model folder"
     model,tok = load_model(base, adapter=adapter, device='cpu')
     merged = model.merge_and_unload()

@@ -6,9 +6,9 @@ import pytest
 
 os.environ.setdefault('HF_HUB_OFFLINE', '1')
 from llmforge.core import LLMForgeError, MissingDependency, VerificationError
-from llmforge.quantizers.gguf import GGUF_TYPES, DIRECT_TYPES, to_gguf, write_gguf, adapter_to_gguf, modelfile, tokenizer_metadata
-
-from llmforge.quantizers.verify import verify_gguf, hf_reference, sweep, smollm2_shaped, GGUFPredictor
+from llmforge.quantizers.gguf import (GGUF_TYPES, DIRECT_TYPES, to_gguf, write_gguf, adapter_to_gguf, modelfile,
+                                      tokenizer_metadata, verify_gguf, hf_reference)
+from llmforge.quantizers.verify import sweep, smollm2_shaped, GGUFPredictor
 from llmforge.llamacpp import LlamaModel
 from llmforge.llamacpp import llama_cpp_installed      # asks without loading llama.cpp here: it runs in a child process
 needs_llama = pytest.mark.skipif(not llama_cpp_installed(), reason='llama-cpp-python is an optional extra: pip install "llmforge[gguf]"')
@@ -133,8 +133,8 @@ def test_merged_adapter_and_gguf_adapter_agree(tiny, tmp_path):
 
 @needs_llama
 def test_verification_error_exit_code(tiny, tmp_path, monkeypatch):
-    import llmforge.quantizers.verify as V
-    monkeypatch.setitem(V.THRESHOLDS, 'Q4_0', (1e-9, 1e-12, 1.0))   # impossible limits
+    import llmforge.quantizers.gguf as G
+    monkeypatch.setitem(G.THRESHOLDS, 'Q4_0', (1e-9, 1e-12, 1.0))   # impossible limits
     (tmp_path/'q.gguf').write_bytes(b'an earlier file')
     with pytest.raises(VerificationError) as e: to_gguf(tiny, tmp_path/'q.gguf', 'Q4_0')
     assert e.value.exit_code == 4 and 'failed verification' in str(e.value) and 'kept as q.unverified.gguf' in str(e.value)

@@ -1,4 +1,4 @@
-"""Our own Hugging Face → GGUF writer for the Llama family, tensor by tensor, with every K-quant through llama.cpp
+"""Our own Hugging Face → GGUF writer for the Llama family, tensor by tensor, with every K-quant through llama.cpp and
 
 Docs: https://llmforge.github.io/llmforge/quantizers_gguf.html.md"""
 
@@ -6,42 +6,59 @@ Docs: https://llmforge.github.io/llmforge/quantizers_gguf.html.md"""
 
 # %% ../../nbs/11_quantizers_gguf.ipynb #035bfaeb
 from __future__ import annotations
-import json, os, struct, time
+import json, math, os, struct, time
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
 import numpy as np
-from ..core import LLMForgeError, VerificationError, NativeCrash, read_json_object
-from ..llamacpp import require_llama_cpp, llama_cpp_installed, quantize
+from fastcore.basics import patch
+from ..core import LLMForgeError, MissingDependency, VerificationError, NativeCrash, read_json_object
+from ..llamacpp import require_llama_cpp, llama_cpp_installed, quantize, LlamaModel
 
 # %% auto #0
-__all__ = ['GGUF_TYPES', 'DIRECT_TYPES', 'SafetensorsFolder', 'read_config', 'gguf_name', 'permute_rotary', 'tensor_type',
-           'encode', 'bpe_pre_tokenizer', 'tokenizer_metadata', 'write_gguf', 'quantize_gguf', 'GGUFResult',
-           'gguf_stats', 'to_gguf', 'adapter_to_gguf', 'chatml_to_go', 'modelfile', 'check_shipped_template']
+__all__ = ['GGUF_TYPES', 'DIRECT_TYPES', 'THRESHOLDS', 'READER_TOLERANCE', 'PROMPTS', 'HELD_OUT', 'safetensors_header',
+           'SafetensorsFolder', 'read_config', 'gguf_name', 'permute_rotary', 'rotary_heads', 'tensor_type', 'encode',
+           'bpe_pre_tokenizer', 'tokenizer_metadata', 'write_gguf', 'quantize_gguf', 'VerifyReport', 'hf_reference',
+           'perplexity', 'compare_logits', 'verify_gguf', 'GGUFResult', 'gguf_stats', 'to_gguf', 'adapter_to_gguf',
+           'chatml_to_go', 'modelfile', 'check_shipped_template']
 
-# %% ../../nbs/11_quantizers_gguf.ipynb #9f313d05
+# %% ../../nbs/11_quantizers_gguf.ipynb #1e97299d
 _ST_DTYPES = {'F32': np.float32, 'F16': np.float16, 'BF16': np.uint16, 'F64': np.float64}
 
+def safetensors_header(p:Path)->tuple:
+    "The JSON header of a safetensors file and the byte offset its data starts at"
+    with open(p, 'rb') as fh:
+        try:
+            n = struct.unpack('<Q', fh.read(8))[0]
+            if n > 100_000_000: raise ValueError('header too large')
+            header = json.loads(fh.read(n))
+        except (struct.error, ValueError) as e: raise LLMForgeError(f'{p}: not a safetensors file ({e})') from None
+    return header, 8 + n
+
+# %% ../../nbs/11_quantizers_gguf.ipynb #9f313d05
 class SafetensorsFolder:
     "The tensors of a model folder's safetensors files, read one at a time without mapping the files"
-    def __init__(self, folder, files:list=None):  # files: default model.safetensors, or the shards of its index
+    def __init__(self, folder,
+                 files:list=None, # default: model.safetensors, or the shards of its index
+                ):
         self.folder = Path(folder)
         index = self.folder/'model.safetensors.index.json'
-        if files is None: files = sorted(set(json.loads(index.read_text())['weight_map'].values())) if index.exists() else ['model.safetensors']
+        if files is None:
+            files = (sorted(set(json.loads(index.read_text())['weight_map'].values())) if index.exists()
+                     else ['model.safetensors'])
         if not (self.folder/files[0]).exists():
-            raise LLMForgeError(f'{self.folder}: no {files[0]} (or index); save the model with save_pretrained(..., safe_serialization=True)')
-        self.entries = {}
+            raise LLMForgeError(f'{self.folder}: no {files[0]} (or index); '
+                                'save the model with save_pretrained(..., safe_serialization=True)')
+        self.entries = {}   # name -> (file, dtype, shape, first byte, byte count)
         for f in files:
             p = self.folder/f
-            with open(p, 'rb') as fh:
-                try:
-                    n = struct.unpack('<Q', fh.read(8))[0]
-                    if n > 100_000_000: raise ValueError('header too large')
-                    header = json.loads(fh.read(n))
-                except (struct.error, ValueError) as e: raise LLMForgeError(f'{p}: not a safetensors file ({e})') from None
+            header,start = safetensors_header(p)
             for name,e in header.items():
                 if name == '__metadata__': continue
-                if e['dtype'] not in _ST_DTYPES: raise LLMForgeError(f'{p}: tensor {name} has dtype {e["dtype"]}; only F32/F16/BF16 models can be converted')
-                self.entries[name] = (p, e['dtype'], tuple(e['shape']), 8 + n + e['data_offsets'][0], e['data_offsets'][1] - e['data_offsets'][0])
+                if e['dtype'] not in _ST_DTYPES:
+                    raise LLMForgeError(f'{p}: tensor {name} has dtype {e["dtype"]}; '
+                                        'only F32/F16/BF16 models can be converted')
+                begin,end = e['data_offsets']
+                self.entries[name] = (p, e['dtype'], tuple(e['shape']), start + begin, end - begin)
 
     def dtype(self)->str:
         "The dtype most tensors have (F32, F16 or BF16)"
@@ -50,24 +67,26 @@ class SafetensorsFolder:
 
     def shape(self, name:str)->tuple: return self.entries[name][2]
 
-    def read(self, name:str, start:int=0, stop:int=None)->np.ndarray:
-        "One tensor (or its rows `start:stop`) as float32"
-        p,dt,shape,offset,nbytes = self.entries[name]
-        item = np.dtype(_ST_DTYPES[dt]).itemsize
-        row = int(np.prod(shape[1:], dtype=np.int64)) if len(shape) > 1 else 1
-        stop = min(shape[0] if shape else 1, stop if stop is not None else 1 << 62)
-        with open(p, 'rb') as fh:
-            fh.seek(offset + start * row * item)
-            a = np.fromfile(fh, dtype=_ST_DTYPES[dt], count=(stop - start) * row if shape else 1)
-        if dt == 'BF16': a = (a.astype(np.uint32) << 16).view(np.float32)
-        return a.astype(np.float32, copy=False).reshape((stop - start, *shape[1:]) if shape else ())
+# %% ../../nbs/11_quantizers_gguf.ipynb #27cbd95d
+@patch
+def read(self:SafetensorsFolder,
+         name:str,       # the tensor's name in the header
+         start:int=0,    # the first row to read
+         stop:int=None,  # the row after the last; default: to the end
+        )->np.ndarray:
+    "One tensor (or its rows `start:stop`) as float32"
+    p,dt,shape,offset,nbytes = self.entries[name]
+    item = np.dtype(_ST_DTYPES[dt]).itemsize
+    row = int(np.prod(shape[1:], dtype=np.int64)) if len(shape) > 1 else 1
+    stop = min(shape[0] if shape else 1, stop if stop is not None else 1 << 62)
+    with open(p, 'rb') as fh:
+        fh.seek(offset + start * row * item)
+        a = np.fromfile(fh, dtype=_ST_DTYPES[dt], count=(stop - start) * row if shape else 1)
+    if dt == 'BF16': a = (a.astype(np.uint32) << 16).view(np.float32)
+    return a.astype(np.float32, copy=False).reshape((stop - start, *shape[1:]) if shape else ())
 
 # %% ../../nbs/11_quantizers_gguf.ipynb #2130fcb1
 _ARCHS = {'LlamaForCausalLM': 'llama', 'MistralForCausalLM': 'llama', 'Qwen2ForCausalLM': 'qwen2'}
-_LAYER = {'self_attn.q_proj': 'attn_q', 'self_attn.k_proj': 'attn_k', 'self_attn.v_proj': 'attn_v', 'self_attn.o_proj': 'attn_output',
-          'mlp.gate_proj': 'ffn_gate', 'mlp.up_proj': 'ffn_up', 'mlp.down_proj': 'ffn_down',
-          'input_layernorm': 'attn_norm', 'post_attention_layernorm': 'ffn_norm'}
-_TOP = {'model.embed_tokens.weight': 'token_embd.weight', 'model.norm.weight': 'output_norm.weight', 'lm_head.weight': 'output.weight'}
 
 def read_config(folder)->dict:
     "The model's `config.json`, checked to be a Llama-family model we can write"
@@ -76,11 +95,20 @@ def read_config(folder)->dict:
     cfg = read_json_object(p, 'model config')
     archs = cfg.get('architectures') or []
     if not archs or archs[0] not in _ARCHS:
-        raise LLMForgeError(f'{p}: architecture {archs[0] if archs else "?"} is not supported for GGUF; supported: {", ".join(_ARCHS)}')
+        raise LLMForgeError(f'{p}: architecture {archs[0] if archs else "?"} is not supported for GGUF; '
+                            f'supported: {", ".join(_ARCHS)}')
     rope = cfg.get('rope_parameters') or cfg.get('rope_scaling') or {}
     kind = rope.get('rope_type', rope.get('type', 'default'))
-    if kind not in ('default', 'linear'): raise LLMForgeError(f'{p}: rope scaling {kind!r} is not supported for GGUF (only default and linear)')
+    if kind not in ('default', 'linear'):
+        raise LLMForgeError(f'{p}: rope scaling {kind!r} is not supported for GGUF (only default and linear)')
     return cfg
+
+# %% ../../nbs/11_quantizers_gguf.ipynb #ba618a7b
+_LAYER = {'self_attn.q_proj': 'attn_q', 'self_attn.k_proj': 'attn_k', 'self_attn.v_proj': 'attn_v',
+          'self_attn.o_proj': 'attn_output', 'mlp.gate_proj': 'ffn_gate', 'mlp.up_proj': 'ffn_up',
+          'mlp.down_proj': 'ffn_down', 'input_layernorm': 'attn_norm', 'post_attention_layernorm': 'ffn_norm'}
+_TOP = {'model.embed_tokens.weight': 'token_embd.weight', 'model.norm.weight': 'output_norm.weight',
+        'lm_head.weight': 'output.weight'}
 
 def gguf_name(hf:str)->str|None:
     "llama.cpp's name for a Hugging Face tensor (None for buffers that are not weights)"
@@ -96,8 +124,15 @@ def permute_rotary(w:np.ndarray, n_head:int)->np.ndarray:
     "Rows of a q/k weight (or bias) from Hugging Face's rotate-half layout to llama.cpp's interleaved pairs"
     return w.reshape(n_head, 2, w.shape[0] // n_head // 2, *w.shape[1:]).swapaxes(1, 2).reshape(w.shape)
 
+def rotary_heads(arch:str, gname:str, cfg:dict)->int|None:
+    "The head count a tensor's rows are permuted by for llama.cpp's rotary layout (None: not permuted)"
+    if arch != 'llama' or ('.attn_q.' not in gname and '.attn_k.' not in gname): return None
+    heads = cfg['num_attention_heads']
+    return heads if '.attn_q.' in gname else (cfg.get('num_key_value_heads') or heads)
+
 # %% ../../nbs/11_quantizers_gguf.ipynb #8d19a573
-GGUF_TYPES = ('F32', 'F16', 'BF16', 'Q8_0', 'Q4_0', 'Q2_K', 'Q3_K_S', 'Q3_K_M', 'Q3_K_L', 'Q4_K_S', 'Q4_K_M', 'Q5_K_S', 'Q5_K_M', 'Q6_K')
+GGUF_TYPES = ('F32', 'F16', 'BF16', 'Q8_0', 'Q4_0', 'Q2_K', 'Q3_K_S', 'Q3_K_M', 'Q3_K_L', 'Q4_K_S', 'Q4_K_M',
+              'Q5_K_S', 'Q5_K_M', 'Q6_K')
 DIRECT_TYPES = GGUF_TYPES[:5]
 
 def _gguf():
@@ -105,7 +140,9 @@ def _gguf():
     try:
         import gguf, gguf.quants
         return gguf
-    except ImportError: raise MissingDependency('gguf', "pip install 'llmforge[gguf]'  (or: pip install gguf)", 'to write GGUF files') from None
+    except ImportError:
+        raise MissingDependency('gguf', "pip install 'llmforge[gguf]'  (or: pip install gguf)",
+                                'to write GGUF files') from None
 
 def _qtype(name:str): return _gguf().GGMLQuantizationType[name]
 
@@ -125,8 +162,10 @@ def encode(a:np.ndarray, t:str)->np.ndarray:
     return gguf.quants.quantize(np.ascontiguousarray(a, dtype=np.float32), _qtype(t))
 
 # %% ../../nbs/11_quantizers_gguf.ipynb #33890ae3
-_LLAMA3_RE = r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"
-_QWEN2_RE = r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"
+_LLAMA3_RE = (r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+"
+              r"|\s+(?!\S)|\s+")
+_QWEN2_RE = (r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+"
+             r"|\s+(?!\S)|\s+")
 
 def bpe_pre_tokenizer(pre:dict|None)->str:
     "llama.cpp's name for a `tokenizer.json` pre-tokenizer definition"
@@ -134,7 +173,8 @@ def bpe_pre_tokenizer(pre:dict|None)->str:
     kinds = [(s or {}).get('type') for s in steps]
     bl = [s for s in steps if s and s.get('type') == 'ByteLevel']
     if kinds == ['ByteLevel'] and bl[0].get('use_regex', True): return 'gpt-2'
-    if kinds == ['Digits', 'ByteLevel'] and steps[0].get('individual_digits') and bl[0].get('use_regex', True): return 'smollm'
+    if kinds == ['Digits', 'ByteLevel'] and steps[0].get('individual_digits') and bl[0].get('use_regex', True):
+        return 'smollm'
     if kinds == ['Split', 'ByteLevel'] and not bl[0].get('use_regex', True):
         rx = (steps[0].get('pattern') or {}).get('Regex')
         if rx == _LLAMA3_RE: return 'llama-bpe'
@@ -142,49 +182,77 @@ def bpe_pre_tokenizer(pre:dict|None)->str:
     raise LLMForgeError(f'tokenizer.json: pre-tokenizer {json.dumps(pre)[:200]} is not one llama.cpp knows by name '
                         f'(gpt-2, smollm, llama-bpe, qwen2); retrain the tokenizer with a ByteLevel pre-tokenizer')
 
+# %% ../../nbs/11_quantizers_gguf.ipynb #0717d258
 def _tok_config(folder:Path)->dict:
     p = folder/'tokenizer_config.json'
     cfg = json.loads(p.read_text()) if p.exists() else {}
-    if not cfg.get('chat_template') and (folder/'chat_template.jinja').exists(): cfg['chat_template'] = (folder/'chat_template.jinja').read_text()
+    if not cfg.get('chat_template') and (folder/'chat_template.jinja').exists():
+        cfg['chat_template'] = (folder/'chat_template.jinja').read_text()
     return cfg
 
 def _content(t): return t.get('content') if isinstance(t, dict) else t
 
+# %% ../../nbs/11_quantizers_gguf.ipynb #9c1f4df6
+def _sentencepiece_vocab(folder:Path, cfg:dict, T)->tuple:
+    "Tokens, types, scores and metadata of a SentencePiece `tokenizer.model`"
+    try: import sentencepiece as spm
+    except ImportError:
+        raise MissingDependency('sentencepiece', 'pip install sentencepiece',
+                                f'to read {folder}/tokenizer.model') from None
+    sp = spm.SentencePieceProcessor(model_file=str(folder/'tokenizer.model'))
+    tokens = [sp.id_to_piece(i) for i in range(sp.get_piece_size())]
+    scores = [sp.get_score(i) for i in range(len(tokens))]
+    types = [T.UNKNOWN if sp.is_unknown(i) else T.CONTROL if sp.is_control(i) else T.UNUSED if sp.is_unused(i)
+             else T.BYTE if sp.is_byte(i) else T.NORMAL for i in range(len(tokens))]
+    return tokens, types, scores, {'model': 'llama', 'pre': 'default', 'merges': None,
+                                   'add_bos': cfg.get('add_bos_token', True)}
+
+# %% ../../nbs/11_quantizers_gguf.ipynb #8aa60a1a
+def _bpe_vocab(tjd:dict, cfg:dict, added:dict, T)->tuple:
+    "Tokens, types, scores (None) and metadata of a byte-level BPE `tokenizer.json`"
+    vocab = tjd['model']['vocab']
+    tokens = [None] * (max(list(vocab.values()) + list(added)) + 1)
+    for t,i in vocab.items(): tokens[i] = t
+    merges = [m if isinstance(m, str) else ' '.join(m) for m in tjd['model']['merges']]
+    post = json.dumps(tjd.get('post_processor') or {})
+    bos = _content(cfg.get('bos_token'))
+    return tokens, [T.NORMAL] * len(tokens), None, {
+        'model': 'gpt2', 'pre': bpe_pre_tokenizer(tjd.get('pre_tokenizer')), 'merges': merges,
+        'add_bos': cfg.get('add_bos_token', bool(bos) and 'TemplateProcessing' in post and bos in post)}
+
+# %% ../../nbs/11_quantizers_gguf.ipynb #9c8c1775
+def _fill_vocab(folder, tokens:list, types:list, scores:list|None, added:dict, n_vocab:int, T):
+    "Place the added tokens at their ids and pad the vocabulary to `n_vocab` with unused tokens (in place)"
+    for i,t in added.items():
+        while len(tokens) <= i:
+            tokens.append(None)
+            types.append(T.NORMAL)
+            if scores is not None: scores.append(0.0)
+        tokens[i],types[i] = t['content'],(T.CONTROL if t.get('special') else T.USER_DEFINED)
+        if scores is not None: scores[i] = -1000.0
+    if len(tokens) > n_vocab:
+        raise LLMForgeError(f'{folder}: the tokenizer has {len(tokens)} tokens '
+                            f'but the model only {n_vocab} embedding rows')
+    for i in range(n_vocab):
+        if i >= len(tokens):
+            tokens.append(None)
+            types.append(T.UNUSED)
+            if scores is not None: scores.append(-1000.0)
+        if tokens[i] is None: tokens[i],types[i] = f'[PAD{i}]',T.UNUSED
+
+# %% ../../nbs/11_quantizers_gguf.ipynb #ea1734d3
 def tokenizer_metadata(folder, n_vocab:int)->dict:
     "What llama.cpp needs to know about a model folder's tokenizer (tokens, types, merges or scores, specials)"
-    gguf = _gguf()
-    folder,T = Path(folder),gguf.TokenType
+    folder,T = Path(folder),_gguf().TokenType
     cfg,tj = _tok_config(folder),folder/'tokenizer.json'
     tjd = json.loads(tj.read_text()) if tj.exists() else None
     added = {t['id']: t for t in (tjd or {}).get('added_tokens', [])}
-    if (folder/'tokenizer.model').exists():
-        try: import sentencepiece as spm
-        except ImportError: raise MissingDependency('sentencepiece', 'pip install sentencepiece', f'to read {folder}/tokenizer.model') from None
-        sp = spm.SentencePieceProcessor(model_file=str(folder/'tokenizer.model'))
-        tokens = [sp.id_to_piece(i) for i in range(sp.get_piece_size())]
-        scores = [sp.get_score(i) for i in range(len(tokens))]
-        types = [T.UNKNOWN if sp.is_unknown(i) else T.CONTROL if sp.is_control(i) else T.UNUSED if sp.is_unused(i)
-                 else T.BYTE if sp.is_byte(i) else T.NORMAL for i in range(len(tokens))]
-        meta = {'model': 'llama', 'pre': 'default', 'merges': None, 'add_bos': cfg.get('add_bos_token', True)}
-    elif tjd and tjd['model']['type'] == 'BPE':
-        vocab = tjd['model']['vocab']
-        tokens = [None] * (max(list(vocab.values()) + list(added)) + 1)
-        for t,i in vocab.items(): tokens[i] = t
-        scores,types = None,[T.NORMAL] * len(tokens)
-        merges = [m if isinstance(m, str) else ' '.join(m) for m in tjd['model']['merges']]
-        post = json.dumps(tjd.get('post_processor') or {})
-        bos = _content(cfg.get('bos_token'))
-        meta = {'model': 'gpt2', 'pre': bpe_pre_tokenizer(tjd.get('pre_tokenizer')), 'merges': merges,
-                'add_bos': cfg.get('add_bos_token', bool(bos) and 'TemplateProcessing' in post and bos in post)}
-    else: raise LLMForgeError(f'{folder}: no tokenizer.json (BPE) or tokenizer.model (SentencePiece) to write into the GGUF')
-    for i,t in added.items():
-        while len(tokens) <= i: tokens.append(None); types.append(T.NORMAL); scores is not None and scores.append(0.0)
-        tokens[i],types[i] = t['content'],(T.CONTROL if t.get('special') else T.USER_DEFINED)
-        if scores is not None: scores[i] = -1000.0
-    if len(tokens) > n_vocab: raise LLMForgeError(f'{folder}: the tokenizer has {len(tokens)} tokens but the model only {n_vocab} embedding rows')
-    for i in range(n_vocab):
-        if i >= len(tokens): tokens.append(None); types.append(T.UNUSED); scores is not None and scores.append(-1000.0)
-        if tokens[i] is None: tokens[i],types[i] = f'[PAD{i}]',T.UNUSED
+    if (folder/'tokenizer.model').exists(): tokens,types,scores,meta = _sentencepiece_vocab(folder, cfg, T)
+    elif tjd and tjd['model']['type'] == 'BPE': tokens,types,scores,meta = _bpe_vocab(tjd, cfg, added, T)
+    else:
+        raise LLMForgeError(f'{folder}: no tokenizer.json (BPE) or tokenizer.model (SentencePiece) '
+                            'to write into the GGUF')
+    _fill_vocab(folder, tokens, types, scores, added, n_vocab, T)
     ids = {t: i for i,t in enumerate(tokens)}
     special = {k: ids.get(_content(cfg.get(f'{k}_token'))) for k in ('bos', 'eos', 'unk', 'pad')}
     return meta | {'tokens': tokens, 'types': [int(t) for t in types], 'scores': scores, 'special': special,
@@ -192,30 +260,45 @@ def tokenizer_metadata(folder, n_vocab:int)->dict:
 
 # %% ../../nbs/11_quantizers_gguf.ipynb #e0c3514e
 def _hparams(w, arch:str, cfg:dict, ftype:int):
-    heads = cfg['num_attention_heads']; kv = cfg.get('num_key_value_heads') or heads
+    heads = cfg['num_attention_heads']
+    kv = cfg.get('num_key_value_heads') or heads
     head_dim = cfg.get('head_dim') or cfg['hidden_size'] // heads
     rope = cfg.get('rope_parameters') or {}
-    w.add_context_length(cfg.get('max_position_embeddings', 2048)); w.add_embedding_length(cfg['hidden_size'])
-    w.add_block_count(cfg['num_hidden_layers']); w.add_feed_forward_length(cfg['intermediate_size'])
-    w.add_head_count(heads); w.add_head_count_kv(kv); w.add_rope_dimension_count(head_dim)
-    if head_dim != cfg['hidden_size'] // heads: w.add_key_length(head_dim); w.add_value_length(head_dim)
+    w.add_context_length(cfg.get('max_position_embeddings', 2048))
+    w.add_embedding_length(cfg['hidden_size'])
+    w.add_block_count(cfg['num_hidden_layers'])
+    w.add_feed_forward_length(cfg['intermediate_size'])
+    w.add_head_count(heads)
+    w.add_head_count_kv(kv)
+    w.add_rope_dimension_count(head_dim)
+    if head_dim != cfg['hidden_size'] // heads:
+        w.add_key_length(head_dim)
+        w.add_value_length(head_dim)
     w.add_rope_freq_base(float(rope.get('rope_theta', cfg.get('rope_theta', 10000.0))))
     sc = cfg.get('rope_scaling') or (rope if rope.get('rope_type') == 'linear' else None)
     if sc and sc.get('rope_type', sc.get('type')) == 'linear':
         import gguf
-        w.add_rope_scaling_type(gguf.RopeScalingType.LINEAR); w.add_rope_scaling_factor(float(sc['factor']))
-    w.add_layer_norm_rms_eps(float(cfg.get('rms_norm_eps', 1e-6))); w.add_vocab_size(cfg['vocab_size']); w.add_file_type(ftype)
+        w.add_rope_scaling_type(gguf.RopeScalingType.LINEAR)
+        w.add_rope_scaling_factor(float(sc['factor']))
+    w.add_layer_norm_rms_eps(float(cfg.get('rms_norm_eps', 1e-6)))
+    w.add_vocab_size(cfg['vocab_size'])
+    w.add_file_type(ftype)
 
+# %% ../../nbs/11_quantizers_gguf.ipynb #44030404
 def _tokenizer(w, tm:dict):
-    w.add_tokenizer_model(tm['model']); w.add_tokenizer_pre(tm['pre'])
-    w.add_token_list(tm['tokens']); w.add_token_types(tm['types'])
+    w.add_tokenizer_model(tm['model'])
+    w.add_tokenizer_pre(tm['pre'])
+    w.add_token_list(tm['tokens'])
+    w.add_token_types(tm['types'])
     if tm['scores'] is not None: w.add_token_scores(tm['scores'])
     if tm['merges'] is not None: w.add_token_merges(tm['merges'])
     for k,i in tm['special'].items():
         if i is not None: getattr(w, f'add_{k}_token_id')(i)
-    w.add_add_bos_token(bool(tm['add_bos'])); w.add_add_eos_token(False)
+    w.add_add_bos_token(bool(tm['add_bos']))
+    w.add_add_eos_token(False)
     if tm['chat_template']: w.add_chat_template(tm['chat_template'])
 
+# %% ../../nbs/11_quantizers_gguf.ipynb #bfac6888
 def _ordered(names:list)->list:
     "Embedding first, then blocks in order, then the output norm and matrix"
     def key(n):
@@ -225,10 +308,10 @@ def _ordered(names:list)->list:
         return (0 if g.startswith('token_embd') else 2, 0, g)
     return sorted(names, key=key)
 
-def _encoded(st:SafetensorsFolder, hf:str, t:str, rotary_heads:int=None, chunk:int=1<<22)->np.ndarray:
+def _encoded(st:SafetensorsFolder, hf:str, t:str, heads:int=None, chunk:int=1<<22)->np.ndarray:
     "A tensor encoded as `t`, read and encoded in blocks of rows (~`chunk` values) so only the encoded copy is whole"
     shape = st.shape(hf)
-    if rotary_heads: return encode(permute_rotary(st.read(hf), rotary_heads), t)   # q/k rows move across a head: read whole (they are small)
+    if heads: return encode(permute_rotary(st.read(hf), heads), t)   # q/k rows move across a head: read whole
     if len(shape) < 2: return encode(st.read(hf), t)
     out,step = None,max(1, chunk // int(np.prod(shape[1:])))
     for r in range(0, shape[0], step):
@@ -237,6 +320,37 @@ def _encoded(st:SafetensorsFolder, hf:str, t:str, rotary_heads:int=None, chunk:i
         out[r:r + len(e)] = e
     return out
 
+# %% ../../nbs/11_quantizers_gguf.ipynb #4beadceb
+def _plan(st:SafetensorsFolder, cfg:dict, type:str)->list:
+    "(HF name, GGUF name, shape, GGML type, bytes) for every tensor of the file, in its order"
+    gguf = _gguf()
+    tied = cfg.get('tie_word_embeddings', False) or 'lm_head.weight' not in st.entries
+    plan = []
+    for hf in _ordered(list(st.entries)):
+        g = gguf_name(hf)
+        if g is None or (g == 'output.weight' and cfg.get('tie_word_embeddings', False)): continue
+        shape = st.shape(hf)
+        t = tensor_type(g, shape, type, tied)
+        plan.append((hf, g, shape, t, int(np.prod(gguf.quant_shape_to_byte_shape(shape, _qtype(t))))))
+    return plan
+
+# %% ../../nbs/11_quantizers_gguf.ipynb #cd0c4874
+def _writer(out:Path, arch:str, cfg:dict, tm:dict, plan:list, type:str, name:str):
+    "A `GGUFWriter` with the metadata and the tensor table of the file"
+    gguf = _gguf()
+    w = gguf.GGUFWriter(str(out), arch)
+    w.add_type('model')
+    w.add_name(name)
+    w.add_quantization_version(gguf.GGML_QUANT_VERSION)
+    _hparams(w, arch, cfg, int(gguf.LlamaFileType['ALL_F32' if type == 'F32' else f'MOSTLY_{type}']))
+    _tokenizer(w, tm)
+    for hf,g,shape,t,nb in plan:
+        dtype = np.float32 if t == 'F32' else np.float16 if t == 'F16' else np.uint8
+        w.add_tensor_info(g, shape if t in ('F32', 'F16') else gguf.quant_shape_to_byte_shape(shape, _qtype(t)),
+                          np.dtype(dtype), nb, raw_dtype=_qtype(t))
+    return w
+
+# %% ../../nbs/11_quantizers_gguf.ipynb #36edd7e5
 def write_gguf(folder,              # a Hugging Face model folder (safetensors)
                out,                 # the .gguf file to write
                type:str='F16',      # one of `DIRECT_TYPES`
@@ -244,47 +358,205 @@ def write_gguf(folder,              # a Hugging Face model folder (safetensors)
                name:str=None,       # general.name; default: the folder's name
               )->Path:
     "Write a model folder as a GGUF file, one tensor in memory at a time"
-    gguf = _gguf()
-    if type not in DIRECT_TYPES: raise LLMForgeError(f'write_gguf writes {", ".join(DIRECT_TYPES)}; {type} goes through to_gguf (llama.cpp quantizer)')
+    _gguf()
+    if type not in DIRECT_TYPES:
+        raise LLMForgeError(f'write_gguf writes {", ".join(DIRECT_TYPES)}; '
+                            f'{type} goes through to_gguf (llama.cpp quantizer)')
     folder,out = Path(folder),Path(out)
-    cfg = read_config(folder); arch = _ARCHS[cfg['architectures'][0]]
+    cfg = read_config(folder)
+    arch = _ARCHS[cfg['architectures'][0]]
     st,tm = SafetensorsFolder(folder),tokenizer_metadata(folder, cfg['vocab_size'])
-    heads = cfg['num_attention_heads']; kv = cfg.get('num_key_value_heads') or heads
-    tied = cfg.get('tie_word_embeddings', False) or 'lm_head.weight' not in st.entries
-    plan = []
-    for hf in _ordered(list(st.entries)):
-        g = gguf_name(hf)
-        if g is None or (g == 'output.weight' and cfg.get('tie_word_embeddings', False)): continue
-        shape = st.shape(hf); t = tensor_type(g, shape, type, tied)
-        plan.append((hf, g, shape, t, int(np.prod(gguf.quant_shape_to_byte_shape(shape, _qtype(t))))))
+    plan = _plan(st, cfg, type)
     out.parent.mkdir(parents=True, exist_ok=True)
-    w = gguf.GGUFWriter(str(out), arch)
-    w.add_type('model'); w.add_name(name or folder.name); w.add_quantization_version(gguf.GGML_QUANT_VERSION)
-    _hparams(w, arch, cfg, int(gguf.LlamaFileType['ALL_F32' if type == 'F32' else f'MOSTLY_{type}']))
-    _tokenizer(w, tm)
-    for hf,g,shape,t,nb in plan:
-        w.add_tensor_info(g, shape if t in ('F32', 'F16') else gguf.quant_shape_to_byte_shape(shape, _qtype(t)),
-                          np.dtype(np.float32 if t == 'F32' else np.float16 if t == 'F16' else np.uint8), nb, raw_dtype=_qtype(t))
+    w = _writer(out, arch, cfg, tm, plan, type, name or folder.name)
     try:
-        w.write_header_to_file(); w.write_kv_data_to_file(); w.write_ti_data_to_file()
+        w.write_header_to_file()
+        w.write_kv_data_to_file()
+        w.write_ti_data_to_file()
         for i,(hf,g,shape,t,nb) in enumerate(plan):
-            rotary = arch == 'llama' and g.startswith('blk.') and ('.attn_q.' in g or '.attn_k.' in g)
-            w.write_tensor_data(_encoded(st, hf, t, (heads if '.attn_q.' in g else kv) if rotary else None))
+            w.write_tensor_data(_encoded(st, hf, t, rotary_heads(arch, g, cfg)))
             if progress: progress(i + 1, len(plan), g)
     finally: w.close()
     return out
 
 # %% ../../nbs/11_quantizers_gguf.ipynb #80fb078f
-def quantize_gguf(src, dst, type:str='Q4_K_M', threads:int=None)->Path:
+def quantize_gguf(src,                # a GGUF file (F32, F16 or BF16)
+                  dst,                # the quantized file to write
+                  type:str='Q4_K_M',  # one of `GGUF_TYPES`
+                  threads:int=None,   # llama.cpp's threads; default: its own choice
+                 )->Path:
     "Quantize a GGUF file with llama.cpp's own quantizer (any of `GGUF_TYPES`), in a child process"
     import gguf
     require_llama_cpp(f'to quantize to {type}')
     if type not in GGUF_TYPES: raise LLMForgeError(f'unknown GGUF type {type!r}; choose one of {", ".join(GGUF_TYPES)}')
     rc,log = quantize(src, dst, int(gguf.LlamaFileType['ALL_F32' if type == 'F32' else f'MOSTLY_{type}']), threads)
     if rc != 0:
-        raise LLMForgeError(f'llama.cpp could not quantize {src} to {type} (return code {rc}; it said: {" | ".join(log) or "nothing"}); '
-                            'is it a valid GGUF model file?')
+        raise LLMForgeError(f'llama.cpp could not quantize {src} to {type} (return code {rc}; '
+                            f'it said: {" | ".join(log) or "nothing"}); is it a valid GGUF model file?')
     return Path(dst)
+
+# %% ../../nbs/11_quantizers_gguf.ipynb #1c29dd8d
+THRESHOLDS = {  # type: (max nrmse, max mean KL, min top-token agreement)
+    'F32': (1e-3, 1e-4, 0.98), 'F16': (5e-3, 1e-3, 0.95), 'BF16': (2e-2, 5e-3, 0.0), 'Q8_0': (6e-2, 1e-2, 0.0),
+    'Q6_K': (0.1, 5e-2, 0.0), 'Q5_K_M': (0.3, 0.2, 0.0), 'Q5_K_S': (0.3, 0.2, 0.0), 'Q4_K_M': (0.4, 0.25, 0.0),
+    'Q4_K_S': (0.4, 0.25, 0.0), 'Q4_0': (0.6, 0.6, 0.0), 'Q3_K_L': (0.5, 0.5, 0.0), 'Q3_K_M': (0.5, 0.5, 0.0),
+    'Q3_K_S': (0.8, 1.0, 0.0), 'Q2_K': (0.8, 1.5, 0.0)}
+# The limits catch a broken file (a wrong rotary permutation or tensor order gives KL of several nats), they do not
+# grade a quantization. They were widened after real weights: SmolLM2-135M-Instruct fine-tuned on the quickstart, as
+# Q4_K_M, has KL 0.113, nrmse 0.176, top-1 0.79 and perplexity 61.7 -> 62.2 (+0.8%) against its HF model, a sound
+# file that the tiny model's limit of 0.1 rejected. Small models lose more to 4 bits than 7B ones. The base model's
+# KL per type (benchmarks/quantize.py): Q6_K 0.015, Q5_K_M 0.114, Q5_K_S 0.128, Q4_K_M 0.086, Q4_K_S 0.101,
+# Q3_K_M 0.200, Q3_K_L 0.218, Q4_0 0.439, Q3_K_S and Q2_K 0.658 (hidden size 576 sends most matrices to the
+# fallback types Q4_0/Q5_0/Q5_1); each limit sits above its measurement with room to spare.
+READER_TOLERANCE = {'F32': 0.0, 'F16': 1e-3, 'BF16': 8e-3, 'Q8_0': 1e-2, 'Q4_0': 0.15}   # max error / max |w|
+
+PROMPTS = [[{'role': 'system', 'content': 'You are a careful assistant.'},
+            {'role': 'user', 'content': 'What does a unit test check?'}],
+           [{'role': 'user',
+             'content': 'Summarise: the function reads a file, parses each line as JSON and returns the records.'}],
+           [{'role': 'user', 'content': 'Name three prime numbers and explain why 91 is not prime.'}]]
+HELD_OUT = ("A lighthouse keeper kept a logbook for forty years. Each evening she wrote the wind's direction, the "
+            "height of the waves and the ships that passed. When the station was automated, the logbook went to a "
+            "museum, where researchers used it to reconstruct storms that no instrument had recorded. Small, regular "
+            "notes, kept patiently, turned out to be worth more than any single dramatic observation.")
+
+# %% ../../nbs/11_quantizers_gguf.ipynb #b5792d9c
+@dataclass
+class VerifyReport:
+    "What verifying a GGUF file against its Hugging Face model found"
+    path:str
+    type:str
+    method:str                  # 'llama.cpp' (loaded and run) or 'gguf-reader' (tensors compared only)
+    passed:bool
+    failure:str|None=None       # the first threshold missed
+    tokens_match:bool|None=None # llama.cpp tokenizes every prompt like Hugging Face
+    n_positions:int=0
+    max_abs_diff:float|None=None
+    nrmse:float|None=None
+    kl:float|None=None
+    top1:float|None=None
+    ppl_hf:float|None=None
+    ppl_gguf:float|None=None
+    generation:str|None=None
+    max_tensor_error:float|None=None
+    thresholds:dict=field(default_factory=dict)
+    def to_dict(self)->dict: return asdict(self)
+    def __str__(self):
+        verdict = 'PASS' if self.passed else 'FAIL'
+        if self.method == 'gguf-reader':
+            return f'{self.type} {verdict} (tensors only): max error {self.max_tensor_error:.2e}'
+        return (f'{self.type} {verdict if self.passed else "FAIL: " + str(self.failure)} | '
+                f'tokens {"match" if self.tokens_match else "DIFFER"} | nrmse {self.nrmse:.4f} | KL {self.kl:.2e} | '
+                f'top1 {self.top1:.3f} | ppl {self.ppl_hf:.2f} -> {self.ppl_gguf:.2f} | '
+                f'max|Δ| {self.max_abs_diff:.3g}')
+
+# %% ../../nbs/11_quantizers_gguf.ipynb #cbac75ff
+def _texts(tok, prompts:list, text:str)->list:
+    chats = [tok.apply_chat_template(p, tokenize=False, add_generation_prompt=True) if tok.chat_template
+             else '\n'.join(m['content'] for m in p) for p in prompts]
+    return chats + [text]
+
+def hf_reference(model,                 # a Hugging Face model folder
+                 prompts:list=None,     # chat message lists; default `PROMPTS`
+                 text:str=HELD_OUT,     # held-out text for perplexity (the last sequence)
+                 adapter=None,          # a LoRA adapter to apply (the merged model's outputs)
+                )->dict:
+    "Token ids, texts and logits of the Hugging Face model on the verification prompts and text"
+    import torch
+    from llmforge.models import load_model
+    m,tok = load_model(model, dtype='float32', device='cpu', adapter=adapter)
+    texts = _texts(tok, prompts or PROMPTS, text)
+    ids = [tok(t, add_special_tokens=True)['input_ids'] for t in texts]
+    with torch.no_grad(): logits = [m(torch.tensor([i])).logits[0].float().numpy() for i in ids]
+    del m
+    return {'texts': texts, 'ids': ids, 'logits': logits}
+
+# %% ../../nbs/11_quantizers_gguf.ipynb #def8b4ae
+def _log_softmax(x:np.ndarray)->np.ndarray:
+    x = x.astype(np.float64)
+    x = x - x.max(-1, keepdims=True)
+    return x - np.log(np.exp(x).sum(-1, keepdims=True))
+
+def perplexity(logits:np.ndarray, ids:list)->float:
+    "Perplexity of a sequence's token ids under the logits a model gave at each position"
+    lp = _log_softmax(logits[:-1])
+    return float(math.exp(-lp[np.arange(len(ids) - 1), ids[1:]].mean()))
+
+def compare_logits(ref:list, got:list, ids_text:list)->dict:
+    "Logit agreement of two models over the same sequences, and both perplexities on the last one"
+    R,G = np.concatenate(ref),np.concatenate(got)
+    pr,pg = _log_softmax(R),_log_softmax(G)
+    kl = (np.exp(pr) * (pr - pg)).sum(-1)
+    Rc,Gc = R - R.mean(-1, keepdims=True),G - G.mean(-1, keepdims=True)
+    return {'n_positions': len(R), 'max_abs_diff': float(np.abs(R - G).max()), 'kl': float(kl.mean()),
+            'nrmse': float(np.sqrt(((Gc - Rc)**2).mean()) / np.sqrt((Rc**2).mean())),
+            'top1': float((R.argmax(-1) == G.argmax(-1)).mean()),
+            'ppl_hf': perplexity(ref[-1], ids_text), 'ppl_gguf': perplexity(got[-1], ids_text)}
+
+# %% ../../nbs/11_quantizers_gguf.ipynb #315f63c3
+def _file_type(path)->str:
+    import gguf
+    f = gguf.GGUFReader(str(path)).fields.get('general.file_type')
+    n = gguf.LlamaFileType(int(f.parts[-1][0])).name if f else 'ALL_F32'
+    return 'F32' if n == 'ALL_F32' else n.removeprefix('MOSTLY_')
+
+def _reader_check(path, model, type:str)->VerifyReport:
+    "Compare every dequantized tensor of the file with the model's (when llama.cpp is not installed)"
+    import gguf, gguf.quants
+    cfg = read_config(model)
+    st = SafetensorsFolder(model)
+    arch = _ARCHS[cfg['architectures'][0]]
+    names = {gguf_name(k): k for k in st.entries if gguf_name(k)}
+    worst = 0.0
+    for t in gguf.GGUFReader(str(path)).tensors:
+        a = st.read(names[t.name])
+        heads = rotary_heads(arch, t.name, cfg)
+        if heads: a = permute_rotary(a, heads)
+        b = gguf.quants.dequantize(t.data, t.tensor_type).reshape(a.shape)
+        worst = max(worst, float(np.abs(a - b).max() / max(np.abs(a).max(), 1e-12)))
+    tol = READER_TOLERANCE.get(type, 0.0)
+    ok = worst <= tol
+    failure = None if ok else f'a tensor differs by {worst:.3g} of its range (limit {tol})'
+    return VerifyReport(str(path), type, 'gguf-reader', ok, failure, max_tensor_error=worst,
+                        thresholds={'max_tensor_error': tol})
+
+# %% ../../nbs/11_quantizers_gguf.ipynb #f94b4b25
+def _limits_missed(m:dict, tokens_match:bool, lim:tuple)->list:
+    "The limits a comparison misses, one line each"
+    fails = ['llama.cpp tokenizes differently from Hugging Face' if not tokens_match else None,
+             'logits not finite' if not math.isfinite(m['max_abs_diff']) else None,
+             f'nrmse {m["nrmse"]:.3g} > {lim[0]}' if m['nrmse'] > lim[0] else None,
+             f'KL {m["kl"]:.3g} > {lim[1]}' if m['kl'] > lim[1] else None,
+             f'top-token agreement {m["top1"]:.3f} < {lim[2]}' if m['top1'] < lim[2] else None]
+    return [f for f in fails if f]
+
+def _llama_check(path, type:str, ref:dict, lora_path=None)->VerifyReport:
+    "Run the file in llama.cpp on the reference's token ids and hold it against `THRESHOLDS`"
+    with LlamaModel(path, n_ctx=max(len(i) for i in ref['ids']) + 64, lora_path=lora_path) as llm:   # in a child
+        add_bos = llm.metadata.get('tokenizer.ggml.add_bos_token', 'false') == 'true'
+        toks = [llm.tokenize(t, add_bos=add_bos, special=True) for t in ref['texts']]
+        got = [llm.logits(i) for i in ref['ids']]
+        m = compare_logits(ref['logits'], got, ref['ids'][-1])
+        gen = llm.complete(ref['ids'][0], max_tokens=16)
+    lim = THRESHOLDS.get(type, THRESHOLDS['Q2_K'])
+    fails = _limits_missed(m, toks == ref['ids'], lim)
+    return VerifyReport(str(path), type, 'llama.cpp', not fails, fails[0] if fails else None, toks == ref['ids'],
+                        generation=gen, thresholds={'nrmse': lim[0], 'kl': lim[1], 'top1': lim[2]}, **m)
+
+# %% ../../nbs/11_quantizers_gguf.ipynb #315f63c4
+def verify_gguf(path,                     # the GGUF file
+                model,                    # the Hugging Face model folder it came from (the merged one for adapters)
+                type:str=None,            # its type (default: read from the file)
+                reference:dict=None,      # `hf_reference(model)`, to reuse across files
+                lora_path=None,           # a GGUF LoRA adapter to apply when loading
+                raise_on_fail:bool=True,  # raise VerificationError when a threshold is missed
+               )->VerifyReport:
+    "Load a GGUF file in llama.cpp and compare it with its Hugging Face model (tokens, logits, perplexity, generation)"
+    type = type or _file_type(path)
+    if not llama_cpp_installed(): rep = _reader_check(path, model, type)
+    else: rep = _llama_check(path, type, reference or hf_reference(model), lora_path)
+    if raise_on_fail and not rep.passed: raise VerificationError(f'{path}: {type} failed verification: {rep.failure}')
+    return rep
 
 # %% ../../nbs/11_quantizers_gguf.ipynb #55eead40
 @dataclass
@@ -309,8 +581,11 @@ def gguf_stats(path)->dict:
     n,nb = sum(int(t.n_elements) for t in r.tensors),sum(int(t.n_bytes) for t in r.tensors)
     return {'params': n, 'tensor_bytes': nb, 'bits_per_weight': 8 * nb / n}
 
-def _reset_peak():
-    try: Path('/proc/self/clear_refs').write_text('5'); return True
+# %% ../../nbs/11_quantizers_gguf.ipynb #260d2f26
+def _reset_peak()->bool:
+    try:
+        Path('/proc/self/clear_refs').write_text('5')
+        return True
     except OSError: return False
 
 def _peak_mb()->float:
@@ -320,23 +595,44 @@ def _peak_mb()->float:
         r = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         return r / 1024 / (1024 if sys.platform == 'darwin' else 1)
 
+# %% ../../nbs/11_quantizers_gguf.ipynb #448257e1
 def _verified(path, src, type:str, mid=None, mid_type:str=None)->tuple:
     "Verify a new GGUF file (and the lossless file it was quantized from): (report, None) or (report, what failed)"
-    from llmforge.quantizers.verify import verify_gguf, hf_reference
     try:
         ref = hf_reference(src) if llama_cpp_installed() else None
         if mid is not None:   # the lossless file proves the conversion; the quantized one, the quantizer
             pre = verify_gguf(mid, src, mid_type, reference=ref, raise_on_fail=False)
-            if not pre.passed: return pre,f'the lossless {mid_type} file it was quantized from failed verification: {pre.failure}'
+            if not pre.passed:
+                return pre,f'the lossless {mid_type} file it was quantized from failed verification: {pre.failure}'
         rep = verify_gguf(path, src, type, reference=ref, raise_on_fail=False)
         return rep,(None if rep.passed else f'{type} failed verification: {rep.failure}')
     except NativeCrash as e: return None,e
 
+def _set_aside(out:Path, new:Path, failure):
+    "Keep a file that failed verification as `NAME.unverified.gguf` beside `out`, and raise what failed"
+    kept = out.with_name(out.stem + '.unverified.gguf')
+    os.replace(new, kept)
+    said = f'{out} was left as it was; the new file is kept as {kept.name}'
+    if isinstance(failure, NativeCrash): raise NativeCrash(f'{said}: {failure}') from None
+    raise VerificationError(f'{out}: {failure}; {said}')
+
+# %% ../../nbs/11_quantizers_gguf.ipynb #c036d43b
+def _write_type(src:Path, new:Path, type:str, work:Path, progress=None, name:str=None)->tuple:
+    "Write `new` as `type`, through a lossless intermediate in `work` for K-quants; returns (intermediate, its type)"
+    if type in DIRECT_TYPES:
+        write_gguf(src, new, type, progress, name=name)
+        return None,None
+    dt = SafetensorsFolder(src).dtype()
+    mid = write_gguf(src, work/f'intermediate-{dt}.gguf', dt, progress, name=name)
+    quantize_gguf(mid, new, type)
+    return mid,dt
+
+# %% ../../nbs/11_quantizers_gguf.ipynb #e9448fa3
 def to_gguf(model,                  # a Hugging Face model folder (Llama, Mistral, Qwen2, SmolLM; safetensors)
             out,                    # the .gguf file to write
             type:str='Q4_K_M',      # one of `GGUF_TYPES`
             adapter=None,           # a LoRA adapter folder to merge into `model` first
-            verify:bool=True,       # load the file and compare it with the Hugging Face model (raises VerificationError)
+            verify:bool=True,       # compare the file with the Hugging Face model (raises VerificationError)
             progress=None,          # callable(done, total, name) after each tensor
            )->GGUFResult:
     "Convert a model folder (plus an optional LoRA adapter) to a GGUF file of `type`, verified"
@@ -347,35 +643,51 @@ def to_gguf(model,                  # a Hugging Face model folder (Llama, Mistra
     read_config(model)
     if type not in DIRECT_TYPES: require_llama_cpp(f'to quantize to {type}')
     t0,_ = time.perf_counter(),_reset_peak()
-    out.parent.mkdir(parents=True, exist_ok=True)   # the work folder sits beside `out`, so the final rename stays on one disk
+    out.parent.mkdir(parents=True, exist_ok=True)   # the work folder sits beside `out`: the rename stays on one disk
     work = Path(tempfile.mkdtemp(prefix='llmforge-gguf-', dir=out.parent))
-    new,mid,dt = work/out.name,None,None   # written and verified in `work`; renamed over `out` only once it passed
+    new,report = work/out.name,None   # written and verified in `work`; renamed over `out` only once it passed
     try:
         src = model
         if adapter is not None:
             from llmforge.models import merge_adapter
             src = merge_adapter(model, adapter, work/'merged')
-        if type in DIRECT_TYPES: write_gguf(src, new, type, progress, name=model.name)
-        else:
-            dt = SafetensorsFolder(src).dtype()
-            mid = write_gguf(src, work/f'intermediate-{dt}.gguf', dt, progress, name=model.name)
-            quantize_gguf(mid, new, type)
+        mid,dt = _write_type(src, new, type, work, progress, model.name)
         secs,peak = time.perf_counter() - t0,_peak_mb()
-        report = None
         if verify:
             report,failure = _verified(new, src, type, mid, dt)
-            if failure is not None:
-                kept = out.with_name(out.stem + '.unverified.gguf'); os.replace(new, kept)
-                said = f'{out} was left as it was; the new file is kept as {kept.name}'
-                if isinstance(failure, NativeCrash): raise NativeCrash(f'{said}: {failure}') from None
-                raise VerificationError(f'{out}: {failure}; {said}')
+            if failure is not None: _set_aside(out, new, failure)
         stats = gguf_stats(new)
         os.replace(new, out)
     finally: shutil.rmtree(work, ignore_errors=True)
     if report is not None: report.path = str(out)
-    return GGUFResult(out, type, out.stat().st_size, round(stats['bits_per_weight'], 3), round(secs, 3), round(peak, 1), report)
+    return GGUFResult(out, type, out.stat().st_size, round(stats['bits_per_weight'], 3), round(secs, 3), round(peak, 1),
+                      report)
 
 # %% ../../nbs/11_quantizers_gguf.ipynb #3e6ff18b
+def _lora_config(adapter:Path)->dict:
+    "A peft adapter's config, refused unless it is plain LoRA"
+    cp = adapter/'adapter_config.json'
+    if not cp.exists(): raise LLMForgeError(f'{adapter}: no adapter_config.json; give a peft adapter folder')
+    acfg = json.loads(cp.read_text())
+    if acfg.get('peft_type', 'LORA') != 'LORA' or acfg.get('use_dora'):
+        raise LLMForgeError(f'{cp}: only plain LoRA adapters convert to GGUF '
+                            f'(got {acfg.get("peft_type")}{", DoRA" if acfg.get("use_dora") else ""})')
+    if acfg.get('modules_to_save'):
+        raise LLMForgeError(f'{cp}: modules_to_save {acfg["modules_to_save"]} are full weights, not LoRA; '
+                            'merge the adapter instead (to_gguf(..., adapter=...))')
+    return acfg
+
+def _lora_pairs(adapter:Path)->tuple:
+    "The adapter's tensors and, for each, (peft name, llama.cpp name)"
+    st,f,plan = SafetensorsFolder(adapter, ['adapter_model.safetensors']),adapter/'adapter_model.safetensors',[]
+    for k in sorted(st.entries):
+        if '.lora_A.' not in k and '.lora_B.' not in k:
+            raise LLMForgeError(f'{f}: tensor {k} is not a LoRA A/B matrix; merge the adapter instead')
+        hf = k.removeprefix('base_model.model.').replace('.lora_A', '').replace('.lora_B', '')
+        plan.append((k, gguf_name(hf).removesuffix('.weight') + '.weight.lora_' + ('a' if '.lora_A.' in k else 'b')))
+    return st,plan
+
+# %% ../../nbs/11_quantizers_gguf.ipynb #a2c2288b
 def adapter_to_gguf(adapter,        # a peft LoRA adapter folder (adapter_config.json, adapter_model.safetensors)
                     out,            # the .gguf adapter file to write
                     base=None,      # the base model folder; default: the adapter's base_model_name_or_path
@@ -383,31 +695,27 @@ def adapter_to_gguf(adapter,        # a peft LoRA adapter folder (adapter_config
     "Write a peft LoRA adapter as a GGUF LoRA adapter that llama.cpp applies at load time"
     import gguf
     adapter,out = Path(adapter),Path(out)
-    cp = adapter/'adapter_config.json'
-    if not cp.exists(): raise LLMForgeError(f'{adapter}: no adapter_config.json; give a peft adapter folder')
-    acfg = json.loads(cp.read_text())
-    if acfg.get('peft_type', 'LORA') != 'LORA' or acfg.get('use_dora'): raise LLMForgeError(f'{cp}: only plain LoRA adapters convert to GGUF (got {acfg.get("peft_type")}{", DoRA" if acfg.get("use_dora") else ""})')
-    if acfg.get('modules_to_save'): raise LLMForgeError(f'{cp}: modules_to_save {acfg["modules_to_save"]} are full weights, not LoRA; merge the adapter instead (to_gguf(..., adapter=...))')
-    base = Path(base or acfg.get('base_model_name_or_path') or '')
-    cfg = read_config(base); arch = _ARCHS[cfg['architectures'][0]]
-    heads = cfg['num_attention_heads']; kv = cfg.get('num_key_value_heads') or heads
-    r = acfg['r']; alpha = float(acfg.get('lora_alpha', r)) * (r ** 0.5 if acfg.get('use_rslora') else 1.0)
-    st,f,plan = SafetensorsFolder(adapter, ['adapter_model.safetensors']),adapter/'adapter_model.safetensors',[]
-    for k in sorted(st.entries):
-        if '.lora_A.' not in k and '.lora_B.' not in k: raise LLMForgeError(f'{f}: tensor {k} is not a LoRA A/B matrix; merge the adapter instead')
-        hf = k.removeprefix('base_model.model.').replace('.lora_A', '').replace('.lora_B', '')
-        g = gguf_name(hf).removesuffix('.weight') + '.weight.lora_' + ('a' if '.lora_A.' in k else 'b')
-        plan.append((k, g))
+    acfg = _lora_config(adapter)
+    cfg = read_config(Path(base or acfg.get('base_model_name_or_path') or ''))
+    arch = _ARCHS[cfg['architectures'][0]]
+    r = acfg['r']
+    alpha = float(acfg.get('lora_alpha', r)) * (r ** 0.5 if acfg.get('use_rslora') else 1.0)
+    st,plan = _lora_pairs(adapter)
     w = gguf.GGUFWriter(str(out), arch)
-    w.add_type('adapter'); w.add_string('adapter.type', 'lora'); w.add_float32('adapter.lora.alpha', alpha)
+    w.add_type('adapter')
+    w.add_string('adapter.type', 'lora')
+    w.add_float32('adapter.lora.alpha', alpha)
     w.add_name(adapter.name)
-    for k,g in plan: w.add_tensor_info(g, st.shape(k), np.dtype(np.float32), 4 * int(np.prod(st.shape(k))), raw_dtype=_qtype('F32'))
+    for k,g in plan:
+        w.add_tensor_info(g, st.shape(k), np.dtype(np.float32), 4 * int(np.prod(st.shape(k))), raw_dtype=_qtype('F32'))
     try:
-        w.write_header_to_file(); w.write_kv_data_to_file(); w.write_ti_data_to_file()
+        w.write_header_to_file()
+        w.write_kv_data_to_file()
+        w.write_ti_data_to_file()
         for k,g in plan:
             a = st.read(k)
-            if arch == 'llama' and g.endswith('lora_b') and ('.attn_q.' in g or '.attn_k.' in g): a = permute_rotary(a, heads if '.attn_q.' in g else kv)
-            w.write_tensor_data(np.ascontiguousarray(a, dtype=np.float32))
+            heads = rotary_heads(arch, g, cfg) if g.endswith('lora_b') else None
+            w.write_tensor_data(np.ascontiguousarray(permute_rotary(a, heads) if heads else a, dtype=np.float32))
     finally: w.close()
     return out
 
@@ -416,7 +724,8 @@ def _gguf_template(path:Path)->tuple:
     "The chat template and end-of-sequence token stored in a GGUF file"
     import gguf
     try: r = gguf.GGUFReader(str(path))
-    except Exception as e: raise LLMForgeError(f'{path}: not a readable GGUF file ({str(e).splitlines()[0][:120]})') from None
+    except Exception as e:
+        raise LLMForgeError(f'{path}: not a readable GGUF file ({str(e).splitlines()[0][:120]})') from None
     f = r.fields.get('tokenizer.chat_template')
     tpl = bytes(f.parts[-1]).decode() if f is not None else ''
     eos = None
@@ -429,11 +738,13 @@ def _gguf_template(path:Path)->tuple:
 def chatml_to_go(template:str)->str:
     "Ollama's Go template equivalent to a ChatML Jinja chat template"
     if '<|im_start|>' not in template or '<|im_end|>' not in template:
-        raise LLMForgeError('the chat template is not ChatML; only ChatML templates are translated to Ollama: pass go_template=')
+        raise LLMForgeError('the chat template is not ChatML; only ChatML templates are translated to Ollama: '
+                            'pass go_template=')
     think = '<think>\n' if "'<think>" in template else ''
     return ('{{- range .Messages }}<|im_start|>{{ .Role }}\n{{ .Content }}<|im_end|>\n{{ end }}'
             '<|im_start|>assistant\n' + think)
 
+# %% ../../nbs/11_quantizers_gguf.ipynb #e435effd
 def modelfile(gguf_path,              # the GGUF file; the Modelfile is written beside it
               template:str=None,      # a Jinja chat template (default: the one stored in the GGUF)
               system:str=None,        # a default system prompt (SYSTEM line)
@@ -446,41 +757,43 @@ def modelfile(gguf_path,              # the GGUF file; the Modelfile is written 
     gguf_path = Path(gguf_path)
     if template is None and go_template is None:
         template = _gguf_template(gguf_path)[0]
-        if not template: raise LLMForgeError(f'{gguf_path}: no chat template in the file; pass template= or go_template=')
+        if not template:
+            raise LLMForgeError(f'{gguf_path}: no chat template in the file; pass template= or go_template=')
     go = go_template or chatml_to_go(template)
     params = {'stop': ['<|im_end|>', '<|im_start|>'] if '<|im_start|>' in go else []} | (parameters or {})
     lines = [f'FROM ./{gguf_path.name}', '', f'TEMPLATE """{go}"""', '']
     if system: lines += [f'SYSTEM """{system}"""', '']
     for k,v in params.items():
-        for x in (v if isinstance(v, list) else [v]): lines.append(f'PARAMETER {k} {json.dumps(x) if isinstance(x, str) else x}')
+        for x in (v if isinstance(v, list) else [v]):
+            lines.append(f'PARAMETER {k} {json.dumps(x) if isinstance(x, str) else x}')
     out = Path(out) if out else gguf_path.parent/'Modelfile'
     atomic_write(out, '\n'.join(lines) + '\n')
     return out
 
 # %% ../../nbs/11_quantizers_gguf.ipynb #80c7b4aa
-def check_shipped_template(path,      # a GGUF file or an Ollama Modelfile
-                           record,    # the run's template record (template.json beside the adapter), or its dict
-                          )->str:
-    "Raise unless a GGUF or Modelfile renders conversations as the recorded training template did; returns a summary"
+def _check_gguf_template(path:Path, rec:dict)->str:
+    "Raise unless a GGUF file stores the recorded chat template and end token; returns a summary"
+    tpl,eos = _gguf_template(path)
+    if not tpl:
+        raise LLMForgeError(f'{path.name}: the GGUF has no chat template; training used one ({rec["fingerprint"]})')
+    if tpl != rec['chat_template']:
+        raise LLMForgeError(f'{path.name}: its chat template is not the one used in training ({rec["fingerprint"]}); '
+                            'write the GGUF from the merged model or with adapter= so the training tokenizer travels')
+    if rec.get('eos_token') and eos != rec['eos_token']:
+        raise LLMForgeError(f'{path.name}: its end-of-sequence token is {eos!r}, '
+                            f'training ended turns with {rec["eos_token"]!r}')
+    return f'{path.name}: chat template and end token are the training ones ({rec["fingerprint"]})'
+
+# %% ../../nbs/11_quantizers_gguf.ipynb #2164f27a
+def _check_modelfile(path:Path, rec:dict)->list:
+    "Raise unless a Modelfile's TEMPLATE and stop words are the recorded template's; returns what was checked"
     import re
-    from llmforge.core import read_json_object
-    rec = read_json_object(record, 'template record') if isinstance(record, (str, Path)) else record
-    path = Path(path)
-    if not path.is_file(): raise LLMForgeError(f'{path}: no such file')
-    with open(path, 'rb') as fh: magic = fh.read(4)
-    if magic == b'GGUF':
-        tpl,eos = _gguf_template(path)
-        if not tpl: raise LLMForgeError(f'{path.name}: the GGUF has no chat template; training used one ({rec["fingerprint"]})')
-        if tpl != rec['chat_template']: raise LLMForgeError(f'{path.name}: its chat template is not the one used in training ({rec["fingerprint"]}); '
-                                                            'write the GGUF from the merged model or with adapter= so the training tokenizer travels')
-        if rec.get('eos_token') and eos != rec['eos_token']:
-            raise LLMForgeError(f'{path.name}: its end-of-sequence token is {eos!r}, training ended turns with {rec["eos_token"]!r}')
-        return f'{path.name}: chat template and end token are the training ones ({rec["fingerprint"]})'
     text = path.read_text(errors='replace')
     m = re.search(r'^TEMPLATE\s+"""(.*?)"""', text, re.S | re.M)
     if not m: raise LLMForgeError(f'{path}: not a Modelfile with a TEMPLATE """...""" block')
     if m.group(1) != chatml_to_go(rec['chat_template']):
-        raise LLMForgeError(f'{path.name}: its TEMPLATE does not render like the training template ({rec["fingerprint"]}); regenerate it with modelfile()')
+        raise LLMForgeError(f'{path.name}: its TEMPLATE does not render like the training template '
+                            f'({rec["fingerprint"]}); regenerate it with modelfile()')
     stops = re.findall(r'^PARAMETER\s+stop\s+"?(.*?)"?\s*$', text, re.M)
     if rec.get('eos_token') and rec['eos_token'] not in stops:
         raise LLMForgeError(f'{path.name}: {rec["eos_token"]!r} (the end of an answer in training) is not a stop word')
@@ -488,4 +801,16 @@ def check_shipped_template(path,      # a GGUF file or an Ollama Modelfile
     src = re.search(r'^FROM\s+(\S+)', text, re.M)
     if src and (path.parent/src.group(1)).suffix == '.gguf' and (path.parent/src.group(1)).is_file():
         out.append(check_shipped_template(path.parent/src.group(1), rec))
-    return '; '.join(out)
+    return out
+
+# %% ../../nbs/11_quantizers_gguf.ipynb #2ed0e5e1
+def check_shipped_template(path,      # a GGUF file or an Ollama Modelfile
+                           record,    # the run's template record (template.json beside the adapter), or its dict
+                          )->str:
+    "Raise unless a GGUF or Modelfile renders conversations as the recorded training template did; returns a summary"
+    rec = read_json_object(record, 'template record') if isinstance(record, (str, Path)) else record
+    path = Path(path)
+    if not path.is_file(): raise LLMForgeError(f'{path}: no such file')
+    with open(path, 'rb') as fh: magic = fh.read(4)
+    if magic == b'GGUF': return _check_gguf_template(path, rec)
+    return '; '.join(_check_modelfile(path, rec))

@@ -21,7 +21,8 @@ _TOKENIZER_FILES = ('tokenizer.json', 'tokenizer.model', 'vocab.json', 'tokenize
 def _is_causal(cfg:dict)->bool:
     archs = cfg.get('architectures') or []
     if archs: return any(a.endswith(('ForCausalLM', 'LMHeadModel', 'ForConditionalGeneration')) for a in archs)
-    return cfg.get('model_type') not in ('bert', 'roberta', 't5', 'distilbert', 'electra', 'deberta', 'deberta-v2', 'xlm-roberta')
+    encoders = ('bert', 'roberta', 't5', 'distilbert', 'electra', 'deberta', 'deberta-v2', 'xlm-roberta')
+    return cfg.get('model_type') not in encoders
 
 def check_source(path,                    # a model folder
                  tokenizer:bool=True,     # also require tokenizer files
@@ -29,18 +30,22 @@ def check_source(path,                    # a model folder
     "Raise a one-line `LLMForgeError` unless `path` is a causal-LM folder (with a tokenizer); returns its config"
     p = Path(path).expanduser()
     if not p.exists(): raise LLMForgeError(f'{p}: no such file or folder')
-    if not p.is_dir(): raise LLMForgeError(f'{p} is a file; give a Hugging Face model folder (config.json, weights, tokenizer)')
+    if not p.is_dir():
+        raise LLMForgeError(f'{p} is a file; give a Hugging Face model folder (config.json, weights, tokenizer)')
     if not (p/'config.json').exists(): raise LLMForgeError(f'{p}: no config.json, so not a Hugging Face model folder')
     cfg = read_json_object(p/'config.json', 'model config')
     if not _is_causal(cfg):
-        raise LLMForgeError(f"{p}: {(cfg.get('architectures') or [cfg.get('model_type')])[0]} is not a causal language model; only decoder LMs (Llama, Mistral, Qwen2, ...) can be quantized for generation")
+        raise LLMForgeError(f"{p}: {(cfg.get('architectures') or [cfg.get('model_type')])[0]} is not a causal language "
+                            'model; only decoder LMs (Llama, Mistral, Qwen2, ...) can be quantized for generation')
     if tokenizer and not any((p/f).exists() for f in _TOKENIZER_FILES):
-        raise LLMForgeError(f'{p}: no tokenizer (tokenizer.json or tokenizer.model); save it beside the model with tokenizer.save_pretrained({str(p)!r})')
+        raise LLMForgeError(f'{p}: no tokenizer (tokenizer.json or tokenizer.model); '
+                            f'save it beside the model with tokenizer.save_pretrained({str(p)!r})')
     return cfg
 
 # %% ../../nbs/11b_quantizers_gptq.ipynb #6bcfc18c
 def _merge(model, adapter, dst)->Path:
-    if not (Path(adapter)/'adapter_config.json').exists(): raise LLMForgeError(f'{adapter}: no adapter_config.json, so not a PEFT adapter folder')
+    if not (Path(adapter)/'adapter_config.json').exists():
+        raise LLMForgeError(f'{adapter}: no adapter_config.json, so not a PEFT adapter folder')
     from llmforge.models import merge_adapter
     return merge_adapter(model, adapter, dst)
 
@@ -55,7 +60,7 @@ def _conversations(source)->list:
         return [e.messages for e in read_examples(p) if e.split != 'val']
     return [getattr(e, 'messages', e) for e in source if getattr(e, 'split', None) != 'val']
 
-def calibration_texts(source,             # a Project, a project folder, a chat JSONL file, or a list of examples/message lists
+def calibration_texts(source,             # a Project, its folder, a chat JSONL file, or a list of examples
                       tokenizer,          # whose chat template renders them
                       n:int=128,          # at most this many samples
                       seed:int=0,         # which ones, when there are more
@@ -63,8 +68,11 @@ def calibration_texts(source,             # a Project, a project folder, a chat 
     "Conversations from `source` rendered with the tokenizer's chat template, for GPTQ/AWQ calibration"
     from llmforge.templates import render
     convs = _conversations(source)
-    if not convs: raise LLMForgeError(f'no calibration examples in {source!r}: add examples to the project or pass a chat JSONL file')
-    convs = list(convs); random.Random(seed).shuffle(convs)
+    if not convs:
+        raise LLMForgeError(f'no calibration examples in {source!r}: '
+                            'add examples to the project or pass a chat JSONL file')
+    convs = list(convs)
+    random.Random(seed).shuffle(convs)
     as_dicts = lambda msgs: [m if isinstance(m, dict) else m.to_dict() for m in msgs]
     return [render(tokenizer, as_dicts(m)) for m in convs[:n]]
 
@@ -78,13 +86,19 @@ def compare_logits(reference, quantized, tokenizer, texts:list, max_tokens:int=6
             ids = tokenizer(t, return_tensors='pt', add_special_tokens=False).input_ids[:, :max_tokens]
             a = reference(ids).logits.float()
             b = quantized(ids.to(quantized.device)).logits.float().to(a.device)
-            if not torch.isfinite(b).all(): raise VerificationError('the quantized model produces non-finite logits (NaN/inf); the weights or the calibration are broken')
+            if not torch.isfinite(b).all():
+                raise VerificationError('the quantized model produces non-finite logits (NaN/inf); '
+                                        'the weights or the calibration are broken')
             diffs.append((a - b).abs().max().item())
             la, lb = a.log_softmax(-1), b.log_softmax(-1)
             kls.append((la.exp() * (la - lb)).sum(-1).mean().item())
-            agree += (a.argmax(-1) == b.argmax(-1)).sum().item(); n += ids.shape[1]
-    return {'max_abs_diff': round(max(diffs), 5), 'kl': round(sum(kls)/len(kls), 6), 'top1_agreement': round(agree/n, 4), 'prompts': len(texts)}
+            agree += (a.argmax(-1) == b.argmax(-1)).sum().item()
+            n += ids.shape[1]
+    return {'max_abs_diff': round(max(diffs), 5), 'kl': round(sum(kls)/len(kls), 6),
+            'top1_agreement': round(agree/n, 4),
+            'prompts': len(texts)}
 
+# %% ../../nbs/11b_quantizers_gptq.ipynb #36c93387
 def verify_folder(reference_dir, out_dir, texts:list)->dict:
     "Load `out_dir` with transformers and compare it with `reference_dir`; raise `VerificationError` if it fails"
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -93,9 +107,13 @@ def verify_folder(reference_dir, out_dir, texts:list)->dict:
     ref = AutoModelForCausalLM.from_pretrained(str(reference_dir), dtype=torch.float32).eval()
     try: q = AutoModelForCausalLM.from_pretrained(str(out_dir), device_map={'': 'cpu'}).eval()
     except ImportError as e:
-        pkg = next((k for k in ('optimum', 'gptqmodel', 'bitsandbytes', 'accelerate') if k in str(e)), 'the quantization backend')
-        raise MissingDependency(pkg, f"pip install 'llmforge[gptq]'  (or: pip install {pkg})", f'to load {out_dir} in transformers') from None
-    except Exception as e: raise VerificationError(f'{out_dir}: the saved folder does not load in transformers ({str(e).splitlines()[0][:200]})') from None
+        pkg = next((k for k in ('optimum', 'gptqmodel', 'bitsandbytes', 'accelerate') if k in str(e)),
+                   'the quantization backend')
+        raise MissingDependency(pkg, f"pip install 'llmforge[gptq]'  (or: pip install {pkg})",
+                                f'to load {out_dir} in transformers') from None
+    except Exception as e:
+        why = str(e).splitlines()[0][:200]
+        raise VerificationError(f'{out_dir}: the saved folder does not load in transformers ({why})') from None
     return {'reloads': True, **compare_logits(ref, q, tok, texts)}
 
 # %% ../../nbs/11b_quantizers_gptq.ipynb #3b3807a2
@@ -122,40 +140,49 @@ def weights_bytes(folder)->int:
     "Bytes of the weight files (safetensors/bin) in a model folder"
     return sum(f.stat().st_size for f in Path(folder).iterdir() if f.suffix in ('.safetensors', '.bin'))
 
+# %% ../../nbs/11b_quantizers_gptq.ipynb #98c616b1
+_DEFAULT_TEXTS = ['The quick brown fox jumps over the lazy dog.',
+                  'A patient presents with chest pain and shortness of breath.',
+                  'def add(a, b):\n    return a + b']
+
+def _check_texts(calibration, tok, n:int=8)->list:
+    if calibration is None: return _DEFAULT_TEXTS
+    if isinstance(calibration, list) and calibration and isinstance(calibration[0], str): return calibration[:n]
+    return calibration_texts(calibration, tok, n=n)
+
 # %% ../../nbs/11b_quantizers_gptq.ipynb #c742ffd7
 def save_bnb(model,                 # a model folder
              out,                   # the folder to write
              bits:int=4,            # 4 (nf4) or 8 (LLM.int8)
              adapter=None,          # a LoRA adapter to merge first
              verify:bool=True,      # reload the folder and compare logits with the original
-             calibration=None,      # prompts for the comparison (examples, a project or a JSONL file); default: fixed text
+             calibration=None,      # prompts for the comparison (examples, a project or a JSONL file)
              progress=None,         # called with one line per step
             )->QuantResult:
     "Save `model` as a bitsandbytes 4-bit or 8-bit folder"
     if bits not in (4, 8): raise LLMForgeError(f'bitsandbytes saves 4-bit or 8-bit models, not {bits}-bit')
     check_source(model)
     try: import bitsandbytes  # noqa: F401
-    except ImportError: raise MissingDependency('bitsandbytes', "pip install 'llmforge[qlora]'", 'for 4-bit/8-bit folders') from None
+    except ImportError:
+        raise MissingDependency('bitsandbytes', "pip install 'llmforge[qlora]'", 'for 4-bit/8-bit folders') from None
     from llmforge.models import load_model
     say = progress or (lambda s: None)
     t0, out = time.time(), Path(out)
     with tempfile.TemporaryDirectory() as td:
-        if adapter is not None: say('merging the adapter'); model = _merge(model, adapter, Path(td)/'merged')
+        if adapter is not None:
+            say('merging the adapter')
+            model = _merge(model, adapter, Path(td)/'merged')
         say(f'loading {model} in {bits}-bit')
         m, tok = load_model(model, device='cpu', quantization=f'{bits}bit')
         out.mkdir(parents=True, exist_ok=True)
-        m.save_pretrained(str(out)); tok.save_pretrained(str(out)); del m
+        m.save_pretrained(str(out))
+        tok.save_pretrained(str(out))
+        del m
         say(f'saved {out}')
         texts = _check_texts(calibration, tok)
         report = verify_folder(model, out, texts) if verify else {}
-        return QuantResult(str(out), 'bnb', bits, None, weights_bytes(out), weights_bytes(model), round(time.time()-t0, 2), report=report)
-
-_DEFAULT_TEXTS = ['The quick brown fox jumps over the lazy dog.', 'A patient presents with chest pain and shortness of breath.',
-                  'def add(a, b):\n    return a + b']
-
-def _check_texts(calibration, tok, n:int=8)->list:
-    if calibration is None: return _DEFAULT_TEXTS
-    return calibration_texts(calibration, tok, n=n) if not (isinstance(calibration, list) and calibration and isinstance(calibration[0], str)) else calibration[:n]
+        return QuantResult(str(out), 'bnb', bits, None, weights_bytes(out), weights_bytes(model),
+                           round(time.time()-t0, 2), report=report)
 
 # %% ../../nbs/11b_quantizers_gptq.ipynb #9d085526
 def require_gptqmodel():
@@ -163,8 +190,9 @@ def require_gptqmodel():
     os.environ.setdefault('GPTQMODEL_CPU_WORKERS', str(os.cpu_count() or 1))
     try: import gptqmodel
     except ImportError as e:
-        raise MissingDependency('gptqmodel', "pip install 'llmforge[gptq]'  (gptqmodel==7.6.0, the last release for torch 2.13)",
-                                f'for GPTQ/AWQ{"; import failed: " + str(e)[:120] if "gptqmodel" not in str(e) else ""}') from None
+        failed = f'; import failed: {str(e)[:120]}' if 'gptqmodel' not in str(e) else ''
+        install = "pip install 'llmforge[gptq]'  (gptqmodel==7.6.0, the last release for torch 2.13)"
+        raise MissingDependency('gptqmodel', install, f'for GPTQ/AWQ{failed}') from None
     return gptqmodel
 
 def checkpoint_layers(ckpt)->int:
@@ -173,6 +201,67 @@ def checkpoint_layers(ckpt)->int:
         refs = json.loads((Path(ckpt)/'CURRENT').read_bytes())['generations']
         return int(json.loads((Path(ckpt)/'objects'/refs[0]).read_bytes())['cursor'])
     except (OSError, ValueError, KeyError, IndexError, TypeError): return 0
+
+# %% ../../nbs/11b_quantizers_gptq.ipynb #0b4448ce
+def _check_gptq_args(model, bits:int, group_size:int, method:str, calibration)->dict:
+    "Raise a one-line error for settings GPTQModel would refuse late; returns the model's config"
+    if method not in ('gptq', 'awq'): raise LLMForgeError(f"method must be 'gptq' or 'awq', got {method!r}")
+    if bits not in (2, 3, 4, 8) or (method == 'awq' and bits != 4):
+        raise LLMForgeError(f'{method} supports {"4" if method == "awq" else "2, 3, 4 or 8"}-bit, not {bits}-bit')
+    cfg = check_source(model)
+    if calibration is None:
+        raise LLMForgeError('GPTQ/AWQ need calibration examples: '
+                            'pass a project, a chat JSONL file or a list of examples')
+    width = min(cfg.get('hidden_size', 0) or 0, cfg.get('intermediate_size', 0) or 0)
+    if group_size != -1 and width and width % group_size:
+        raise LLMForgeError(f'group_size {group_size} does not divide the layer width {width}; '
+                            'use a divisor such as 32, 64 or -1')
+    return cfg
+
+# %% ../../nbs/11b_quantizers_gptq.ipynb #928c5c18
+def _quantize_config(gm, cfg:dict, bits:int, group_size:int, method:str, checkpoint:bool, ckdir:Path, td)->tuple:
+    "GPTQModel's `QuantizeConfig` and `CheckpointConfig` (None without layer checkpoints)"
+    kw = dict(bits=bits, group_size=group_size)
+    if method == 'awq': kw.update(method='awq', format='gemm')
+    ck = None
+    if checkpoint and cfg.get('model_type') == 'llama':
+        kw.update(offload_to_disk=True, offload_to_disk_path=str(Path(td)/'offload'))
+        ck = gm.CheckpointConfig(path=str(ckdir), resume='auto')
+    return gm.QuantizeConfig(**kw), ck
+
+# %% ../../nbs/11b_quantizers_gptq.ipynb #cd284f23
+def _run_gptq(gm, model, qcfg, ck, texts:list, tok, n_layers, method:str, ckdir:Path, td, say):
+    "Quantize `model` with GPTQModel on `texts`, committing layers to `ck`; returns the quantized model"
+    try:  # GPTQModel writes per-run logs to ./logs of whatever folder it runs in: keep them in the temp folder
+        from gptqmodel.looper import loop_processor
+        loop_processor._PROJECT_LOG_DIR = Path(td)/'logs'
+    except (ImportError, AttributeError): pass
+    qm = gm.GPTQModel.load(str(model), qcfg, device='cpu')
+    def layer_done(layer_idx, submodule_finalized=False, **k):
+        if submodule_finalized: say(f'layer {layer_idx + 1}/{n_layers} quantized')
+    qm.layer_callback = layer_done
+    qkw = {'checkpoint': ck} if ck else {}
+    import torch
+    if method == 'awq' and not torch.cuda.is_available():
+        qkw['backend'] = gm.BACKEND.AWQ_TORCH  # AWQ's default GEMM kernel is CUDA-only
+    try: qm.quantize(texts, batch_size=1, tokenizer=tok, calibration_data_min_length=1, **qkw)
+    except NotImplementedError as e: raise LLMForgeError(f'GPTQModel cannot quantize this model: {e}') from None
+    except RuntimeError as e:
+        if type(e).__name__.startswith('Checkpoint'):
+            raise LLMForgeError(f'{ckdir}: cannot resume ({e}); it belongs to a run with other settings or data: '
+                                'delete it to start over') from None
+        raise
+    return qm
+
+# %% ../../nbs/11b_quantizers_gptq.ipynb #c2eb89a3
+def _gptq_inputs(model, adapter, calibration, n_samples:int, seed:int, td, say)->tuple:
+    "The model folder to quantize (merged with `adapter` in `td`), its tokenizer and the calibration texts"
+    from transformers import AutoTokenizer
+    if adapter is not None:
+        say('merging the adapter')
+        model = _merge(model, adapter, Path(td)/'merged')
+    tok = AutoTokenizer.from_pretrained(str(model))
+    return model, tok, calibration_texts(calibration, tok, n=n_samples, seed=seed)
 
 # %% ../../nbs/11b_quantizers_gptq.ipynb #f950cf9d
 def quantize_gptq(model,                  # a model folder
@@ -189,52 +278,27 @@ def quantize_gptq(model,                  # a model folder
                   seed:int=0,             # which calibration examples, when there are more than n_samples
                  )->QuantResult:
     "Quantize `model` with GPTQ or AWQ through GPTQModel and save a folder transformers loads"
-    if method not in ('gptq', 'awq'): raise LLMForgeError(f"method must be 'gptq' or 'awq', got {method!r}")
-    if bits not in (2, 3, 4, 8) or (method == 'awq' and bits != 4): raise LLMForgeError(f'{method} supports {"4" if method == "awq" else "2, 3, 4 or 8"}-bit, not {bits}-bit')
-    cfg = check_source(model)
-    if calibration is None: raise LLMForgeError('GPTQ/AWQ need calibration examples: pass a project, a chat JSONL file or a list of examples')
-    width = min(cfg.get('hidden_size', 0) or 0, cfg.get('intermediate_size', 0) or 0)
-    if group_size != -1 and width and width % group_size:
-        raise LLMForgeError(f'group_size {group_size} does not divide the layer width {width}; use a divisor such as 32, 64 or -1')
+    cfg = _check_gptq_args(model, bits, group_size, method, calibration)
     gm = require_gptqmodel()
-    from transformers import AutoTokenizer
     say = progress or (lambda s: None)
     t0, out = time.time(), Path(out).expanduser()
     with tempfile.TemporaryDirectory() as td:
-        if adapter is not None: say('merging the adapter'); model = _merge(model, adapter, Path(td)/'merged')
-        tok = AutoTokenizer.from_pretrained(str(model))
-        texts = calibration_texts(calibration, tok, n=n_samples, seed=seed)
-        kw = dict(bits=bits, group_size=group_size)
-        if method == 'awq': kw.update(method='awq', format='gemm')
-        ck = None
+        model,tok,texts = _gptq_inputs(model, adapter, calibration, n_samples, seed, td, say)
         ckdir = Path(str(out) + '.checkpoint')
-        if checkpoint and cfg.get('model_type') == 'llama':
-            kw.update(offload_to_disk=True, offload_to_disk_path=str(Path(td)/'offload'))
-            ck = gm.CheckpointConfig(path=str(ckdir), resume='auto')
-        qcfg = gm.QuantizeConfig(**kw)
-        if checkpoint and not ck: say(f"no layer checkpoints for {cfg.get('model_type')} models (GPTQModel supports them for llama); an interrupted run starts over")
+        qcfg,ck = _quantize_config(gm, cfg, bits, group_size, method, checkpoint, ckdir, td)
+        if checkpoint and not ck:
+            say(f"no layer checkpoints for {cfg.get('model_type')} models (GPTQModel supports them for llama); "
+                'an interrupted run starts over')
         resumed = checkpoint_layers(ckdir) if ck else 0
-        say(f'{method} {bits}-bit g{group_size}: {len(texts)} calibration samples, {cfg.get("num_hidden_layers", "?")} layers'
-            + (f', resuming from {ckdir}' if resumed else ''))
-        try:  # GPTQModel writes per-run logs to ./logs of whatever folder it runs in: keep them in the temp folder
-            from gptqmodel.looper import loop_processor; loop_processor._PROJECT_LOG_DIR = Path(td)/'logs'
-        except (ImportError, AttributeError): pass
-        qm = gm.GPTQModel.load(str(model), qcfg, device='cpu')
-        n_layers = cfg.get('num_hidden_layers')
-        qm.layer_callback = lambda layer_idx, submodule_finalized=False, **k: say(f'layer {layer_idx + 1}/{n_layers} quantized') if submodule_finalized else None
-        qkw = {'checkpoint': ck} if ck else {}
-        import torch
-        if method == 'awq' and not torch.cuda.is_available(): qkw['backend'] = gm.BACKEND.AWQ_TORCH  # AWQ's default GEMM kernel is CUDA-only
-        try: qm.quantize(texts, batch_size=1, tokenizer=tok, calibration_data_min_length=1, **qkw)
-        except NotImplementedError as e: raise LLMForgeError(f'GPTQModel cannot quantize this model: {e}') from None
-        except RuntimeError as e:
-            if type(e).__name__.startswith('Checkpoint'):
-                raise LLMForgeError(f'{ckdir}: cannot resume ({e}); it belongs to a run with other settings or data: delete it to start over') from None
-            raise
+        say(f'{method} {bits}-bit g{group_size}: {len(texts)} calibration samples, '
+            f'{cfg.get("num_hidden_layers", "?")} layers' + (f', resuming from {ckdir}' if resumed else ''))
+        qm = _run_gptq(gm, model, qcfg, ck, texts, tok, cfg.get('num_hidden_layers'), method, ckdir, td, say)
         out.mkdir(parents=True, exist_ok=True)
-        qm.save(str(out)); tok.save_pretrained(str(out)); del qm
+        qm.save(str(out))
+        tok.save_pretrained(str(out))
+        del qm
         say(f'saved {out}')
         if ck and ckdir.exists(): shutil.rmtree(ckdir, ignore_errors=True)
         report = verify_folder(model, out, texts[:8]) if verify else {}
-        return QuantResult(str(out), method, bits, group_size, weights_bytes(out), weights_bytes(model), round(time.time()-t0, 2),
-                           resumed_layers=resumed, report=report)
+        return QuantResult(str(out), method, bits, group_size, weights_bytes(out), weights_bytes(model),
+                           round(time.time()-t0, 2), resumed_layers=resumed, report=report)

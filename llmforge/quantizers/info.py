@@ -6,99 +6,125 @@ Docs: https://llmforge.github.io/llmforge/quantizers_info.html.md"""
 
 # %% ../../nbs/11c_quantizers_info.ipynb #c2a2f162
 from __future__ import annotations
-import json, os, shutil, struct, tempfile, time, warnings
+import json, math, os, shutil, struct, tempfile, time, warnings
 from collections import Counter
 from pathlib import Path
 from ..core import LLMForgeError, read_json_object
 
 # %% auto #0
 __all__ = ['check_gguf_header', 'gguf_info', 'hf_info', 'adapter_info', 'info', 'format_info', 'gguf_to_hf', 'dequantized_hf',
-           'convert']
+           'bit_width', 'convert']
 
 # %% ../../nbs/11c_quantizers_info.ipynb #ab68a23a
-_GGUF_SIZES = {0: 1, 1: 1, 2: 2, 3: 2, 4: 4, 5: 4, 6: 4, 7: 1, 10: 8, 11: 8, 12: 8}   # value type: bytes (8 string, 9 array)
+# value type -> bytes, for the fixed-size types (8 is a string, 9 an array)
+_GGUF_SIZES = {0: 1, 1: 1, 2: 2, 3: 2, 4: 4, 5: 4, 6: 4, 7: 1, 10: 8, 11: 8, 12: 8}
 
+class _HeaderReader:
+    "Reads the numbers of an open GGUF file's header and skips its values, never past the end of the file"
+    def __init__(self, f, path:Path): self.f,self.path,self.size = f,path,path.stat().st_size
+
+    def bad(self, msg:str)->LLMForgeError:
+        return LLMForgeError(f'{self.path}: corrupt or truncated GGUF header: {msg}; export or download the file again')
+
+    def skip(self, n:int, what:str):
+        left = self.size - self.f.tell()
+        if n > left: raise self.bad(f'{what} needs {n:,} bytes but only {left:,} are left')
+        self.f.seek(n, 1)
+
+    def num(self, fmt:str, what:str):
+        b = self.f.read(struct.calcsize(fmt))
+        if len(b) < struct.calcsize(fmt): raise self.bad(f'the file ends inside {what}')
+        return struct.unpack('<' + fmt, b)[0]
+
+    def value(self, t:int, what:str):
+        "Skip one metadata value of type `t`"
+        if t in _GGUF_SIZES: self.skip(_GGUF_SIZES[t], what)
+        elif t == 8: self.skip(self.num('Q', what), what)
+        elif t == 9:
+            it,n = self.num('I', what),self.num('Q', what)
+            if it in _GGUF_SIZES: self.skip(n * _GGUF_SIZES[it], f'{what} (an array of {n:,})')
+            elif it == 8:
+                if n * 8 > self.size - self.f.tell():
+                    raise self.bad(f'{what} claims {n:,} strings, more than the file could hold')
+                for _ in range(n): self.skip(self.num('Q', what), what)
+            else: raise self.bad(f'{what} is an array of value type {it}')
+        else: raise self.bad(f'{what} has unknown value type {t}')
+
+# %% ../../nbs/11c_quantizers_info.ipynb #e1f6aea7
 def check_gguf_header(path):
     "Walk a GGUF header with every length bounded by the file's size; a corrupt or hostile one raises at once"
-    p = Path(path); size = p.stat().st_size
-    def bad(msg): return LLMForgeError(f'{p}: corrupt or truncated GGUF header: {msg}; export or download the file again')
+    p = Path(path)
     with open(p, 'rb') as f:
-        def skip(n:int, what:str):
-            if n > size - f.tell(): raise bad(f'{what} needs {n:,} bytes but only {size - f.tell():,} are left')
-            f.seek(n, 1)
-        def num(fmt:str, what:str):
-            b = f.read(struct.calcsize(fmt))
-            if len(b) < struct.calcsize(fmt): raise bad(f'the file ends inside {what}')
-            return struct.unpack('<' + fmt, b)[0]
-        def value(t:int, what:str, top:bool=True):
-            if t in _GGUF_SIZES: skip(_GGUF_SIZES[t], what)
-            elif t == 8: skip(num('Q', what), what)
-            elif t == 9 and top:
-                it,n = num('I', what),num('Q', what)
-                if it in _GGUF_SIZES: skip(n * _GGUF_SIZES[it], f'{what} (an array of {n:,})')
-                elif it == 8:
-                    if n * 8 > size - f.tell(): raise bad(f'{what} claims {n:,} strings, more than the file could hold')
-                    for _ in range(n): skip(num('Q', what), what)
-                else: raise bad(f'{what} is an array of value type {it}')
-            else: raise bad(f'{what} has unknown value type {t}')
+        h = _HeaderReader(f, p)
         if f.read(4) != b'GGUF': raise LLMForgeError(f'{p}: not a GGUF file (no GGUF magic)')
-        if num('I', 'the version') < 2: raise bad('GGUF version 1 is not supported')
-        n_tensors,n_keys = num('Q', 'the tensor count'),num('Q', 'the key count')
-        if 13 * n_keys + 24 * n_tensors > size: raise bad(f'{n_keys:,} keys and {n_tensors:,} tensors cannot fit in {size:,} bytes')
+        if h.num('I', 'the version') < 2: raise h.bad('GGUF version 1 is not supported')
+        n_tensors,n_keys = h.num('Q', 'the tensor count'),h.num('Q', 'the key count')
+        if 13 * n_keys + 24 * n_tensors > h.size:
+            raise h.bad(f'{n_keys:,} keys and {n_tensors:,} tensors cannot fit in {h.size:,} bytes')
         for i in range(n_keys):
             key = f'key {i}'
-            skip(num('Q', key), key); value(num('I', key), key)
+            h.skip(h.num('Q', key), key)
+            h.value(h.num('I', key), key)
         for i in range(n_tensors):
             t = f'tensor {i}'
-            skip(num('Q', t), t)
-            dims = num('I', t)
-            if dims > 8: raise bad(f'{t} has {dims:,} dimensions')
-            skip(8 * dims + 12, t)
+            h.skip(h.num('Q', t), t)
+            dims = h.num('I', t)
+            if dims > 8: raise h.bad(f'{t} has {dims:,} dimensions')
+            h.skip(8 * dims + 12, t)
 
 # %% ../../nbs/11c_quantizers_info.ipynb #f5a56967
 def _scalar(f):
-    import gguf
     v = f.contents()
     return v.item() if hasattr(v, 'item') and not isinstance(v, (list, str)) else v
 
 def _gguf_reader(p:Path):
     import gguf
     with open(p, 'rb') as fh: magic = fh.read(4)
-    if magic != b'GGUF': raise LLMForgeError(f'{p}: not a GGUF file (it starts with {magic!r}, not b"GGUF"); the file is corrupt or of another format')
+    if magic != b'GGUF':
+        raise LLMForgeError(f'{p}: not a GGUF file (it starts with {magic!r}, not b"GGUF"); '
+                            'the file is corrupt or of another format')
     check_gguf_header(p)
     try: r = gguf.GGUFReader(str(p))
-    except Exception as e: raise LLMForgeError(f'{p}: corrupt or truncated GGUF ({type(e).__name__}: {str(e).splitlines()[0][:120] if str(e) else "unreadable header"}); export it again') from None
+    except Exception as e:
+        why = str(e).splitlines()[0][:120] if str(e) else 'unreadable header'
+        raise LLMForgeError(f'{p}: corrupt or truncated GGUF ({type(e).__name__}: {why}); export it again') from None
     size = p.stat().st_size
     for t in r.tensors:
         if t.data_offset + t.n_bytes > size:
-            raise LLMForgeError(f'{p}: truncated GGUF: tensor {t.name} ends at byte {t.data_offset + t.n_bytes:,} but the file has {size:,} bytes; export or download it again')
+            raise LLMForgeError(f'{p}: truncated GGUF: tensor {t.name} ends at byte {t.data_offset + t.n_bytes:,} '
+                                f'but the file has {size:,} bytes; export or download it again')
     return r
 
+# %% ../../nbs/11c_quantizers_info.ipynb #38623f1b
 def gguf_info(path)->dict:
     "Architecture, context, parameters, tensor types, size, bits per weight, tokenizer and provenance of a GGUF file"
     import gguf
-    p = Path(path); r = _gguf_reader(p)
+    p = Path(path)
+    r = _gguf_reader(p)
     kv = {k: f for k, f in r.fields.items() if not k.startswith('GGUF.')}
     get = lambda k, d=None: _scalar(kv[k]) if k in kv else d
     arch = get('general.architecture')
-    n = sum(int(t.n_elements) for t in r.tensors); nb = sum(int(t.n_bytes) for t in r.tensors)
-    hist = Counter(t.tensor_type.name for t in r.tensors)
+    n,nb = sum(int(t.n_elements) for t in r.tensors),sum(int(t.n_bytes) for t in r.tensors)
     ft = get('general.file_type')
     try: ft_name = gguf.LlamaFileType(ft).name.replace('MOSTLY_', '').replace('ALL_', '') if ft is not None else None
     except ValueError: ft_name = str(ft)
     toks = kv.get('tokenizer.ggml.tokens')
-    prov = {k[8:]: get(k) for k in kv if k.startswith('general.') and kv[k].types and kv[k].types[0] != gguf.GGUFValueType.ARRAY}
+    prov = {k[8:]: get(k) for k in kv if k.startswith('general.') and kv[k].types
+            and kv[k].types[0] != gguf.GGUFValueType.ARRAY}
     return {'kind': 'gguf', 'path': str(p), 'architecture': arch, 'name': get('general.name'),
-            'context': get(f'{arch}.context_length'), 'layers': get(f'{arch}.block_count'), 'embedding': get(f'{arch}.embedding_length'),
-            'parameters': n, 'tensors': len(r.tensors), 'tensor_types': dict(hist.most_common()),
+            'context': get(f'{arch}.context_length'), 'layers': get(f'{arch}.block_count'),
+            'embedding': get(f'{arch}.embedding_length'), 'parameters': n, 'tensors': len(r.tensors),
+            'tensor_types': dict(Counter(t.tensor_type.name for t in r.tensors).most_common()),
             'file_type': ft_name, 'size_bytes': p.stat().st_size, 'bits_per_weight': round(8 * nb / max(n, 1), 3),
             'tokenizer': {'model': get('tokenizer.ggml.model'), 'pre': get('tokenizer.ggml.pre'),
                           'vocab_size': len(toks.data) if toks is not None else None,
                           'bos_id': get('tokenizer.ggml.bos_token_id'), 'eos_id': get('tokenizer.ggml.eos_token_id')},
-            'chat_template': 'tokenizer.chat_template' in kv, 'provenance': prov, 'lossy': ft_name not in ('F32', 'F16', 'BF16')}
+            'chat_template': 'tokenizer.chat_template' in kv, 'provenance': prov,
+            'lossy': ft_name not in ('F32', 'F16', 'BF16')}
 
 # %% ../../nbs/11c_quantizers_info.ipynb #21660bac
-_AUX = ('.qzeros', '.scales', '.g_idx', '.absmax', '.quant_map', '.nested_absmax', '.nested_quant_map', '.SCB', '.weight_format')
+_AUX = ('.qzeros', '.scales', '.g_idx', '.absmax', '.quant_map', '.nested_absmax', '.nested_quant_map', '.SCB',
+        '.weight_format')
 
 def _st_tensors(folder:Path):
     from safetensors import safe_open
@@ -106,8 +132,10 @@ def _st_tensors(folder:Path):
         try:
             with safe_open(str(f), framework='numpy') as h:
                 for k in h.keys():
-                    s = h.get_slice(k); yield k, s.get_dtype(), s.get_shape()
-        except Exception as e: raise LLMForgeError(f'{f}: unreadable safetensors file ({str(e).splitlines()[0][:120]})') from None
+                    s = h.get_slice(k)
+                    yield k, s.get_dtype(), s.get_shape()
+        except Exception as e:
+            raise LLMForgeError(f'{f}: unreadable safetensors file ({str(e).splitlines()[0][:120]})') from None
 
 def _quant_summary(qc:dict|None)->dict|None:
     if not qc: return None
@@ -116,50 +144,59 @@ def _quant_summary(qc:dict|None)->dict|None:
         bits = 4 if qc.get('load_in_4bit') or qc.get('_load_in_4bit') else 8
         return {'method': 'bitsandbytes', 'bits': bits, 'type': qc.get('bnb_4bit_quant_type') if bits == 4 else 'int8',
                 'double_quant': qc.get('bnb_4bit_use_double_quant')}
-    return {'method': m, 'bits': qc.get('bits'), 'group_size': qc.get('group_size'), 'format': qc.get('checkpoint_format', qc.get('version', qc.get('format'))),
+    return {'method': m, 'bits': qc.get('bits'), 'group_size': qc.get('group_size'),
+            'format': qc.get('checkpoint_format', qc.get('version', qc.get('format'))),
             'sym': qc.get('sym'), 'desc_act': qc.get('desc_act'), 'quantizer': qc.get('quantizer')}
 
+# %% ../../nbs/11c_quantizers_info.ipynb #2742b14b
+def _parameters(p:Path, q:dict|None)->tuple:
+    "Weights (packed integers counted as the weights they hold) and a histogram of tensor dtypes"
+    bits = (q or {}).get('bits') or 16
+    n, dtypes = 0, Counter()
+    for k, dt, shape in _st_tensors(p):
+        numel = math.prod(shape)
+        if k.endswith(_AUX) or '.quant_state.' in k: continue
+        if k.endswith('.qweight'): numel *= 32 // bits
+        elif q and q['method'] == 'bitsandbytes' and bits == 4 and dt == 'U8': numel *= 2
+        n += numel
+        dtypes[dt] += 1
+    return n, dtypes
+
+# %% ../../nbs/11c_quantizers_info.ipynb #c841f623
 def hf_info(path)->dict:
     "Architecture, parameters, dtypes, size, quantization config and tokenizer of a Hugging Face model folder"
     p = Path(path)
     cfg = read_json_object(p/'config.json', 'model config')
     q = _quant_summary(cfg.get('quantization_config'))
-    bits = (q or {}).get('bits') or 16
-    n, dtypes = 0, Counter()
-    for k, dt, shape in _st_tensors(p):
-        numel = 1
-        for s in shape: numel *= s
-        if k.endswith(_AUX) or '.quant_state.' in k: continue
-        if k.endswith('.qweight'): numel *= 32 // bits
-        elif q and q['method'] == 'bitsandbytes' and bits == 4 and dt == 'U8': numel *= 2
-        n += numel; dtypes[dt] += 1
+    n, dtypes = _parameters(p, q)
     tc = {}
     if (p/'tokenizer_config.json').exists():
         try: tc = json.loads((p/'tokenizer_config.json').read_text())
         except json.JSONDecodeError: tc = {}
     has_tok = any((p/f).exists() for f in ('tokenizer.json', 'tokenizer.model', 'vocab.json'))
     weights = [f for f in p.iterdir() if f.suffix in ('.safetensors', '.bin')]
-    return {'kind': 'hf', 'path': str(p), 'architecture': (cfg.get('architectures') or [None])[0], 'model_type': cfg.get('model_type'),
-            'context': cfg.get('max_position_embeddings'), 'layers': cfg.get('num_hidden_layers'), 'embedding': cfg.get('hidden_size'),
-            'parameters': n or None, 'dtypes': dict(dtypes.most_common()), 'size_bytes': sum(f.stat().st_size for f in weights),
+    return {'kind': 'hf', 'path': str(p), 'architecture': (cfg.get('architectures') or [None])[0],
+            'model_type': cfg.get('model_type'), 'context': cfg.get('max_position_embeddings'),
+            'layers': cfg.get('num_hidden_layers'), 'embedding': cfg.get('hidden_size'),
+            'parameters': n or None, 'dtypes': dict(dtypes.most_common()),
+            'size_bytes': sum(f.stat().st_size for f in weights),
             'quantization': q, 'lossy': q is not None,
             'tokenizer': {'present': has_tok, 'class': tc.get('tokenizer_class'), 'vocab_size': cfg.get('vocab_size')},
             'chat_template': bool(tc.get('chat_template')) or (p/'chat_template.jinja').exists()}
 
+# %% ../../nbs/11c_quantizers_info.ipynb #4fcf4e95
 def adapter_info(path)->dict:
     "Base model, rank, alpha, target modules and size of a PEFT adapter folder"
     p = Path(path)
     try: c = json.loads((p/'adapter_config.json').read_text())
     except json.JSONDecodeError as e: raise LLMForgeError(f'{p/"adapter_config.json"}: not valid JSON ({e})') from None
-    n = 0
-    for _, _, shape in _st_tensors(p):
-        k = 1
-        for s in shape: k *= s
-        n += k
+    n = sum(math.prod(shape) for _, _, shape in _st_tensors(p))
     t = c.get('target_modules')
-    return {'kind': 'adapter', 'path': str(p), 'peft_type': c.get('peft_type'), 'base': c.get('base_model_name_or_path'),
+    return {'kind': 'adapter', 'path': str(p), 'peft_type': c.get('peft_type'),
+            'base': c.get('base_model_name_or_path'),
             'r': c.get('r'), 'alpha': c.get('lora_alpha'), 'dropout': c.get('lora_dropout'),
-            'targets': sorted(t) if isinstance(t, (list, set)) else t, 'task_type': c.get('task_type'), 'parameters': n or None,
+            'targets': sorted(t) if isinstance(t, (list, set)) else t, 'task_type': c.get('task_type'),
+            'parameters': n or None,
             'size_bytes': sum(f.stat().st_size for f in p.iterdir() if f.suffix in ('.safetensors', '.bin'))}
 
 # %% ../../nbs/11c_quantizers_info.ipynb #5b5506fd
@@ -170,43 +207,66 @@ def info(path)->dict:
     if p.is_file():
         with open(p, 'rb') as fh: magic = fh.read(4)
         if magic == b'GGUF' or p.suffix == '.gguf': return gguf_info(p)
-        raise LLMForgeError(f'{p}: not a GGUF file (no GGUF magic); give a .gguf file, a model folder or an adapter folder')
+        raise LLMForgeError(f'{p}: not a GGUF file (no GGUF magic); '
+                            'give a .gguf file, a model folder or an adapter folder')
     if (p/'adapter_config.json').exists(): return adapter_info(p)
     if (p/'config.json').exists(): return hf_info(p)
     ggufs = sorted(p.glob('*.gguf'))
     if len(ggufs) == 1: return gguf_info(ggufs[0])
-    raise LLMForgeError(f'{p}: neither a model folder (config.json), an adapter (adapter_config.json) nor a folder with one .gguf file')
+    raise LLMForgeError(f'{p}: neither a model folder (config.json), an adapter (adapter_config.json) '
+                        'nor a folder with one .gguf file')
 
+# %% ../../nbs/11c_quantizers_info.ipynb #6c41dd1a
 def _human(n:int)->str:
     for u in ('B', 'KiB', 'MiB', 'GiB', 'TiB'):
         if n < 1024 or u == 'TiB': return f'{n:.1f} {u}' if u != 'B' else f'{n} B'
         n /= 1024
 
+def _model_rows(d:dict)->list:
+    "The lines that describe a GGUF file or a Hugging Face folder"
+    rows = [('architecture', d['architecture']), ('context', d['context']), ('layers', d['layers']),
+            ('parameters', f"{d['parameters']:,}" if d['parameters'] else None)]
+    if d['kind'] == 'gguf':
+        t = d['tokenizer']
+        rows += [('file type', d['file_type']),
+                 ('tensor types', ', '.join(f'{k}×{v}' for k, v in d['tensor_types'].items())),
+                 ('bits per weight', d['bits_per_weight']),
+                 ('tokenizer', f"{t['model']} (pre {t['pre']}), {t['vocab_size']} tokens"),
+                 ('provenance', ', '.join(f'{k}={v}' for k, v in d['provenance'].items()) or None)]
+    else:
+        q = d['quantization']
+        rows += [('dtypes', ', '.join(f'{k}×{v}' for k, v in d['dtypes'].items())),
+                 ('quantization', ', '.join(f'{k}={v}' for k, v in q.items() if v is not None) if q else 'none'),
+                 ('tokenizer', 'present' if d['tokenizer']['present'] else 'MISSING')]
+    return rows + [('chat template', 'yes' if d['chat_template'] else 'no')]
+
+# %% ../../nbs/11c_quantizers_info.ipynb #feeeb020
 def format_info(d:dict)->str:
     "The `info` dict as aligned lines for a terminal"
-    rows = [('kind', {'gguf': 'GGUF file', 'hf': 'Hugging Face model folder', 'adapter': 'PEFT adapter'}[d['kind']]), ('path', d['path'])]
-    if d['kind'] == 'adapter':
-        rows += [(k, d[k]) for k in ('peft_type', 'base', 'r', 'alpha', 'targets', 'parameters')]
-    else:
-        rows += [('architecture', d['architecture']), ('context', d['context']), ('layers', d['layers']),
-                 ('parameters', f"{d['parameters']:,}" if d['parameters'] else None)]
-        if d['kind'] == 'gguf':
-            rows += [('file type', d['file_type']), ('tensor types', ', '.join(f'{k}×{v}' for k, v in d['tensor_types'].items())),
-                     ('bits per weight', d['bits_per_weight']),
-                     ('tokenizer', f"{d['tokenizer']['model']} (pre {d['tokenizer']['pre']}), {d['tokenizer']['vocab_size']} tokens")]
-            rows += [('provenance', ', '.join(f'{k}={v}' for k, v in d['provenance'].items()) or None)]
-        else:
-            rows += [('dtypes', ', '.join(f'{k}×{v}' for k, v in d['dtypes'].items())),
-                     ('quantization', ', '.join(f'{k}={v}' for k, v in d['quantization'].items() if v is not None) if d['quantization'] else 'none'),
-                     ('tokenizer', 'present' if d['tokenizer']['present'] else 'MISSING')]
-        rows += [('chat template', 'yes' if d['chat_template'] else 'no')]
+    kinds = {'gguf': 'GGUF file', 'hf': 'Hugging Face model folder', 'adapter': 'PEFT adapter'}
+    rows = [('kind', kinds[d['kind']]), ('path', d['path'])]
+    if d['kind'] == 'adapter': rows += [(k, d[k]) for k in ('peft_type', 'base', 'r', 'alpha', 'targets', 'parameters')]
+    else: rows += _model_rows(d)
     rows += [('size', _human(d['size_bytes']))]
     w = max(len(k) for k, _ in rows)
     return '\n'.join(f'{k:<{w}}  {v if v is not None else "-"}' for k, v in rows)
 
 # %% ../../nbs/11c_quantizers_info.ipynb #3b769e83
-_TARGETS = ('hf', 'gguf', 'gptq', 'awq', 'bnb')
+def _save_plain(m, tok, out)->Path:
+    "Save a model transformers loaded from a quantized source (GGUF, bnb, GPTQ) as a plain float32 folder"
+    import copy, torch
+    from transformers import AutoModelForCausalLM
+    cfg = copy.deepcopy(m.config)
+    if hasattr(cfg, 'quantization_config'): del cfg.quantization_config
+    plain = AutoModelForCausalLM.from_config(cfg, dtype=torch.float32)
+    plain.load_state_dict({k: v.float() for k, v in m.state_dict().items()}, strict=True)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    plain.save_pretrained(str(out))
+    tok.save_pretrained(str(out))
+    return out
 
+# %% ../../nbs/11c_quantizers_info.ipynb #65261369
 def gguf_to_hf(src, out)->Path:
     "Dequantize a GGUF file into a Hugging Face folder through transformers' GGUF loader"
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -215,42 +275,101 @@ def gguf_to_hf(src, out)->Path:
     try:
         m = AutoModelForCausalLM.from_pretrained(str(src.parent), gguf_file=src.name, dtype=torch.float32)
         tok = AutoTokenizer.from_pretrained(str(src.parent), gguf_file=src.name)
-    except ImportError as e: raise LLMForgeError(f'reading GGUF in transformers needs the gguf package: pip install gguf ({e})') from None
+    except ImportError as e:
+        raise LLMForgeError(f'reading GGUF in transformers needs the gguf package: pip install gguf ({e})') from None
     except (ValueError, KeyError, OSError, RuntimeError) as e:
         raise LLMForgeError(f'{src}: transformers cannot load this GGUF ({str(e).splitlines()[0][:160]})') from None
     return _save_plain(m, tok, out)
-
-def _save_plain(m, tok, out)->Path:
-    "Save a model transformers loaded from a quantized source (GGUF, bnb, GPTQ) as a plain float32 folder"
-    import copy, torch
-    from transformers import AutoModelForCausalLM
-    cfg = copy.deepcopy(m.config)
-    if hasattr(cfg, 'quantization_config'): del cfg.quantization_config
-    plain = AutoModelForCausalLM.from_config(cfg, dtype=torch.float32)  # transformers refuses to save the loaded one unquantized
-    plain.load_state_dict({k: v.float() for k, v in m.state_dict().items()}, strict=True)
-    out = Path(out); out.mkdir(parents=True, exist_ok=True)
-    plain.save_pretrained(str(out)); tok.save_pretrained(str(out))
-    return out
 
 def dequantized_hf(src, out)->Path:
     "A quantized Hugging Face folder (bnb, GPTQ) loaded by transformers, dequantized and saved as float32"
     from transformers import AutoModelForCausalLM, AutoTokenizer
     m = AutoModelForCausalLM.from_pretrained(str(src), device_map={'': 'cpu'})
-    if not hasattr(m, 'dequantize'): raise LLMForgeError(f'{src}: transformers cannot dequantize this model; convert from the original weights instead')
+    advice = 'convert from the original weights'
+    if not hasattr(m, 'dequantize'):
+        raise LLMForgeError(f'{src}: transformers cannot dequantize this model; {advice} instead')
     try: m = m.dequantize()
-    except Exception as e: raise LLMForgeError(f'{src}: transformers cannot dequantize this model ({str(e).splitlines()[0][:160]}); convert from the original weights') from None
+    except Exception as e:
+        why = str(e).splitlines()[0][:160]
+        raise LLMForgeError(f'{src}: transformers cannot dequantize this model ({why}); {advice}') from None
     return _save_plain(m, AutoTokenizer.from_pretrained(str(src)), out)
+
+# %% ../../nbs/11c_quantizers_info.ipynb #4b30789d
+def bit_width(type,         # what the user wrote: 4, '4', '4bit', 'int8', '8-bit'; None for the default
+              default:int,  # the width when `type` is None
+             )->int:
+    "The bit width a GPTQ/AWQ/bitsandbytes `--type` names"
+    if type is None: return default
+    s = str(type).lower().removeprefix('int').removesuffix('bit').removesuffix('-')
+    if not s.isdigit():
+        raise LLMForgeError(f'--type for GPTQ/AWQ/bitsandbytes is a bit width such as 4 or 8, got {type!r}')
+    return int(s)
 
 def _describe(d:dict)->str:
     if d['kind'] == 'gguf': return f"GGUF {d['file_type']}"
     q = d.get('quantization')
     return f"{q['method']} {q['bits']}-bit" if q else 'Hugging Face ' + '/'.join(d.get('dtypes') or {'?': 0})
 
-def _bits(type, default:int)->int:
-    if type is None: return default
-    s = str(type).lower().removeprefix('int').removesuffix('bit').removesuffix('-')
-    if not s.isdigit(): raise LLMForgeError(f'--type for GPTQ/AWQ/bitsandbytes is a bit width such as 4 or 8, got {type!r}')
-    return int(s)
+# %% ../../nbs/11c_quantizers_info.ipynb #b86b2f80
+_TARGETS = ('hf', 'gguf', 'gptq', 'awq', 'bnb')
+
+def _requantize_check(src:Path, s:dict, to:str, allow_requantize:bool)->tuple:
+    "Refuse a lossy source to a lossy target unless allowed; returns (what is lost, warnings)"
+    lost, warned, frm = [], [], _describe(s)
+    if to != 'hf' and s['lossy']:
+        if not allow_requantize:
+            raise LLMForgeError(f'{src} is already quantized ({frm}); converting it to {to} stacks a second rounding '
+                                'error. Convert from the original weights, or pass allow_requantize=True '
+                                '(--allow-requantize)')
+        msg = (f'requantizing {frm} to {to}: the result carries both rounding errors; '
+               'quantize from the original weights when you have them')
+        warnings.warn(msg)
+        warned.append(msg)
+        lost.append(f'the {frm} rounding error is kept and {to} adds its own')
+    if s['kind'] == 'hf' and not s['lossy'] and to == 'hf':
+        raise LLMForgeError(f'{src} is already an unquantized Hugging Face folder')
+    return lost, warned
+
+# %% ../../nbs/11c_quantizers_info.ipynb #6ff16140
+def _float_folder(src:Path, s:dict, dest:Path, lost:list)->Path:
+    "The float32 Hugging Face folder to convert from: `src` itself, or its dequantized copy at `dest`"
+    if s['kind'] == 'gguf':
+        folder = gguf_to_hf(src, dest)
+        if s['lossy']:
+            lost.append(f"dequantized from {s['file_type']}: its rounding error stays in the float32 weights")
+        lost.append('GGUF-only metadata (general.*, quantization provenance) is not carried into config.json')
+        return folder
+    if s['lossy']:
+        folder = dequantized_hf(src, dest)
+        lost.append(f'dequantized from {_describe(s)}: its rounding error stays in the float32 weights')
+        return folder
+    return src
+
+# %% ../../nbs/11c_quantizers_info.ipynb #458a5cd3
+def _to_target(folder:Path, out:Path, to:str, type, calibration, verify:bool, progress, lost:list)->dict|None:
+    "Write `folder` as `to` through its quantizer; the quantizer's result as a dict"
+    if to == 'gguf':
+        from llmforge.quantizers.gguf import to_gguf
+        t = type or 'Q4_K_M'
+        r = to_gguf(folder, out, type=t, verify=verify, progress=progress)
+        if t not in ('F32', 'F16', 'BF16'):
+            lost.append(f'{t} rounds the weights to about {r.bits_per_weight} bits each')
+        elif t != 'F32': lost.append(f'{t} keeps {"10" if t == "F16" else "7"} mantissa bits of each float32 weight')
+        return r.to_dict()
+    if to in ('gptq', 'awq'):
+        from llmforge.quantizers.gptq import quantize_gptq
+        b = bit_width(type, 4)
+        r = quantize_gptq(folder, out, bits=b, method=to, calibration=calibration, verify=verify, progress=progress)
+        lost.append(f'{to} rounds the linear layers to {b} bits (embeddings and lm_head kept in 16-bit)')
+        return r.to_dict()
+    if to == 'bnb':
+        from llmforge.quantizers.gptq import save_bnb
+        b = bit_width(type, 4)
+        r = save_bnb(folder, out, bits=b, verify=verify, progress=progress)
+        lost.append(f'bitsandbytes rounds the linear layers to {"nf4" if b == 4 else "int8"} '
+                    '(embeddings and lm_head kept)')
+        return r.to_dict()
+    return None
 
 # %% ../../nbs/11c_quantizers_info.ipynb #fa25f28d
 def convert(src,                         # a GGUF file or a Hugging Face model folder
@@ -259,52 +378,24 @@ def convert(src,                         # a GGUF file or a Hugging Face model f
             type:str=None,               # GGUF type (default Q4_K_M) or bits for gptq/awq/bnb (default 4)
             allow_requantize:bool=False, # allow quantizing an already-quantized model
             calibration=None,            # gptq/awq: a project, chat JSONL or examples
-            verify:bool=True,
-            progress=None,
+            verify:bool=True,            # verify the result (see `to_gguf`, `quantize_gptq`, `save_bnb`)
+            progress=None,               # passed on to the quantizer
            )->dict:
     "Convert `src` to format `to`; the report says what it came from, what was made, and what was lost"
     if to not in _TARGETS: raise LLMForgeError(f'unknown target format {to!r}; choose one of {", ".join(_TARGETS)}')
     t0, src, out = time.time(), Path(src).expanduser(), Path(out).expanduser()
     s = info(src)
-    if s['kind'] == 'adapter': raise LLMForgeError(f'{src} is a LoRA adapter; convert its base model with --adapter, or use quantizers.gguf.adapter_to_gguf')
+    if s['kind'] == 'adapter':
+        raise LLMForgeError(f'{src} is a LoRA adapter; convert its base model with --adapter, '
+                            'or use quantizers.gguf.adapter_to_gguf')
     if s['kind'] == 'hf':
         from llmforge.quantizers.gptq import check_source
         check_source(src)   # a causal LM with its tokenizer
-    lost, warned = [], []
-    frm = _describe(s)
-    if to != 'hf' and s['lossy']:
-        if not allow_requantize:
-            raise LLMForgeError(f'{src} is already quantized ({frm}); converting it to {to} stacks a second rounding error. '
-                                'Convert from the original weights, or pass allow_requantize=True (--allow-requantize)')
-        msg = f'requantizing {frm} to {to}: the result carries both rounding errors; quantize from the original weights when you have them'
-        warnings.warn(msg); warned.append(msg); lost.append(f'the {frm} rounding error is kept and {to} adds its own')
-    if s['kind'] == 'hf' and not s['lossy'] and to == 'hf': raise LLMForgeError(f'{src} is already an unquantized Hugging Face folder')
-    result = None
+    lost, warned = _requantize_check(src, s, to, allow_requantize)
     with tempfile.TemporaryDirectory() as td:
-        folder = src
-        if s['kind'] == 'gguf':
-            folder = gguf_to_hf(src, out if to == 'hf' else Path(td)/src.stem)
-            if s['lossy']: lost.append(f"dequantized from {s['file_type']}: its rounding error stays in the float32 weights")
-            lost.append('GGUF-only metadata (general.*, quantization provenance) is not carried into config.json')
-        elif s['lossy']:
-            folder = dequantized_hf(src, out if to == 'hf' else Path(td)/src.stem)
-            lost.append(f'dequantized from {frm}: its rounding error stays in the float32 weights')
-        if to == 'gguf':
-            from llmforge.quantizers.gguf import to_gguf
-            t = type or 'Q4_K_M'
-            r = to_gguf(folder, out, type=t, verify=verify, progress=progress)
-            result = r.to_dict()
-            if t not in ('F32', 'F16', 'BF16'): lost.append(f'{t} rounds the weights to about {r.bits_per_weight} bits each')
-            elif t != 'F32': lost.append(f'{t} keeps {"10" if t == "F16" else "7"} mantissa bits of each float32 weight')
-        elif to in ('gptq', 'awq'):
-            from llmforge.quantizers.gptq import quantize_gptq
-            b = _bits(type, 4)
-            result = quantize_gptq(folder, out, bits=b, method=to, calibration=calibration, verify=verify, progress=progress).to_dict()
-            lost.append(f'{to} rounds the linear layers to {b} bits (embeddings and lm_head kept in 16-bit)')
-        elif to == 'bnb':
-            from llmforge.quantizers.gptq import save_bnb
-            b = _bits(type, 4)
-            result = save_bnb(folder, out, bits=b, verify=verify, progress=progress).to_dict()
-            lost.append(f'bitsandbytes rounds the linear layers to {"nf4" if b == 4 else "int8"} (embeddings and lm_head kept)')
-    return {'src': str(src), 'from': frm, 'out': str(out), 'to': to if to != 'gguf' else f'gguf {type or "Q4_K_M"}',
-            'lost': lost or ['nothing: the weights are copied exactly'], 'warnings': warned, 'seconds': round(time.time() - t0, 2), 'result': result}
+        folder = _float_folder(src, s, out if to == 'hf' else Path(td)/src.stem, lost)
+        result = _to_target(folder, out, to, type, calibration, verify, progress, lost)
+    return {'src': str(src), 'from': _describe(s), 'out': str(out),
+            'to': to if to != 'gguf' else f'gguf {type or "Q4_K_M"}',
+            'lost': lost or ['nothing: the weights are copied exactly'], 'warnings': warned,
+            'seconds': round(time.time() - t0, 2), 'result': result}

@@ -1,4 +1,4 @@
-"""Prove a GGUF file works: load it in llama.cpp, compare its logits with the Hugging Face model, measure perplexity, generate; the quality table over every type
+"""GGUF files at work: answering chats through llama.cpp, and the quality table over every type, on the tiny model and
 
 Docs: https://llmforge.github.io/llmforge/quantizers_verify.html.md"""
 
@@ -6,201 +6,95 @@ Docs: https://llmforge.github.io/llmforge/quantizers_verify.html.md"""
 
 # %% ../../nbs/11a_quantizers_verify.ipynb #ee4ff465
 from __future__ import annotations
-import json, math, os, time
-from dataclasses import dataclass, field, asdict
+import json
 from pathlib import Path
-import numpy as np
-from ..core import LLMForgeError, VerificationError, atomic_write
-from .gguf import (GGUF_TYPES, DIRECT_TYPES, SafetensorsFolder, read_config, gguf_name, permute_rotary,
-                                      to_gguf, gguf_stats, _ARCHS)
+from fastcore.basics import patch
+from ..core import LLMForgeError, atomic_write
+from .gguf import (GGUF_TYPES, DIRECT_TYPES, to_gguf, perplexity, hf_reference, verify_gguf,
+                                      VerifyReport, THRESHOLDS, PROMPTS, HELD_OUT)
 from ..llamacpp import require_llama_cpp, llama_cpp_installed, LlamaModel
 from ..templates import probe_template
 
 # %% auto #0
-__all__ = ['THRESHOLDS', 'READER_TOLERANCE', 'PROMPTS', 'HELD_OUT', 'VerifyReport', 'hf_reference', 'compare_logits',
-           'verify_gguf', 'GGUFPredictor', 'plot_quality', 'sweep', 'quality_table', 'smollm2_shaped']
-
-# %% ../../nbs/11a_quantizers_verify.ipynb #1c29dd8d
-THRESHOLDS = {  # type: (max nrmse, max mean KL, min top-token agreement)
-    'F32': (1e-3, 1e-4, 0.98), 'F16': (5e-3, 1e-3, 0.95), 'BF16': (2e-2, 5e-3, 0.0), 'Q8_0': (6e-2, 1e-2, 0.0),
-    'Q6_K': (0.1, 5e-2, 0.0), 'Q5_K_M': (0.3, 0.2, 0.0), 'Q5_K_S': (0.3, 0.2, 0.0), 'Q4_K_M': (0.4, 0.25, 0.0),
-    'Q4_K_S': (0.4, 0.25, 0.0), 'Q4_0': (0.6, 0.6, 0.0), 'Q3_K_L': (0.5, 0.5, 0.0), 'Q3_K_M': (0.5, 0.5, 0.0),
-    'Q3_K_S': (0.8, 1.0, 0.0), 'Q2_K': (0.8, 1.5, 0.0)}
-# The limits catch a broken file (a wrong rotary permutation or tensor order gives KL of several nats), they do not
-# grade a quantization. They were widened after real weights: SmolLM2-135M-Instruct fine-tuned on the quickstart, as
-# Q4_K_M, has KL 0.113, nrmse 0.176, top-1 0.79 and perplexity 61.7 -> 62.2 (+0.8%) against its HF model, a sound
-# file that the tiny model's limit of 0.1 rejected. Small models lose more to 4 bits than 7B ones. The base model's
-# KL per type (benchmarks/quantize.py): Q6_K 0.015, Q5_K_M 0.114, Q5_K_S 0.128, Q4_K_M 0.086, Q4_K_S 0.101,
-# Q3_K_M 0.200, Q3_K_L 0.218, Q4_0 0.439, Q3_K_S and Q2_K 0.658 (hidden size 576 sends most matrices to the
-# fallback types Q4_0/Q5_0/Q5_1); each limit sits above its measurement with room to spare.
-READER_TOLERANCE = {'F32': 0.0, 'F16': 1e-3, 'BF16': 8e-3, 'Q8_0': 1e-2, 'Q4_0': 0.15}   # max error / max |w| per tensor
-
-PROMPTS = [[{'role': 'system', 'content': 'You are a careful assistant.'}, {'role': 'user', 'content': 'What does a unit test check?'}],
-           [{'role': 'user', 'content': 'Summarise: the function reads a file, parses each line as JSON and returns the records.'}],
-           [{'role': 'user', 'content': 'Name three prime numbers and explain why 91 is not prime.'}]]
-HELD_OUT = ("A lighthouse keeper kept a logbook for forty years. Each evening she wrote the wind's direction, the height of "
-            "the waves and the ships that passed. When the station was automated, the logbook went to a museum, where "
-            "researchers used it to reconstruct storms that no instrument had recorded. Small, regular notes, kept "
-            "patiently, turned out to be worth more than any single dramatic observation.")
-
-# %% ../../nbs/11a_quantizers_verify.ipynb #b5792d9c
-@dataclass
-class VerifyReport:
-    "What verifying a GGUF file against its Hugging Face model found"
-    path:str
-    type:str
-    method:str                  # 'llama.cpp' (loaded and run) or 'gguf-reader' (tensors compared only)
-    passed:bool
-    failure:str|None=None       # the first threshold missed
-    tokens_match:bool|None=None # llama.cpp tokenizes every prompt like Hugging Face
-    n_positions:int=0
-    max_abs_diff:float|None=None
-    nrmse:float|None=None
-    kl:float|None=None
-    top1:float|None=None
-    ppl_hf:float|None=None
-    ppl_gguf:float|None=None
-    generation:str|None=None
-    max_tensor_error:float|None=None
-    thresholds:dict=field(default_factory=dict)
-    def to_dict(self)->dict: return asdict(self)
-    def __str__(self):
-        if self.method == 'gguf-reader': return f'{self.type} {"PASS" if self.passed else "FAIL"} (tensors only): max error {self.max_tensor_error:.2e}'
-        return (f'{self.type} {"PASS" if self.passed else "FAIL: " + str(self.failure)} | tokens {"match" if self.tokens_match else "DIFFER"} | '
-                f'nrmse {self.nrmse:.4f} | KL {self.kl:.2e} | top1 {self.top1:.3f} | ppl {self.ppl_hf:.2f} -> {self.ppl_gguf:.2f} | max|Δ| {self.max_abs_diff:.3g}')
-
-# %% ../../nbs/11a_quantizers_verify.ipynb #cbac75ff
-def _texts(tok, prompts:list, text:str)->list:
-    chats = [tok.apply_chat_template(p, tokenize=False, add_generation_prompt=True) if tok.chat_template
-             else '\n'.join(m['content'] for m in p) for p in prompts]
-    return chats + [text]
-
-def _log_softmax(x:np.ndarray)->np.ndarray:
-    x = x.astype(np.float64); x = x - x.max(-1, keepdims=True)
-    return x - np.log(np.exp(x).sum(-1, keepdims=True))
-
-def hf_reference(model,                 # a Hugging Face model folder
-                 prompts:list=None,     # chat message lists; default `PROMPTS`
-                 text:str=HELD_OUT,     # held-out text for perplexity (the last sequence)
-                 adapter=None,          # a LoRA adapter to apply (the merged model's outputs)
-                )->dict:
-    "Token ids, texts and logits of the Hugging Face model on the verification prompts and text"
-    import torch
-    from llmforge.models import load_model
-    m,tok = load_model(model, dtype='float32', device='cpu', adapter=adapter)
-    texts = _texts(tok, prompts or PROMPTS, text)
-    ids = [tok(t, add_special_tokens=True)['input_ids'] for t in texts]
-    with torch.no_grad(): logits = [m(torch.tensor([i])).logits[0].float().numpy() for i in ids]
-    del m
-    return {'texts': texts, 'ids': ids, 'logits': logits}
-
-def _ppl(logits:np.ndarray, ids:list)->float:
-    lp = _log_softmax(logits[:-1])
-    return float(math.exp(-lp[np.arange(len(ids) - 1), ids[1:]].mean()))
-
-def compare_logits(ref:list, got:list, ids_text:list)->dict:
-    "Logit agreement of two models over the same sequences, and both perplexities on the last one"
-    R,G = np.concatenate(ref),np.concatenate(got)
-    pr,pg = _log_softmax(R),_log_softmax(G)
-    kl = (np.exp(pr) * (pr - pg)).sum(-1)
-    Rc,Gc = R - R.mean(-1, keepdims=True),G - G.mean(-1, keepdims=True)
-    return {'n_positions': len(R), 'max_abs_diff': float(np.abs(R - G).max()), 'kl': float(kl.mean()),
-            'nrmse': float(np.sqrt(((Gc - Rc)**2).mean()) / np.sqrt((Rc**2).mean())),
-            'top1': float((R.argmax(-1) == G.argmax(-1)).mean()),
-            'ppl_hf': _ppl(ref[-1], ids_text), 'ppl_gguf': _ppl(got[-1], ids_text)}
-
-# %% ../../nbs/11a_quantizers_verify.ipynb #315f63c3
-def _file_type(path)->str:
-    import gguf
-    f = gguf.GGUFReader(str(path)).fields.get('general.file_type')
-    n = gguf.LlamaFileType(int(f.parts[-1][0])).name if f else 'ALL_F32'
-    return 'F32' if n == 'ALL_F32' else n.removeprefix('MOSTLY_')
-
-def _reader_check(path, model, type:str)->VerifyReport:
-    "Compare every dequantized tensor of the file with the model's (when llama.cpp is not installed)"
-    import gguf, gguf.quants
-    cfg = read_config(model); st = SafetensorsFolder(model)
-    heads = cfg['num_attention_heads']; kv = cfg.get('num_key_value_heads') or heads
-    names = {gguf_name(k): k for k in st.entries if gguf_name(k)}
-    worst = 0.0
-    for t in gguf.GGUFReader(str(path)).tensors:
-        a = st.read(names[t.name])
-        if _ARCHS[cfg['architectures'][0]] == 'llama' and ('.attn_q.' in t.name or '.attn_k.' in t.name):
-            a = permute_rotary(a, heads if '.attn_q.' in t.name else kv)
-        b = gguf.quants.dequantize(t.data, t.tensor_type).reshape(a.shape)
-        worst = max(worst, float(np.abs(a - b).max() / max(np.abs(a).max(), 1e-12)))
-    tol = READER_TOLERANCE.get(type, 0.0)
-    ok = worst <= tol
-    return VerifyReport(str(path), type, 'gguf-reader', ok, None if ok else f'a tensor differs by {worst:.3g} of its range (limit {tol})',
-                        max_tensor_error=worst, thresholds={'max_tensor_error': tol})
-
-def verify_gguf(path,                     # the GGUF file
-                model,                    # the Hugging Face model folder it came from (the merged one for adapters)
-                type:str=None,            # its type (default: read from the file)
-                reference:dict=None,      # `hf_reference(model)`, to reuse across files
-                lora_path=None,           # a GGUF LoRA adapter to apply when loading
-                raise_on_fail:bool=True,  # raise VerificationError when a threshold is missed
-               )->VerifyReport:
-    "Load a GGUF file with llama.cpp and compare it with its Hugging Face model (tokens, logits, perplexity, generation)"
-    type = type or _file_type(path)
-    if not llama_cpp_installed(): rep = _reader_check(path, model, type)
-    else:
-        ref = reference or hf_reference(model)
-        with LlamaModel(path, n_ctx=max(len(i) for i in ref['ids']) + 64, lora_path=lora_path) as llm:   # llama.cpp in a child
-            add_bos = llm.metadata.get('tokenizer.ggml.add_bos_token', 'false') == 'true'
-            toks = [llm.tokenize(t, add_bos=add_bos, special=True) for t in ref['texts']]
-            got = [llm.logits(i) for i in ref['ids']]
-            m = compare_logits(ref['logits'], got, ref['ids'][-1])
-            gen = llm.complete(ref['ids'][0], max_tokens=16)
-        lim = THRESHOLDS.get(type, THRESHOLDS['Q2_K'])
-        fails = [f'llama.cpp tokenizes differently from Hugging Face' if toks != ref['ids'] else None,
-                 f'logits not finite' if not math.isfinite(m['max_abs_diff']) else None,
-                 f'nrmse {m["nrmse"]:.3g} > {lim[0]}' if m['nrmse'] > lim[0] else None,
-                 f'KL {m["kl"]:.3g} > {lim[1]}' if m['kl'] > lim[1] else None,
-                 f'top-token agreement {m["top1"]:.3f} < {lim[2]}' if m['top1'] < lim[2] else None]
-        fails = [f for f in fails if f]
-        rep = VerifyReport(str(path), type, 'llama.cpp', not fails, fails[0] if fails else None, toks == ref['ids'],
-                           generation=gen, thresholds={'nrmse': lim[0], 'kl': lim[1], 'top1': lim[2]}, **m)
-    if raise_on_fail and not rep.passed: raise VerificationError(f'{path}: {type} failed verification: {rep.failure}')
-    return rep
+__all__ = ['GGUFPredictor', 'plot_quality', 'sweep', 'quality_table', 'smollm2_shaped']
 
 # %% ../../nbs/11a_quantizers_verify.ipynb #464270c6
 class GGUFPredictor:
     "A GGUF model run by llama.cpp, answering chat message lists greedily with the file's own chat template"
-    def __init__(self, path, max_new_tokens:int=64, n_ctx:int=2048, lora_path=None, name:str=None, template:str=None):
+    def __init__(self, path,                # the GGUF file
+                 max_new_tokens:int=64,     # the longest answer
+                 n_ctx:int=2048,            # llama.cpp's context size
+                 lora_path=None,            # a GGUF LoRA adapter to apply when loading
+                 name:str=None,             # the name in evaluation reports; default: the file's (and adapter's) stem
+                 template:str=None,         # a Jinja chat template; default: the one stored in the file
+                ):
         from jinja2.sandbox import ImmutableSandboxedEnvironment
         self.path,self.max_new_tokens = Path(path),max_new_tokens
         self.name = name or Path(path).stem + (f'+{Path(lora_path).stem}' if lora_path else '')
         self.llm = LlamaModel(path, n_ctx=n_ctx, lora_path=lora_path, logits_all=False)   # llama.cpp in a child process
         md = self.llm.metadata
         template = template or md.get('tokenizer.chat_template')
-        if not template: self.close(); raise LLMForgeError(f'{path}: the GGUF has no chat template; pass template=')
+        if not template:
+            self.close()
+            raise LLMForgeError(f'{path}: the GGUF has no chat template; pass template=')
         try: probe_template(template, f'the chat template of {Path(path).name}')
-        except LLMForgeError: self.close(); raise
+        except LLMForgeError:
+            self.close()
+            raise
         self.template = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True).from_string(template)
         self.add_bos = md.get('tokenizer.ggml.add_bos_token', 'false') == 'true'
         tok = lambda k: self.llm.detokenize([int(md[k])]).decode(errors='replace') if k in md else ''
         self.bos,self.eos = tok('tokenizer.ggml.bos_token_id'),tok('tokenizer.ggml.eos_token_id')
-    def render(self, messages:list)->str:
-        return self.template.render(messages=messages, add_generation_prompt=True, bos_token=self.bos, eos_token=self.eos)
-    def predict(self, prompts:list)->list:
-        return self.llm.complete_texts([self.render(m) for m in prompts], self.max_new_tokens, add_bos=self.add_bos)
-    def close(self): self.llm.close()
+
+# %% ../../nbs/11a_quantizers_verify.ipynb #bc2cbf9a
+@patch
+def render(self:GGUFPredictor, messages:list)->str:
+    "A conversation as the prompt text the file's chat template makes of it"
+    return self.template.render(messages=messages, add_generation_prompt=True, bos_token=self.bos, eos_token=self.eos)
+
+@patch
+def predict(self:GGUFPredictor, prompts:list)->list:
+    "Greedy answers to a list of message lists"
+    return self.llm.complete_texts([self.render(m) for m in prompts], self.max_new_tokens, add_bos=self.add_bos)
+
+@patch
+def close(self:GGUFPredictor):
+    "Stop the llama.cpp child process"
+    self.llm.close()
 
 # %% ../../nbs/11a_quantizers_verify.ipynb #e001cbc8
 def plot_quality(rows:list, path)->Path:
-    "KL and ΔPPL against bits per weight, one point per type"
-    import matplotlib; matplotlib.use('Agg')
+    "KL and logit nrmse against bits per weight, one point per type"
+    import matplotlib
+    matplotlib.use('Agg')
     import matplotlib.pyplot as plt
     fig,axs = plt.subplots(1, 2, figsize=(11, 4))
     for ax,k,lab in ((axs[0], 'kl', 'mean KL vs HF (nats)'), (axs[1], 'nrmse', 'logit nrmse vs HF')):
         xs,ys = [r['bits_per_weight'] for r in rows],[max(r[k], 1e-9) for r in rows]
         ax.scatter(xs, ys)
-        for r,x,y in zip(rows, xs, ys): ax.annotate(r['type'], (x, y), fontsize=7, xytext=(3, 3), textcoords='offset points')
-        ax.set_yscale('log'); ax.set_xscale('log', base=2); ax.set_xlabel('bits per weight'); ax.set_ylabel(lab); ax.grid(alpha=.3)
-    fig.suptitle(rows[0].get('model', '')); fig.tight_layout(); fig.savefig(path, dpi=90); plt.close(fig)
+        for r,x,y in zip(rows, xs, ys):
+            ax.annotate(r['type'], (x, y), fontsize=7, xytext=(3, 3), textcoords='offset points')
+        ax.set_yscale('log')
+        ax.set_xscale('log', base=2)
+        ax.set_xlabel('bits per weight')
+        ax.set_ylabel(lab)
+        ax.grid(alpha=.3)
+    fig.suptitle(rows[0].get('model', ''))
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
     return Path(path)
 
+# %% ../../nbs/11a_quantizers_verify.ipynb #795e55a5
+def _sweep_row(model:Path, type:str, res, rep)->dict:
+    "One type's row of the quality table, from its `GGUFResult` and `VerifyReport`"
+    return {'model': model.name, 'type': type, 'size_bytes': res.size_bytes,
+            'size_mb': round(res.size_bytes / 2**20, 2), 'bits_per_weight': res.bits_per_weight,
+            'ppl': round(rep.ppl_gguf, 4), 'kl': rep.kl, 'nrmse': round(rep.nrmse, 5), 'top1': round(rep.top1, 4),
+            'max_abs_diff': round(rep.max_abs_diff, 5), 'tokens_match': rep.tokens_match, 'passed': rep.passed,
+            'seconds': res.seconds, 'peak_rss_mb': res.peak_rss_mb, 'generation': rep.generation}
+
+# %% ../../nbs/11a_quantizers_verify.ipynb #feae8121
 def sweep(model,                    # a Hugging Face model folder
           out_dir,                  # where the files, quality.json and quality.png go
           types=GGUF_TYPES,         # the types to write and measure
@@ -209,68 +103,82 @@ def sweep(model,                    # a Hugging Face model folder
          )->list:
     "Write every type of a model and measure each against the Hugging Face model; the quality table as rows"
     require_llama_cpp('for the quality sweep')
-    model,out_dir = Path(model),Path(out_dir); out_dir.mkdir(parents=True, exist_ok=True)
+    model,out_dir = Path(model),Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
     ref,rows = hf_reference(model),[]
     for i,t in enumerate(types):
         p = out_dir/f'{model.name}-{t}.gguf'
         res = to_gguf(model, p, t, verify=False)
-        rep = verify_gguf(p, model, t, reference=ref, raise_on_fail=False)
-        rows.append({'model': model.name, 'type': t, 'size_bytes': res.size_bytes, 'size_mb': round(res.size_bytes / 2**20, 2),
-                     'bits_per_weight': res.bits_per_weight, 'ppl': round(rep.ppl_gguf, 4), 'kl': rep.kl, 'nrmse': round(rep.nrmse, 5),
-                     'top1': round(rep.top1, 4), 'max_abs_diff': round(rep.max_abs_diff, 5), 'tokens_match': rep.tokens_match,
-                     'passed': rep.passed, 'seconds': res.seconds, 'peak_rss_mb': res.peak_rss_mb, 'generation': rep.generation})
+        rows.append(_sweep_row(model, t, res, verify_gguf(p, model, t, reference=ref, raise_on_fail=False)))
         if not keep: p.unlink()
         if progress: progress(i + 1, len(types), t)
-    base = next((r['ppl'] for r in rows if r['type'] == 'F16'), ref and _ppl(ref['logits'][-1], ref['ids'][-1]))
+    base = next((r['ppl'] for r in rows if r['type'] == 'F16'), ref and perplexity(ref['logits'][-1], ref['ids'][-1]))
     for r in rows: r['dppl_vs_f16'] = round(r['ppl'] - base, 4)
     atomic_write(out_dir/'quality.json', json.dumps(rows, indent=1))
     plot_quality(rows, out_dir/'quality.png')
     return rows
 
+# %% ../../nbs/11a_quantizers_verify.ipynb #91563271
 def quality_table(rows:list)->str:
     "The sweep's rows as a markdown table"
-    head = '| type | size MB | bpw | PPL | ΔPPL vs F16 | KL | nrmse | top-1 | passed |\n|---|---|---|---|---|---|---|---|---|'
-    return '\n'.join([head] + [f'| {r["type"]} | {r["size_mb"]} | {r["bits_per_weight"]:.2f} | {r["ppl"]:.3f} | {r["dppl_vs_f16"]:+.4f} | '
-                               f'{r["kl"]:.2e} | {r["nrmse"]:.4f} | {r["top1"]:.3f} | {r["passed"]} |' for r in rows])
+    head = ('| type | size MB | bpw | PPL | ΔPPL vs F16 | KL | nrmse | top-1 | passed |\n'
+            '|---|---|---|---|---|---|---|---|---|')
+    return '\n'.join([head] + [f'| {r["type"]} | {r["size_mb"]} | {r["bits_per_weight"]:.2f} | {r["ppl"]:.3f} | '
+                               f'{r["dppl_vs_f16"]:+.4f} | {r["kl"]:.2e} | {r["nrmse"]:.4f} | {r["top1"]:.3f} | '
+                               f'{r["passed"]} |' for r in rows])
 
 # %% ../../nbs/11a_quantizers_verify.ipynb #ab1bbb18
+def _sentencepiece_tokenizer(path:Path, corpus)->tuple:
+    "Train a byte-fallback SentencePiece BPE on `corpus` into `path`; returns (eos id, pad id)"
+    import sentencepiece as spm
+    spm.SentencePieceTrainer.train(input=str(corpus), model_prefix=str(path/'sp'), vocab_size=2048, model_type='bpe',
+                                   byte_fallback=True, character_coverage=1.0, unk_id=0, bos_id=1, eos_id=2, pad_id=-1,
+                                   minloglevel=2)
+    (path/'sp.model').rename(path/'tokenizer.model')
+    (path/'sp.vocab').unlink()
+    config = {'tokenizer_class': 'LlamaTokenizer', 'bos_token': '<s>', 'eos_token': '</s>', 'unk_token': '<unk>',
+              'add_bos_token': True}
+    (path/'tokenizer_config.json').write_text(json.dumps(config))
+    return 2, None
+
+# %% ../../nbs/11a_quantizers_verify.ipynb #ad669ffc
+def _smollm_tokenizer(path:Path, corpus)->tuple:
+    "Train a BPE that splits digits one by one before GPT-2's regex (as SmolLM2's does) into `path`; returns (eos, pad)"
+    from tokenizers import Tokenizer, models, pre_tokenizers, decoders, trainers
+    from transformers import PreTrainedTokenizerFast
+    from llmforge.templates import CHATML_TOKENS, stage_template
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.Digits(individual_digits=True),
+                                                 pre_tokenizers.ByteLevel(add_prefix_space=False)])
+    tok.decoder = decoders.ByteLevel()
+    tok.train_from_iterator(corpus.read_text(encoding='utf-8').split('\n\n'), trainers.BpeTrainer(
+        vocab_size=49152, special_tokens=CHATML_TOKENS, show_progress=False,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
+    fast = PreTrainedTokenizerFast(tokenizer_object=tok, eos_token='<|im_end|>', pad_token='<|endoftext|>',
+                                   additional_special_tokens=['<|im_start|>'])
+    fast.chat_template = stage_template(1)
+    fast.save_pretrained(str(path))
+    return fast.eos_token_id, fast.pad_token_id
+
+# %% ../../nbs/11a_quantizers_verify.ipynb #ec0571a2
 def smollm2_shaped(path,                   # save the model folder here
-                   seed:int=0,
+                   seed:int=0,             # the same seed gives the same weights
                    num_layers:int=30,      # fewer for quicker checks
-                   dtype:str='bfloat16',
-                   tokenizer:str='bpe',    # 'bpe' (SmolLM2's kind) or 'sentencepiece' (Llama 2's kind, which llama.cpp's own converter accepts)
+                   dtype:str='bfloat16',   # as SmolLM2 is published
+                   tokenizer:str='bpe',    # 'bpe' (SmolLM2's kind) or 'sentencepiece' (Llama 2's kind)
                   )->Path:
-    "A random-init model of SmolLM2-135M's shape with a `smollm`-style BPE (or a SentencePiece) tokenizer, saved as an HF folder"
+    "A random-init model of SmolLM2-135M's shape with a `smollm`-style BPE (or SentencePiece) tokenizer, saved"
     import torch
     from importlib.resources import files
     from transformers import LlamaConfig, LlamaForCausalLM
-    path = Path(path); path.mkdir(parents=True, exist_ok=True)
+    from llmforge.models import seeded_model
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
     corpus = files('llmforge').joinpath('data', 'tiny_corpus.txt')
-    if tokenizer == 'sentencepiece':
-        import sentencepiece as spm
-        spm.SentencePieceTrainer.train(input=str(corpus), model_prefix=str(path/'sp'), vocab_size=2048, model_type='bpe', byte_fallback=True,
-                                       character_coverage=1.0, unk_id=0, bos_id=1, eos_id=2, pad_id=-1, minloglevel=2)
-        (path/'sp.model').rename(path/'tokenizer.model'); (path/'sp.vocab').unlink()
-        (path/'tokenizer_config.json').write_text(json.dumps({'tokenizer_class': 'LlamaTokenizer', 'bos_token': '<s>', 'eos_token': '</s>',
-                                                              'unk_token': '<unk>', 'add_bos_token': True}))
-        eos,pad = 2,None
-    else:
-        from tokenizers import Tokenizer, models, pre_tokenizers, decoders, trainers
-        from transformers import PreTrainedTokenizerFast
-        from llmforge.templates import CHATML_TOKENS, stage_template
-        tok = Tokenizer(models.BPE())
-        tok.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.Digits(individual_digits=True), pre_tokenizers.ByteLevel(add_prefix_space=False)])
-        tok.decoder = decoders.ByteLevel()
-        tok.train_from_iterator(corpus.read_text(encoding='utf-8').split('\n\n'), trainers.BpeTrainer(
-            vocab_size=49152, special_tokens=CHATML_TOKENS, show_progress=False, initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
-        fast = PreTrainedTokenizerFast(tokenizer_object=tok, eos_token='<|im_end|>', pad_token='<|endoftext|>', additional_special_tokens=['<|im_start|>'])
-        fast.chat_template = stage_template(1); fast.save_pretrained(str(path))
-        eos,pad = fast.eos_token_id,fast.pad_token_id
-    cfg = LlamaConfig(hidden_size=576, intermediate_size=1536, num_hidden_layers=num_layers, num_attention_heads=9, num_key_value_heads=3,
-                      vocab_size=49152, tie_word_embeddings=True, rope_theta=100000.0, max_position_embeddings=2048, rms_norm_eps=1e-5,
+    eos,pad = (_sentencepiece_tokenizer if tokenizer == 'sentencepiece' else _smollm_tokenizer)(path, corpus)
+    cfg = LlamaConfig(hidden_size=576, intermediate_size=1536, num_hidden_layers=num_layers, num_attention_heads=9,
+                      num_key_value_heads=3, vocab_size=49152, tie_word_embeddings=True, rope_theta=100000.0,
+                      max_position_embeddings=2048, rms_norm_eps=1e-5,
                       bos_token_id=1 if tokenizer == 'sentencepiece' else None, eos_token_id=eos, pad_token_id=pad)
-    g = torch.random.get_rng_state(); torch.manual_seed(seed)
-    try: m = LlamaForCausalLM(cfg).to(getattr(torch, dtype))
-    finally: torch.random.set_rng_state(g)
-    m.save_pretrained(str(path))
+    seeded_model(LlamaForCausalLM, cfg, seed).to(getattr(torch, dtype)).save_pretrained(str(path))
     return path
