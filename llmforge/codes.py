@@ -55,7 +55,8 @@ def icd10cm_table()->dict:
         with open(path, 'rb') as f: return pickle.load(f)
     except Exception: pass  # no cache yet, or unreadable: rebuild it from the package
     import simple_icd_10_cm as cm
-    def is_code(c): return cm.is_category(c) or not (cm.is_chapter(c) or cm.is_block(c))  # B20 is a block and a category
+    def is_code(c):
+        return cm.is_category(c) or not (cm.is_chapter(c) or cm.is_block(c))  # B20 is a block and a category
     table = {}
     for c in cm.get_all_codes(with_dots=True):
         if not is_code(c): continue
@@ -68,6 +69,7 @@ def icd10cm_table()->dict:
     except OSError: pass  # a read-only home: work without the cache
     return table
 
+# %% ../nbs/03_codes.ipynb #d64af5e1
 class ICD10CM:
     "ICD-10-CM diagnosis codes: the full CMS code set of `simple-icd-10-cm`, as a table cached on disk"
     name,title = 'icd10cm','ICD-10-CM'
@@ -91,11 +93,15 @@ class ICD10CM:
         "Check one code against the CMS code set"
         n,raw = self.normalize(code),_clean(code)
         if not _ICD_RE.match(n) or ('.' in raw and (raw.count('.') > 1 or raw.index('.') != 3 or raw.endswith('.'))):
-            return CodeResult(code, self.name, False, n, error='not an ICD-10-CM code: expected a letter, a digit, a letter or digit, then up to 4 characters after the dot (e.g. E11.9)')
+            return CodeResult(code, self.name, False, n,
+                              error='not an ICD-10-CM code: expected a letter, a digit, a letter or digit, then up to '
+                                    '4 characters after the dot (e.g. E11.9)')
         row = icd10cm_table().get(n)
-        if row is None: return CodeResult(code, self.name, False, n, error=f'{n} is not in the ICD-10-CM code set' + _hint(self, n))
+        if row is None:
+            return CodeResult(code, self.name, False, n, error=f'{n} is not in the ICD-10-CM code set' + _hint(self, n))
         desc,billable,chapter,anc,children = row
-        err = None if billable else f'{n} is a category, not billable: use one of its {len(children)} more specific codes (e.g. {children[0]})'
+        err = None if billable else (f'{n} is a category, not billable: use one of its {len(children)} more specific '
+                                     f'codes (e.g. {children[0]})')
         return CodeResult(code, self.name, True, n, desc, chapter, billable, anc[0] if anc else None, True, err)
 
 def _hint(sys, n)->str:
@@ -120,7 +126,8 @@ class TableCodeSystem:
     def category_of(self, n:str)->str|None: return None
     def validate(self, code:str)->CodeResult:
         n = self.normalize(code)
-        if not re.fullmatch(self.pattern, n): return CodeResult(code, self.name, False, n, error=f'not a {self.title} code: expected {self.form}')
+        if not re.fullmatch(self.pattern, n):
+            return CodeResult(code, self.name, False, n, error=f'not a {self.title} code: expected {self.form}')
         hit = load_table(self.table).get(n)
         if hit: return CodeResult(code, self.name, True, n, hit[0], hit[1], None, None, True)
         return CodeResult(code, self.name, True, n, category=self.category_of(n), known=False)
@@ -134,13 +141,15 @@ class HCPCS(TableCodeSystem):
 
 class CPT(TableCodeSystem):
     "CPT: five digits (Category I), or four digits and F (Category II) or T (Category III)"
-    name,title,pattern,table,form = 'cpt','CPT',r'\d{5}|\d{4}[FT]','cpt','5 digits (Category I) or 4 digits and F/T (Categories II/III), e.g. 99213'
+    name,title,pattern,table = 'cpt','CPT',r'\d{5}|\d{4}[FT]','cpt'
+    form = '5 digits (Category I) or 4 digits and F/T (Categories II/III), e.g. 99213'
     def category_of(self, n):
         if n.endswith('F'): return 'Category II (performance measurement)'
         if n.endswith('T'): return 'Category III (emerging technology)'
         i = int(n)
-        for lo,hi,cat in ((99091,99499,'Evaluation and Management'), (100,1999,'Anesthesia'), (10004,69990,'Surgery'),
-                          (70010,79999,'Radiology'), (80047,89398,'Pathology and Laboratory'), (90281,99607,'Medicine')):
+        for lo,hi,cat in ((99091,99499,'Evaluation and Management'), (100,1999,'Anesthesia'),
+                          (10004,69990,'Surgery'), (70010,79999,'Radiology'), (80047,89398,'Pathology and Laboratory'),
+                          (90281,99607,'Medicine')):
             if lo <= i <= hi: return cat
 
 # %% ../nbs/03_codes.ipynb #7d67b61f
@@ -152,7 +161,8 @@ def get_system(name:str):
     "A code system by name or alias"
     key = str(name).strip().lower().replace('_', '-')
     key = _ALIASES.get(key, key)
-    if key not in CODE_SYSTEMS: raise LLMForgeError(f'unknown code system {name!r} (choose from {", ".join(CODE_SYSTEMS)})')
+    if key not in CODE_SYSTEMS:
+        raise LLMForgeError(f'unknown code system {name!r} (choose from {", ".join(CODE_SYSTEMS)})')
     return CODE_SYSTEMS[key]
 
 def detect_system(code:str)->str:
@@ -192,7 +202,8 @@ def relation(predicted:str, expected:str, system:str=None)->str:
 
 # %% ../nbs/03_codes.ipynb #6b3b4227
 _SHAPE = r'[A-Za-z]?\d[A-Za-z0-9.]{1,6}\b'  # a code has a digit in its first two characters (a word does not)
-_CODE_IN_TEXT = re.compile(r'\b(ICD[- ]?10(?:[- ]?CM)?|CPT(?:[- ]?4)?|HCPCS(?:[- ]?(?:II|Level II))?)\s*(?:code)?s?\s*[:#-]?\s*'
+_CODE_IN_TEXT = re.compile(r'\b(ICD[- ]?10(?:[- ]?CM)?|CPT(?:[- ]?4)?|HCPCS(?:[- ]?(?:II|Level '
+                           r'II))?)\s*(?:code)?s?\s*[:#-]?\s*'
                            rf'((?:{_SHAPE})(?:\s*(?:\((?:[^()]|\([^()]*\))*\))?\s*[,;/]\s*{_SHAPE})*)', re.I)
 
 def find_codes(text:str)->list[tuple[str,str]]:

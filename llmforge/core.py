@@ -17,8 +17,8 @@ from fastcore.basics import patch
 # %% auto #0
 __all__ = ['ROLES', 'SPLITS', 'FIELDS', 'KEY_HOSTS', 'LLMForgeError', 'MissingDependency', 'VerificationError', 'NativeCrash',
            'DataError', 'Message', 'now_iso', 'new_id', 'check_tools', 'check_tool_use', 'Example', 'ReadReport',
-           'check_plain_json', 'read_jsonl', 'read_examples', 'is_loopback', 'api_key_for', 'atomic_write',
-           'write_jsonl', 'locked', 'read_json_object', 'cache_dir', 'ExampleStore']
+           'decode_line', 'check_plain_json', 'read_jsonl', 'read_examples', 'is_loopback', 'api_key_for',
+           'atomic_write', 'write_jsonl', 'locked', 'read_json_object', 'cache_dir', 'ExampleStore']
 
 # %% ../nbs/00_core.ipynb #f29269cb
 class LLMForgeError(Exception):
@@ -34,7 +34,8 @@ class MissingDependency(LLMForgeError, ImportError):
                  why:str='',   # what it is needed for
                 ):
         self.package,self.install = package,install
-        super().__init__(f"{package} is not installed{' (needed ' + why + ')' if why else ''}; install it with: {install}")
+        super().__init__(f"{package} is not installed{' (needed ' + why + ')' if why else ''}; install it with: "
+                         f"{install}")
 
 class VerificationError(LLMForgeError):
     "An output was produced but failed its check"
@@ -44,6 +45,7 @@ class NativeCrash(LLMForgeError):
     "Native code (llama.cpp) crashed in its child process; the message names the signal, the step and the fix"
     exit_code = 5
 
+# %% ../nbs/00_core.ipynb #ada58240
 class DataError(LLMForgeError, ValueError):
     "A bad record: what is wrong, and where (file, line, field)"
     def __init__(self,
@@ -59,34 +61,18 @@ class DataError(LLMForgeError, ValueError):
         return ': '.join(o for o in (where, self.field, self.msg) if o)
     def at(self, path=None, line=None):
         "The same error, located in `path` at `line`"
-        return DataError(self.msg, path if path is not None else self.path, line if line is not None else self.line, self.field)
+        return DataError(self.msg, path if path is not None else self.path, line if line is not None else self.line,
+                         self.field)
 
 # %% ../nbs/00_core.ipynb #25291c6b
 ROLES = ('system', 'user', 'assistant', 'tool')
 _ROLESET = frozenset(ROLES)
 
-def _type_name(v): return 'null' if v is None else {dict:'object', list:'array', str:'string', bool:'boolean'}.get(type(v), type(v).__name__)
+_JSON_TYPES = {dict:'object', list:'array', str:'string', bool:'boolean'}
 
-def _tool_calls(v, field:str)->list:
-    "Validate OpenAI-style tool calls: [{id, type: function, function: {name, arguments (a JSON object, as text)}}]"
-    if type(v) is not list or not v: raise DataError('must be a non-empty list of tool calls', field=field)
-    out = []
-    for i,c in enumerate(v):
-        f = f'{field}[{i}]'
-        if type(c) is not dict or type(c.get('function')) is not dict: raise DataError('a tool call is {"id", "type": "function", "function": {"name", "arguments"}}', field=f)
-        if set(c) - {'id', 'type', 'function'}: raise DataError(f'unknown key {sorted(set(c) - {"id", "type", "function"})[0]!r}', field=f)
-        if type(c.get('id')) is not str or not c['id']: raise DataError('needs a non-empty string id', field=f'{f}.id')
-        if c.get('type', 'function') != 'function': raise DataError(f"type must be 'function', got {c.get('type')!r}", field=f'{f}.type')
-        fn = c['function']
-        if type(fn.get('name')) is not str or not fn['name']: raise DataError('needs a function name', field=f'{f}.function.name')
-        args = fn.get('arguments', '{}')
-        if type(args) is dict: args = json.dumps(args, ensure_ascii=False)
-        if type(args) is not str: raise DataError(f'must be a JSON object as a string, got {_type_name(args)}', field=f'{f}.function.arguments')
-        try: parsed = json.loads(args)
-        except ValueError as e: raise DataError(f'not valid JSON ({e})', field=f'{f}.function.arguments') from None
-        if type(parsed) is not dict: raise DataError(f'must be a JSON object, got {_type_name(parsed)}', field=f'{f}.function.arguments')
-        out.append({'id': c['id'], 'type': 'function', 'function': {'name': fn['name'], 'arguments': args}})
-    return out
+def _type_name(v):
+    "The JSON name of `v`'s type, for error messages"
+    return 'null' if v is None else _JSON_TYPES.get(type(v), type(v).__name__)
 
 @dataclass(slots=True)
 class Message:
@@ -105,36 +91,75 @@ class Message:
         if self.tool_call_id is not None: d['tool_call_id'] = self.tool_call_id
         return d
 
-    @classmethod
-    def from_dict(cls, d, field:str='message')->Message:
-        "Validate `d` and build a `Message`; errors name the `field` path"
-        if type(d) is dict and len(d) == 2:  # fast path for the common, valid case; anything else gets the full checks
-            r,c = d.get('role'),d.get('content')
-            if type(r) is str and r in _ROLESET and type(c) is str and not c.isspace() and c: return cls(r, c)
-        if isinstance(d, Message): return d
-        if not isinstance(d, dict): raise DataError(f'expected an object with role and content, got {_type_name(d)}', field=field)
-        extra = set(d) - {'role','content','weight','tool_calls','tool_call_id'}
-        if extra: raise DataError(f"unknown key {sorted(extra)[0]!r} (allowed: role, content, weight, tool_calls, tool_call_id)", field=field)
-        if 'role' not in d: raise DataError("missing 'role'", field=field)
-        role,weight = d['role'],d.get('weight')
-        if not isinstance(role, str): raise DataError(f'role must be a string, got {_type_name(role)}', field=f'{field}.role')
-        if role not in ROLES: raise DataError(f"unknown role {role!r} (allowed: {', '.join(ROLES)})", field=f'{field}.role')
-        calls = d.get('tool_calls')
-        if calls is not None:
-            if role != 'assistant': raise DataError('tool_calls are only allowed on assistant messages', field=f'{field}.tool_calls')
-            calls = _tool_calls(calls, f'{field}.tool_calls')
-        call_id = d.get('tool_call_id')
-        if call_id is not None and (role != 'tool' or type(call_id) is not str or not call_id):
-            raise DataError('tool_call_id is a non-empty string on tool messages only', field=f'{field}.tool_call_id')
-        if 'content' not in d and not calls: raise DataError("missing 'content'", field=field)
-        content = d.get('content')
-        if content is None and calls: content = ''                      # an assistant turn that only calls tools
-        if not isinstance(content, str): raise DataError(f'content must be a string, got {_type_name(content)}', field=f'{field}.content')
-        if not content.strip() and not calls: raise DataError('empty content', field=f'{field}.content')
-        if weight is not None:
-            if role != 'assistant': raise DataError('weight is only allowed on assistant messages', field=f'{field}.weight')
-            if type(weight) is not int or weight not in (0,1): raise DataError(f'weight must be 0 or 1, got {weight!r}', field=f'{field}.weight')
-        return cls(role, content, weight, calls, call_id)
+# %% ../nbs/00_core.ipynb #e2d4c2bd
+def _tool_calls(v, field:str)->list:
+    "Validate OpenAI-style tool calls: [{id, type: function, function: {name, arguments (a JSON object, as text)}}]"
+    if type(v) is not list or not v: raise DataError('must be a non-empty list of tool calls', field=field)
+    out = []
+    for i,c in enumerate(v):
+        f = f'{field}[{i}]'
+        if type(c) is not dict or type(c.get('function')) is not dict:
+            raise DataError('a tool call is {"id", "type": "function", "function": {"name", "arguments"}}', field=f)
+        if set(c) - {'id', 'type', 'function'}:
+            raise DataError(f'unknown key {sorted(set(c) - {"id", "type", "function"})[0]!r}', field=f)
+        if type(c.get('id')) is not str or not c['id']: raise DataError('needs a non-empty string id', field=f'{f}.id')
+        if c.get('type', 'function') != 'function':
+            raise DataError(f"type must be 'function', got {c.get('type')!r}", field=f'{f}.type')
+        fn = c['function']
+        if type(fn.get('name')) is not str or not fn['name']:
+            raise DataError('needs a function name', field=f'{f}.function.name')
+        args = fn.get('arguments', '{}')
+        if type(args) is dict: args = json.dumps(args, ensure_ascii=False)
+        if type(args) is not str:
+            raise DataError(f'must be a JSON object as a string, got {_type_name(args)}',
+                            field=f'{f}.function.arguments')
+        try: parsed = json.loads(args)
+        except ValueError as e: raise DataError(f'not valid JSON ({e})', field=f'{f}.function.arguments') from None
+        if type(parsed) is not dict:
+            raise DataError(f'must be a JSON object, got {_type_name(parsed)}', field=f'{f}.function.arguments')
+        out.append({'id': c['id'], 'type': 'function', 'function': {'name': fn['name'], 'arguments': args}})
+    return out
+
+# %% ../nbs/00_core.ipynb #af384b92
+@patch(cls_method=True)
+def from_dict(cls:Message, d, field:str='message')->Message:
+    "Validate `d` and build a `Message`; errors name the `field` path"
+    if type(d) is dict and len(d) == 2:  # fast path for the common, valid case; anything else gets the full checks
+        r,c = d.get('role'),d.get('content')
+        if type(r) is str and r in _ROLESET and type(c) is str and not c.isspace() and c: return cls(r, c)
+    if isinstance(d, Message): return d
+    if not isinstance(d, dict):
+        raise DataError(f'expected an object with role and content, got {_type_name(d)}', field=field)
+    extra = set(d) - {'role','content','weight','tool_calls','tool_call_id'}
+    if extra:
+        raise DataError(f"unknown key {sorted(extra)[0]!r} (allowed: role, content, weight, tool_calls, "
+                        "tool_call_id)", field=field)
+    if 'role' not in d: raise DataError("missing 'role'", field=field)
+    role,weight = d['role'],d.get('weight')
+    if not isinstance(role, str):
+        raise DataError(f'role must be a string, got {_type_name(role)}', field=f'{field}.role')
+    if role not in ROLES:
+        raise DataError(f"unknown role {role!r} (allowed: {', '.join(ROLES)})", field=f'{field}.role')
+    calls = d.get('tool_calls')
+    if calls is not None:
+        if role != 'assistant':
+            raise DataError('tool_calls are only allowed on assistant messages', field=f'{field}.tool_calls')
+        calls = _tool_calls(calls, f'{field}.tool_calls')
+    call_id = d.get('tool_call_id')
+    if call_id is not None and (role != 'tool' or type(call_id) is not str or not call_id):
+        raise DataError('tool_call_id is a non-empty string on tool messages only', field=f'{field}.tool_call_id')
+    if 'content' not in d and not calls: raise DataError("missing 'content'", field=field)
+    content = d.get('content')
+    if content is None and calls: content = ''                      # an assistant turn that only calls tools
+    if not isinstance(content, str):
+        raise DataError(f'content must be a string, got {_type_name(content)}', field=f'{field}.content')
+    if not content.strip() and not calls: raise DataError('empty content', field=f'{field}.content')
+    if weight is not None:
+        if role != 'assistant':
+            raise DataError('weight is only allowed on assistant messages', field=f'{field}.weight')
+        if type(weight) is not int or weight not in (0,1):
+            raise DataError(f'weight must be 0 or 1, got {weight!r}', field=f'{field}.weight')
+    return cls(role, content, weight, calls, call_id)
 
 # %% ../nbs/00_core.ipynb #5492ed8a
 SPLITS = ('train', 'val')
@@ -148,6 +173,7 @@ def new_id()->str:
     "A random 16-hex-digit example id"
     return uuid.uuid4().hex[:16]
 
+# %% ../nbs/00_core.ipynb #bf82ccf7
 def _messages(v, field:str)->list[Message]:
     "Validate a list of messages: known roles, non-empty content, system only first, an assistant answer last"
     if type(v) is not list: raise DataError(f'must be a list of messages, got {_type_name(v)}', field=field)
@@ -158,51 +184,70 @@ def _messages(v, field:str)->list[Message]:
         if (type(m) is dict and len(m) == 2 and type(r := m.get('role')) is str and r in _ROLESET
             and type(c := m.get('content')) is str and c and not c.isspace()): msg = Message(r, c)
         else: msg = Message.from_dict(m, f'{field}[{i}]')
-        if msg.role == 'system' and i: raise DataError('a system message may only come first', field=f'{field}[{i}].role')
+        if msg.role == 'system' and i:
+            raise DataError('a system message may only come first', field=f'{field}[{i}].role')
         asked = asked or msg.role in ('user','tool')
         msgs.append(msg)
     if msgs[-1].role != 'assistant':
-        raise DataError(f"the last message must be the assistant's answer, got {msgs[-1].role!r}", field=f'{field}[{len(msgs)-1}].role')
+        raise DataError(f"the last message must be the assistant's answer, got {msgs[-1].role!r}",
+                        field=f'{field}[{len(msgs)-1}].role')
     if not asked: raise DataError('no user message before the answer', field=field)
     return msgs
 
+# %% ../nbs/00_core.ipynb #cd419bea
 def check_tools(v, field:str='tools')->list:
-    "Validate the tools an example offers: [{type: function, function: {name, description, parameters (a JSON schema object)}}]"
+    "Validate the tools an example offers: [{type: function, function: {name, description, parameters}}]"
     if type(v) is not list or not v: raise DataError('must be a non-empty list of tools', field=field)
     names = set()
     for i,t in enumerate(v):
         f = f'{field}[{i}]'
         if type(t) is not dict or t.get('type', 'function') != 'function' or type(t.get('function')) is not dict:
-            raise DataError('a tool is {"type": "function", "function": {"name", "description", "parameters"}}', field=f)
-        fn = t['function']; name = fn.get('name')
+            raise DataError('a tool is {"type": "function", "function": {"name", "description", "parameters"}}',
+                            field=f)
+        fn = t['function']
+        name = fn.get('name')
         if type(name) is not str or not re.fullmatch(r'[A-Za-z0-9_-]{1,64}', name):
-            raise DataError(f'the function name must be 1-64 letters, digits, _ or -, got {name!r}', field=f'{f}.function.name')
+            raise DataError(f'the function name must be 1-64 letters, digits, _ or -, got {name!r}',
+                            field=f'{f}.function.name')
         if name in names: raise DataError(f'function {name!r} is declared twice', field=f'{f}.function.name')
         p = fn.get('parameters', {'type': 'object'})
-        if type(p) is not dict or p.get('type', 'object') != 'object' or type(p.get('properties', {})) is not dict or type(p.get('required', [])) is not list:
-            raise DataError('parameters must be a JSON schema of type object (properties an object, required a list)', field=f'{f}.function.parameters')
+        is_object = type(p) is dict and p.get('type', 'object') == 'object'
+        if not is_object or type(p.get('properties', {})) is not dict or type(p.get('required', [])) is not list:
+            raise DataError('parameters must be a JSON schema of type object (properties an object, required a list)',
+                            field=f'{f}.function.parameters')
         names.add(name)
     return v
 
+# %% ../nbs/00_core.ipynb #bedf0407
 def check_tool_use(msgs:list, tools:list=None, field:str='messages'):
-    "Every tool call is answered by a `tool` message with its id before the next assistant turn (the last turn's calls are the target); calls name declared tools with their required arguments"
+    "Calls name declared tools with their required arguments, and are answered before the next assistant turn"
     spec = {t['function']['name']: t['function'].get('parameters') or {} for t in tools} if tools else None
     pending = {}
     for i,m in enumerate(msgs):
         if m.role == 'assistant':
-            if pending: raise DataError(f'tool call {next(iter(pending))!r} is never answered by a tool message', field=f'{field}[{pending[next(iter(pending))]}]')
+            if pending:
+                raise DataError(f'tool call {next(iter(pending))!r} is never answered by a tool message',
+                                field=f'{field}[{pending[next(iter(pending))]}]')
             for k,c in enumerate(m.tool_calls or []):
                 name,f = c['function']['name'],f'{field}[{i}].tool_calls[{k}]'
                 if spec is not None:
-                    if name not in spec: raise DataError(f"calls {name!r}, which is not among the example's tools ({', '.join(spec)})", field=f'{f}.function.name')
-                    missing = [a for a in spec[name].get('required', []) if a not in json.loads(c['function']['arguments'])]
-                    if missing: raise DataError(f'misses the required argument {missing[0]!r} of {name}', field=f'{f}.function.arguments')
+                    if name not in spec:
+                        raise DataError(f"calls {name!r}, which is not among the example's tools ({', '.join(spec)})",
+                                        field=f'{f}.function.name')
+                    args = json.loads(c['function']['arguments'])
+                    missing = [a for a in spec[name].get('required', []) if a not in args]
+                    if missing:
+                        raise DataError(f'misses the required argument {missing[0]!r} of {name}',
+                                        field=f'{f}.function.arguments')
                 if c['id'] in pending: raise DataError(f'tool call id {c["id"]!r} is used twice', field=f'{f}.id')
                 pending[c['id']] = i
         elif m.role == 'tool' and m.tool_call_id is not None:
-            if m.tool_call_id not in pending: raise DataError(f'answers tool call {m.tool_call_id!r}, which no earlier assistant message made (or it was answered already)', field=f'{field}[{i}].tool_call_id')
+            if m.tool_call_id not in pending:
+                raise DataError(f'answers tool call {m.tool_call_id!r}, which no earlier assistant message made (or '
+                                'it was answered already)', field=f'{field}[{i}].tool_call_id')
             del pending[m.tool_call_id]
-        elif m.role == 'tool' and pending: raise DataError('a tool message answering a tool call needs its tool_call_id', field=f'{field}[{i}]')
+        elif m.role == 'tool' and pending:
+            raise DataError('a tool message answering a tool call needs its tool_call_id', field=f'{field}[{i}]')
 
 # %% ../nbs/00_core.ipynb #4eb31ded
 @dataclass(slots=True)
@@ -218,13 +263,14 @@ class Example:
     updated_at:str=''                 # ISO 8601 UTC of the last change
     version:int=1                     # grows by one with every change
     metadata:dict=field(default_factory=dict) # free-form, JSON-serialisable
-    tools:list|None=None              # the functions the assistant may call (OpenAI's `tools`), for function-calling data
+    tools:list|None=None              # the functions the assistant may call (OpenAI's `tools`)
 
     @classmethod
     def new(cls, messages, rating=None, source='', metadata=None, id=None)->Example:
         "A fresh example with a new id and timestamps; validates everything"
         ts = now_iso()
-        d = dict(id=id or new_id(), messages=messages, rating=rating, source=source, created_at=ts, updated_at=ts, metadata=metadata or {})
+        d = dict(id=id or new_id(), messages=messages, rating=rating, source=source, created_at=ts, updated_at=ts,
+                 metadata=metadata or {})
         return cls.from_dict(d)
 
     @property
@@ -246,39 +292,51 @@ class Example:
     @property
     def rewritten(self)->bool: return self.original is not None
 
-    def to_dict(self)->dict:
-        "JSON-ready dict in `FIELDS` order (`tools` only when the example has them)"
-        d = {k:getattr(self,k) for k in FIELDS}
-        if d['tools'] is None: del d['tools']
-        d['messages'] = [m.to_dict() for m in self.messages]
-        if self.original is not None: d['original'] = [m.to_dict() for m in self.original]
-        return d
+# %% ../nbs/00_core.ipynb #d91e1eb9
+@patch
+def to_dict(self:Example)->dict:
+    "JSON-ready dict in `FIELDS` order (`tools` only when the example has them)"
+    d = {k:getattr(self,k) for k in FIELDS}
+    if d['tools'] is None: del d['tools']
+    d['messages'] = [m.to_dict() for m in self.messages]
+    if self.original is not None: d['original'] = [m.to_dict() for m in self.original]
+    return d
 
-    def to_json(self)->str: return json.dumps(self.to_dict(), ensure_ascii=False, separators=(',', ':'), allow_nan=False)
+@patch
+def to_json(self:Example)->str:
+    "The example as compact JSON text"
+    return json.dumps(self.to_dict(), ensure_ascii=False, separators=(',', ':'), allow_nan=False)
 
-    def to_line(self)->bytes:
-        "The example as one UTF-8 JSONL line; text that cannot be stored is a `DataError` naming the field"
-        try: return (self.to_json()+'\n').encode('utf-8')
-        except (UnicodeEncodeError, ValueError, RecursionError):
-            for k,v in [(f'messages[{i}].content', m.content) for i,m in enumerate(self.messages)] + [('metadata', self.metadata)]: check_plain_json(v, k)
-            check_plain_json(self.to_dict(), f'example {self.id}')
-            raise
+@patch
+def to_line(self:Example)->bytes:
+    "The example as one UTF-8 JSONL line; text that cannot be stored is a `DataError` naming the field"
+    try: return (self.to_json()+'\n').encode('utf-8')
+    except (UnicodeEncodeError, ValueError, RecursionError):
+        texts = [(f'messages[{i}].content', m.content) for i,m in enumerate(self.messages)]
+        for k,v in texts + [('metadata', self.metadata)]: check_plain_json(v, k)
+        check_plain_json(self.to_dict(), f'example {self.id}')
+        raise
 
-    def content_hash(self)->str:
-        "Hash of the conversation as first written (`original` if rewritten): finds exact duplicates"
-        msgs = self.original if self.original is not None else self.messages
-        return hashlib.sha1(json.dumps([(m.role,m.content) if not (m.tool_calls or m.tool_call_id) else (m.role,m.content,m.tool_calls,m.tool_call_id)
-                                        for m in msgs], ensure_ascii=False).encode()).hexdigest()[:16]
+@patch
+def content_hash(self:Example)->str:
+    "Hash of the conversation as first written (`original` if rewritten): finds exact duplicates"
+    msgs = self.original if self.original is not None else self.messages
+    key = [(m.role,m.content) if not (m.tool_calls or m.tool_call_id)
+           else (m.role,m.content,m.tool_calls,m.tool_call_id) for m in msgs]
+    return hashlib.sha1(json.dumps(key, ensure_ascii=False).encode()).hexdigest()[:16]
 
-    def updated(self, **kw)->Example:
-        "A copy with `kw` changed, the version bumped and `updated_at` set to now"
-        return replace(self, **kw, version=self.version+1, updated_at=now_iso())
+# %% ../nbs/00_core.ipynb #4f279b6a
+@patch
+def updated(self:Example, **kw)->Example:
+    "A copy with `kw` changed, the version bumped and `updated_at` set to now"
+    return replace(self, **kw, version=self.version+1, updated_at=now_iso())
 
-    def rewrite(self, content:str, **kw)->Example:
-        "A copy whose answer is `content` (and `kw` changed); the first-written messages are kept in `original`"
-        if not isinstance(content, str) or not content.strip(): raise DataError('empty content', field='rewrite')
-        msgs = self.messages[:-1] + [replace(self.messages[-1], content=content)]
-        return self.updated(messages=msgs, original=self.original if self.original is not None else self.messages, **kw)
+@patch
+def rewrite(self:Example, content:str, **kw)->Example:
+    "A copy whose answer is `content` (and `kw` changed); the first-written messages are kept in `original`"
+    if not isinstance(content, str) or not content.strip(): raise DataError('empty content', field='rewrite')
+    msgs = self.messages[:-1] + [replace(self.messages[-1], content=content)]
+    return self.updated(messages=msgs, original=self.original if self.original is not None else self.messages, **kw)
 
 # %% ../nbs/00_core.ipynb #7bfe3648
 _FIELDSET = frozenset(FIELDS)
@@ -293,28 +351,33 @@ def from_dict(cls:Example, d, require_id:bool=False)->Example:
     "Validate a JSON object and build an `Example`; unknown keys go to `metadata`"
     if isinstance(d, Example): return d
     if type(d) is not dict: raise DataError(f'expected a JSON object with "messages", got {_type_name(d)}')
-    if 'messages' not in d: raise DataError('missing "messages" (each line needs {"messages": [{"role": ..., "content": ...}, ...]})')
+    if 'messages' not in d:
+        raise DataError('missing "messages" (each line needs {"messages": [{"role": ..., "content": ...}, ...]})')
     msgs = _messages(d['messages'], 'messages')
     g = d.get
     id_ = g('id')
     if id_ is None:
         if require_id: raise DataError('missing "id"', field='id')
         id_ = new_id()
-    elif type(id_) is not str or not id_.strip(): raise DataError(f'must be a non-empty string, got {id_!r}', field='id')
+    elif type(id_) is not str or not id_.strip():
+        raise DataError(f'must be a non-empty string, got {id_!r}', field='id')
     rating = _typed(g('rating'), int, 'rating')
     if rating is not None and not 1 <= rating <= 10: raise DataError(f'must be 1-10, got {rating}', field='rating')
     orig = g('original')
     if orig is not None: orig = _messages(orig, 'original')
     split = _typed(g('split'), str, 'split')
-    if split is not None and split not in SPLITS: raise DataError(f"must be 'train', 'val' or null, got {split!r}", field='split')
+    if split is not None and split not in SPLITS:
+        raise DataError(f"must be 'train', 'val' or null, got {split!r}", field='split')
     version = g('version', 1)
-    if type(version) is not int or version < 1: raise DataError(f'must be a positive integer, got {version!r}', field='version')
+    if type(version) is not int or version < 1:
+        raise DataError(f'must be a positive integer, got {version!r}', field='version')
     meta = g('metadata')
     if meta is None: meta = {}
     elif type(meta) is not dict: raise DataError(f'must be an object, got {_type_name(meta)}', field='metadata')
     if meta: check_plain_json(meta, 'metadata')
     if not d.keys() <= _FIELDSET: meta = {**meta, **{k:v for k,v in d.items() if k not in _FIELDSET}}
-    source,created,updated = _typed(g('source'), str, 'source'),_typed(g('created_at'), str, 'created_at'),_typed(g('updated_at'), str, 'updated_at')
+    source = _typed(g('source'), str, 'source')
+    created,updated = _typed(g('created_at'), str, 'created_at'),_typed(g('updated_at'), str, 'updated_at')
     created = created or now_iso()
     tools = g('tools')
     if tools is not None: check_tools(tools)
@@ -333,26 +396,35 @@ class ReadReport:
     def ok(self)->bool: return not self.problems
     def __str__(self):
         head = f'{self.path}: {self.records} of {self.lines} lines read'
-        return '\n'.join([head + (f', {len(self.problems)} problems:' if self.problems else ', no problems')] + [f'  {p}' for p in self.problems])
+        head += f', {len(self.problems)} problems:' if self.problems else ', no problems'
+        return '\n'.join([head] + [f'  {p}' for p in self.problems])
 
+# %% ../nbs/00_core.ipynb #bd795449
 try: from orjson import loads as _loads
 except ImportError: _loads = json.loads
 
-def _decode_line(raw:bytes, lineno:int, path)->dict|list|Any:
+def decode_line(raw:bytes,  # one line of a JSONL file, without its newline
+                lineno:int, # its 1-based line number, for the error message
+                path,       # the file it came from, for the error message
+               )->dict|list|Any:
     "Decode one JSONL line (bytes) into a JSON value, or raise `DataError` naming the line"
     if lineno == 1 and raw.startswith(b'\xef\xbb\xbf'): raw = raw[3:]
     try: return _loads(raw)  # orjson: fast, strict UTF-8; on any failure the stdlib path below says precisely why
     except Exception: pass
     try: text = raw.decode('utf-8')
-    except UnicodeDecodeError as e: raise DataError(f'invalid UTF-8 at byte {e.start} of the line (save the file as UTF-8)', path, lineno) from None
+    except UnicodeDecodeError as e:
+        raise DataError(f'invalid UTF-8 at byte {e.start} of the line (save the file as UTF-8)', path, lineno) from None
     try: v = json.loads(text)
-    except json.JSONDecodeError as e: raise DataError(f'invalid JSON: {e.msg} at column {e.colno}', path, lineno) from None
+    except json.JSONDecodeError as e:
+        raise DataError(f'invalid JSON: {e.msg} at column {e.colno}', path, lineno) from None
     except RecursionError: raise DataError('invalid JSON: nested too deeply', path, lineno) from None
     except ValueError: raise DataError('invalid JSON: a number with more than 4,300 digits', path, lineno) from None
-    try: check_plain_json(v)  # what orjson refused but the stdlib took: NaN, lone surrogates, huge numbers, deep nesting
+    try:
+        check_plain_json(v)  # what orjson refused but the stdlib took: NaN, lone surrogates, huge numbers, deep nesting
     except DataError as e: raise DataError(e.msg, path, lineno, _bad_field(v)) from None
     return v
 
+# %% ../nbs/00_core.ipynb #e062428c
 def _bad_field(v)->str|None:
     "Key path of the first value in record `v` that `check_plain_json` refuses"
     if not isinstance(v, dict): return None
@@ -368,11 +440,14 @@ def _bad_field(v)->str|None:
 def check_plain_json(v, field:str=None):
     "Raise `DataError` unless `v` can be written as standard JSON in UTF-8 (no NaN/Infinity, no lone surrogates)"
     try: json.dumps(v, ensure_ascii=False, allow_nan=False).encode('utf-8')
-    except UnicodeEncodeError as e: raise DataError(f'text holds an unpaired surrogate ({e.object[e.start:e.end]!a}), which is not valid Unicode', field=field) from None
+    except UnicodeEncodeError as e:
+        raise DataError(f'text holds an unpaired surrogate ({e.object[e.start:e.end]!a}), which is not valid Unicode',
+                        field=field) from None
     except ValueError: raise DataError('NaN and Infinity are not valid JSON numbers', field=field) from None
     except RecursionError: raise DataError('nested too deeply', field=field) from None
     except TypeError as e: raise DataError(f'not JSON data: {e}', field=field) from None
 
+# %% ../nbs/00_core.ipynb #f09bb926
 def read_jsonl(path,                  # the JSONL file
                strict:bool=True,       # raise on the first bad line; else collect problems in `report`
                report:ReadReport=None, # receives counts and problems
@@ -389,14 +464,16 @@ def read_jsonl(path,                  # the JSONL file
     for i,raw in enumerate(data.split(b'\n'), first_line):
         if not raw.strip(): continue
         report.lines += 1
-        try: v = _decode_line(raw.rstrip(b'\r'), i, path)
+        try: v = decode_line(raw.rstrip(b'\r'), i, path)
         except DataError as e:
             if strict: raise
-            report.problems.append(e); continue
+            report.problems.append(e)
+            continue
         report.records += 1
         yield i, v
 
-def read_examples(path, strict:bool=True, report:ReadReport=None, require_id:bool=False, data:bytes=None, first_line:int=1)->Iterator[Example]:
+def read_examples(path, strict:bool=True, report:ReadReport=None, require_id:bool=False, data:bytes=None,
+                  first_line:int=1)->Iterator[Example]:
     "Yield each line of a JSONL file as a validated `Example`; errors name file, line and field"
     report = report if report is not None else ReadReport()
     for i,d in read_jsonl(path, strict, report, data, first_line):
@@ -404,7 +481,8 @@ def read_examples(path, strict:bool=True, report:ReadReport=None, require_id:boo
         except DataError as e:
             e = e.at(path, i)
             if strict: raise e from None
-            report.records -= 1; report.problems.append(e)
+            report.records -= 1
+            report.problems.append(e)
 
 # %% ../nbs/00_core.ipynb #7b57297b
 KEY_HOSTS = {'OPENAI_API_KEY': ('api.openai.com',), 'TOGETHER_API_KEY': ('api.together.xyz', 'api.together.ai'),
@@ -418,18 +496,20 @@ def is_loopback(host:str)->bool:
     except ValueError: return False
 
 def api_key_for(url:str,                 # where the request goes
-                env:str=None,            # a variable the user paired with this URL (sent wherever that is, but never plain HTTP off this machine)
+                env:str=None,            # the user's variable for this URL: never sent by plain HTTP off this machine
                 default_env:str=None,    # the provider's variable: sent only to that provider's own hosts
                )->str|None:
     "The API key to send to `url`, or None when no key belongs there"
     from urllib.parse import urlsplit
-    u = urlsplit(url); host = (u.hostname or '').lower()
+    u = urlsplit(url)
+    host = (u.hostname or '').lower()
     if env:
         key = os.environ.get(env)
         if key and u.scheme != 'https' and not is_loopback(host):
             raise LLMForgeError(f'refusing to send ${env} to {url} over plain HTTP: use an https:// address')
         return key
-    if default_env and u.scheme == 'https' and host in KEY_HOSTS.get(default_env, ()): return os.environ.get(default_env)
+    if default_env and u.scheme == 'https' and host in KEY_HOSTS.get(default_env, ()):
+        return os.environ.get(default_env)
     return None
 
 # %% ../nbs/00_core.ipynb #fd4e2b36
@@ -441,7 +521,9 @@ def _fsync_dir(path:Path):
     finally: os.close(fd)
 
 def _umask()->int:
-    m = os.umask(0); os.umask(m); return m
+    m = os.umask(0)
+    os.umask(m)
+    return m
 
 def atomic_write(path,            # file to create or replace
                  data:bytes|str, # the whole new content
@@ -454,18 +536,24 @@ def atomic_write(path,            # file to create or replace
     fd,tmp = tempfile.mkstemp(prefix=f'.{path.name}.', suffix='.tmp', dir=path.parent)
     try:
         with os.fdopen(fd, 'wb') as f:
-            f.write(data); f.flush(); os.fchmod(f.fileno(), mode); os.fsync(f.fileno())
+            f.write(data)
+            f.flush()
+            os.fchmod(f.fileno(), mode)
+            os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True); raise
+        Path(tmp).unlink(missing_ok=True)
+        raise
     _fsync_dir(path.parent)
 
 def write_jsonl(path, records:Iterable)->int:
     "Atomically write `records` (dicts or objects with `to_dict`) as JSONL; returns the count"
-    lines = [json.dumps(r.to_dict() if hasattr(r,'to_dict') else r, ensure_ascii=False, separators=(',',':')) for r in records]
+    dicts = (r.to_dict() if hasattr(r,'to_dict') else r for r in records)
+    lines = [json.dumps(d, ensure_ascii=False, separators=(',',':')) for d in dicts]
     atomic_write(path, ''.join(l+'\n' for l in lines))
     return len(lines)
 
+# %% ../nbs/00_core.ipynb #9bfa695e
 @contextmanager
 def locked(path,               # the file to protect; the lock lives in `path` + '.lock'
            timeout:float=60,   # seconds to wait for another process before giving up
@@ -474,7 +562,9 @@ def locked(path,               # the file to protect; the lock lives in `path` +
     from filelock import FileLock, Timeout
     lock = FileLock(str(path)+'.lock')
     try: lock.acquire(timeout=timeout, poll_interval=0.01)
-    except Timeout: raise LLMForgeError(f'{path} is locked by another llmforge process (waited {timeout:g}s); try again when it finishes') from None
+    except Timeout:
+        raise LLMForgeError(f'{path} is locked by another llmforge process (waited {timeout:g}s); try again when it '
+                            'finishes') from None
     try: yield
     finally: lock.release()
 
@@ -487,19 +577,23 @@ def read_json_object(path, what:str='file')->dict:
     except IsADirectoryError: raise LLMForgeError(f'{p}: is a folder, not a {what}') from None
     except UnicodeDecodeError: raise DataError('invalid UTF-8', p) from None
     except json.JSONDecodeError as e: raise DataError(f'invalid JSON: {e.msg}', p, e.lineno) from None
-    except (ValueError, RecursionError): raise DataError('invalid JSON (a number too long, or nesting too deep)', p) from None
+    except (ValueError, RecursionError):
+        raise DataError('invalid JSON (a number too long, or nesting too deep)', p) from None
     if not isinstance(v, dict): raise DataError(f'expected a JSON object, got {type(v).__name__}', p)
     return v
 
 # %% ../nbs/00_core.ipynb #5ea5c427
 def cache_dir()->Path:
-    "Where llmforge keeps what it derives once and reuses (code tables, materialised models): $LLMFORGE_CACHE or ~/.cache/llmforge"
+    "Where llmforge keeps what it derives once and reuses: $LLMFORGE_CACHE or ~/.cache/llmforge"
     return Path(os.environ.get('LLMFORGE_CACHE') or Path.home()/'.cache'/'llmforge')
 
 # %% ../nbs/00_core.ipynb #e9d59e2d
 class ExampleStore:
     "Examples in an append-only JSONL log: crash-safe, multi-process, last version wins"
-    def __init__(self, path, lock_timeout:float=60):
+    def __init__(self,
+                 path,                    # the JSONL file (created on the first write)
+                 lock_timeout:float=60,   # seconds to wait for another writer's lock
+                ):
         self.path,self.lock_timeout = Path(path),lock_timeout
         self._index:dict[str,Example] = {}
         self._ino,self._offset,self._lines = None,0,0
@@ -507,39 +601,10 @@ class ExampleStore:
 
     def __repr__(self): return f'ExampleStore({str(self.path)!r}, {len(self)} examples)'
 
-    def _read_new(self):
-        "Bring the index up to date with the file: only the new tail, or all of it if it was replaced"
-        try: st = self.path.stat()
-        except FileNotFoundError:
-            self._index,self._ino,self._offset,self._lines = {},None,0,0; return
-        if st.st_ino != self._ino or st.st_size < self._offset: self._index,self._ino,self._offset,self._lines = {},st.st_ino,0,0
-        if st.st_size == self._offset: return
-        with open(self.path, 'rb') as f:
-            f.seek(self._offset); data = f.read()
-        end = data.rfind(b'\n') + 1  # never read past the last newline: a writer may be mid-append
-        if not end: return
-        paused = gc.isenabled(); gc.disable()  # a bulk load makes millions of objects and none are garbage...
-        try: self._index.update(self._parse(data[:end]))
-        finally:
-            if end > 1<<24: gc.freeze()  # ...and after a big one, the collector need not traverse them again and again
-            if paused: gc.enable()
-        self._lines += data.count(b'\n', 0, end); self._offset += end
-
-    def _parse(self, data:bytes)->Iterator[tuple[str,Example]]:
-        "Parse complete store lines (the same checks as `read_examples`, without its per-line overhead: it is the hot path)"
-        from_dict,path = Example.from_dict,self.path
-        for i,raw in enumerate(data.split(b'\n')[:-1], self._lines+1):
-            try: d = _loads(raw)
-            except Exception:
-                if not raw.strip(): continue
-                d = _decode_line(raw.rstrip(b'\r'), i, path)
-            try: ex = from_dict(d, True)
-            except DataError as e: raise e.at(path, i) from None
-            yield ex.id, ex
-
     def refresh(self)->ExampleStore:
         "Read what other processes wrote since the last look"
-        self._read_new(); return self
+        self._read_new()
+        return self
 
     def __len__(self): return len(self.refresh()._index)
     def __contains__(self, id): return id in self.refresh()._index
@@ -555,120 +620,196 @@ class ExampleStore:
         "Lines in the file that hold an older version of some example"
         return self._lines - len(self._index)
 
-    def _repair_tail(self):
-        "Move a torn last line (left by a killed writer) into `<file>.torn`; call with the lock held"
-        if not self.path.exists() or self.path.stat().st_size == 0: return
-        with open(self.path, 'rb+') as f:
-            size = f.seek(0, os.SEEK_END)
-            f.seek(size-1)
-            if f.read(1) == b'\n': return
-            end,pos = 0,size
-            while pos > 0:  # search backwards for the last newline, a block at a time
-                pos = max(0, pos - (1<<16)); f.seek(pos)
-                i = f.read(size-pos).rfind(b'\n')
-                if i >= 0: end = pos+i+1; break
-            f.seek(end); tail = f.read()
-            with open(self.path.with_name(self.path.name + '.torn'), 'ab') as t:
-                t.write(tail + b'\n'); t.flush(); os.fsync(t.fileno())
-            f.truncate(end); f.flush(); os.fsync(f.fileno())
-
-    def _drop_stale_temps(self):
-        "Remove temporary files a killed writer left beside the store; call with the lock held (no writer is running)"
-        for t in self.path.parent.glob(f'.{self.path.name}.*.tmp'): t.unlink(missing_ok=True)
-
-    def _append_line(self, data:bytes)->os.stat_result:
-        "Append one record; on a failed write the file is cut back to where it was"
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        try:
-            size = os.fstat(fd).st_size
-            try:
-                view = memoryview(data)
-                while view: view = view[os.write(fd, view):]
-                os.fsync(fd)
-            except OSError: os.ftruncate(fd, size); raise
-            return os.fstat(fd)
-        finally: os.close(fd)
-
-    def _append_batch(self, data:bytes)->os.stat_result:
-        "Append many records all or nothing: copy the file, extend the copy, rename it over the original"
-        fd,tmp = tempfile.mkstemp(prefix=f'.{self.path.name}.', suffix='.tmp', dir=self.path.parent)
-        try:
-            with os.fdopen(fd, 'wb') as out:
-                if self.path.exists():
-                    with open(self.path, 'rb') as src: shutil.copyfileobj(src, out, 1 << 20)
-                out.write(data); out.flush(); os.fchmod(out.fileno(), 0o666 & ~_umask()); os.fsync(out.fileno())
-                st = os.fstat(out.fileno())
-            os.replace(tmp, self.path)
-        except BaseException: Path(tmp).unlink(missing_ok=True); raise
-        _fsync_dir(self.path.parent)
-        return st
-
-    def append(self, examples:list[Example]):
-        "Append records (new examples or new versions) durably and all or nothing; only inside `transaction()`"
-        if not self._in_tx: raise RuntimeError('ExampleStore.append must be called inside `with store.transaction():`')
-        if not examples: return
-        data = b''.join(e.to_line() for e in examples)  # fails before anything is touched if some text cannot be stored
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._repair_tail(); self._drop_stale_temps()
-        before = self.path.stat() if self.path.exists() else None
-        size = before.st_size if before else 0
-        try: st = self._append_line(data) if len(examples) == 1 else self._append_batch(data)
-        except OSError as e:
-            raise LLMForgeError(f'{self.path}: cannot write ({e.strerror or e}); nothing of these {len(examples)} example(s) was stored') from None
-        if self._ino in (None, before and before.st_ino) and self._offset == size and st.st_size == size + len(data):   # all that is new
-            self._ino,self._offset,self._lines = st.st_ino,st.st_size,self._lines+len(examples)
-            for e in examples: self._index[e.id] = e
-        else: self._read_new()
-        if self.superseded > max(1000, len(self._index)):   # old versions outnumber the examples: compact
-            try: self._write_all(list(self._index.values()))
-            except OSError: pass                              # a full disk: the log as it is stays valid
-
-    @contextmanager
-    def transaction(self):
-        "Hold the lock with a fresh index: read-check-write without another process in between"
-        with locked(self.path, self.lock_timeout):
-            self._read_new(); self._in_tx = True
-            try: yield self
-            finally: self._in_tx = False
-
-    def add(self, examples:Iterable[Example])->list[Example]:
-        "Append new examples; an id already present is an error and nothing is written"
-        examples = list(examples)
-        with self.transaction():
-            seen = set()
-            for e in examples:
-                if e.id in self._index or e.id in seen: raise LLMForgeError(f'example id {e.id!r} already exists in {self.path}')
-                seen.add(e.id)
-            self.append(examples)
-        return examples
-
-    def update(self, examples:Iterable[Example])->list[Example]:
-        "Append new versions of existing examples (unknown ids are an error; nothing is written then)"
-        examples = list(examples)
-        with self.transaction():
-            for e in examples:
-                if e.id not in self._index: raise LLMForgeError(f'no example with id {e.id!r} in {self.path}')
-            self.append(examples)
-        return examples
-
-    def _write_all(self, examples:list[Example]):
-        "Atomically replace the file with one line per example; call with the lock held"
-        write_jsonl(self.path, examples)
+# %% ../nbs/00_core.ipynb #cbddb286
+@patch
+def _read_new(self:ExampleStore):
+    "Bring the index up to date with the file: only the new tail, or all of it if it was replaced"
+    try: st = self.path.stat()
+    except FileNotFoundError:
         self._index,self._ino,self._offset,self._lines = {},None,0,0
+        return
+    if st.st_ino != self._ino or st.st_size < self._offset:
+        self._index,self._ino,self._offset,self._lines = {},st.st_ino,0,0
+    if st.st_size == self._offset: return
+    with open(self.path, 'rb') as f:
+        f.seek(self._offset)
+        data = f.read()
+    end = data.rfind(b'\n') + 1  # never read past the last newline: a writer may be mid-append
+    if not end: return
+    paused = gc.isenabled()
+    gc.disable()  # a bulk load makes millions of objects and none are garbage...
+    try: self._index.update(self._parse(data[:end]))
+    finally:
+        if end > 1<<24: gc.freeze()  # ...and after a big one, the collector need not traverse them again and again
+        if paused: gc.enable()
+    self._lines += data.count(b'\n', 0, end)
+    self._offset += end
+
+# %% ../nbs/00_core.ipynb #633062b6
+@patch
+def _parse(self:ExampleStore, data:bytes)->Iterator[tuple[str,Example]]:
+    "Parse complete store lines: the checks of `read_examples`, without its per-line overhead"
+    from_dict,path = Example.from_dict,self.path
+    for i,raw in enumerate(data.split(b'\n')[:-1], self._lines+1):
+        try: d = _loads(raw)
+        except Exception:
+            if not raw.strip(): continue
+            d = decode_line(raw.rstrip(b'\r'), i, path)
+        try: ex = from_dict(d, True)
+        except DataError as e: raise e.at(path, i) from None
+        yield ex.id, ex
+
+# %% ../nbs/00_core.ipynb #1fd148a1
+@patch
+def _repair_tail(self:ExampleStore):
+    "Move a torn last line (left by a killed writer) into `<file>.torn`; call with the lock held"
+    if not self.path.exists() or self.path.stat().st_size == 0: return
+    with open(self.path, 'rb+') as f:
+        size = f.seek(0, os.SEEK_END)
+        f.seek(size-1)
+        if f.read(1) == b'\n': return
+        end,pos = 0,size
+        while pos > 0:  # search backwards for the last newline, a block at a time
+            pos = max(0, pos - (1<<16))
+            f.seek(pos)
+            i = f.read(size-pos).rfind(b'\n')
+            if i >= 0:
+                end = pos+i+1
+                break
+        f.seek(end)
+        tail = f.read()
+        with open(self.path.with_name(self.path.name + '.torn'), 'ab') as t:
+            t.write(tail + b'\n')
+            t.flush()
+            os.fsync(t.fileno())
+        f.truncate(end)
+        f.flush()
+        os.fsync(f.fileno())
+
+@patch
+def _drop_stale_temps(self:ExampleStore):
+    "Remove temporary files a killed writer left beside the store; call with the lock held (no writer is running)"
+    for t in self.path.parent.glob(f'.{self.path.name}.*.tmp'): t.unlink(missing_ok=True)
+
+# %% ../nbs/00_core.ipynb #4e5c4416
+@patch
+def _append_line(self:ExampleStore, data:bytes)->os.stat_result:
+    "Append one record; on a failed write the file is cut back to where it was"
+    fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        size = os.fstat(fd).st_size
+        try:
+            view = memoryview(data)
+            while view: view = view[os.write(fd, view):]
+            os.fsync(fd)
+        except OSError:
+            os.ftruncate(fd, size)
+            raise
+        return os.fstat(fd)
+    finally: os.close(fd)
+
+@patch
+def _append_batch(self:ExampleStore, data:bytes)->os.stat_result:
+    "Append many records all or nothing: copy the file, extend the copy, rename it over the original"
+    fd,tmp = tempfile.mkstemp(prefix=f'.{self.path.name}.', suffix='.tmp', dir=self.path.parent)
+    try:
+        with os.fdopen(fd, 'wb') as out:
+            if self.path.exists():
+                with open(self.path, 'rb') as src: shutil.copyfileobj(src, out, 1 << 20)
+            out.write(data)
+            out.flush()
+            os.fchmod(out.fileno(), 0o666 & ~_umask())
+            os.fsync(out.fileno())
+            st = os.fstat(out.fileno())
+        os.replace(tmp, self.path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    _fsync_dir(self.path.parent)
+    return st
+
+# %% ../nbs/00_core.ipynb #4e9a616c
+@patch
+def _write_all(self:ExampleStore, examples:list[Example]):
+    "Atomically replace the file with one line per example; call with the lock held"
+    write_jsonl(self.path, examples)
+    self._index,self._ino,self._offset,self._lines = {},None,0,0
+    self._read_new()
+
+@patch
+def append(self:ExampleStore, examples:list[Example]):
+    "Append records (new examples or new versions) durably and all or nothing; only inside `transaction()`"
+    if not self._in_tx: raise RuntimeError('ExampleStore.append must be called inside `with store.transaction():`')
+    if not examples: return
+    data = b''.join(e.to_line() for e in examples)  # fails before anything is touched if some text cannot be stored
+    self.path.parent.mkdir(parents=True, exist_ok=True)
+    self._repair_tail()
+    self._drop_stale_temps()
+    before = self.path.stat() if self.path.exists() else None
+    size = before.st_size if before else 0
+    try: st = self._append_line(data) if len(examples) == 1 else self._append_batch(data)
+    except OSError as e:
+        raise LLMForgeError(f'{self.path}: cannot write ({e.strerror or e}); nothing of these {len(examples)} '
+                            'example(s) was stored') from None
+    nothing_else = self._ino in (None, before and before.st_ino) and self._offset == size
+    if nothing_else and st.st_size == size + len(data):   # all that is new is ours
+        self._ino,self._offset,self._lines = st.st_ino,st.st_size,self._lines+len(examples)
+        for e in examples: self._index[e.id] = e
+    else: self._read_new()
+    if self.superseded > max(1000, len(self._index)):   # old versions outnumber the examples: compact
+        try: self._write_all(list(self._index.values()))
+        except OSError: pass                              # a full disk: the log as it is stays valid
+
+@patch
+@contextmanager
+def transaction(self:ExampleStore):
+    "Hold the lock with a fresh index: read-check-write without another process in between"
+    with locked(self.path, self.lock_timeout):
         self._read_new()
+        self._in_tx = True
+        try: yield self
+        finally: self._in_tx = False
 
-    def replace_all(self, examples)->list[Example]:
-        "Atomically replace every example: `examples` is a list, or a function of the current list called under the lock"
-        with self.transaction():
-            new = list(examples(list(self._index.values())) if callable(examples) else examples)
-            ids = [e.id for e in new]
-            if len(set(ids)) != len(ids): raise LLMForgeError(f'duplicate example ids in a bulk write to {self.path}; nothing was written')
-            self._write_all(new)
-        return new
+# %% ../nbs/00_core.ipynb #7e39808c
+@patch
+def add(self:ExampleStore, examples:Iterable[Example])->list[Example]:
+    "Append new examples; an id already present is an error and nothing is written"
+    examples = list(examples)
+    with self.transaction():
+        seen = set()
+        for e in examples:
+            if e.id in self._index or e.id in seen:
+                raise LLMForgeError(f'example id {e.id!r} already exists in {self.path}')
+            seen.add(e.id)
+        self.append(examples)
+    return examples
 
-    def compact(self)->int:
-        "Rewrite the file with only the latest version of each example; returns the lines dropped"
-        with self.transaction():
-            n = self.superseded
-            if n or self.path.with_name(self.path.name+'.torn').exists() or not self.path.exists(): self._write_all(list(self._index.values()))
-        return n
+@patch
+def update(self:ExampleStore, examples:Iterable[Example])->list[Example]:
+    "Append new versions of existing examples (unknown ids are an error; nothing is written then)"
+    examples = list(examples)
+    with self.transaction():
+        for e in examples:
+            if e.id not in self._index: raise LLMForgeError(f'no example with id {e.id!r} in {self.path}')
+        self.append(examples)
+    return examples
+
+@patch
+def replace_all(self:ExampleStore, examples)->list[Example]:
+    "Atomically replace every example: a list, or a function of the current list called under the lock"
+    with self.transaction():
+        new = list(examples(list(self._index.values())) if callable(examples) else examples)
+        ids = [e.id for e in new]
+        if len(set(ids)) != len(ids):
+            raise LLMForgeError(f'duplicate example ids in a bulk write to {self.path}; nothing was written')
+        self._write_all(new)
+    return new
+
+@patch
+def compact(self:ExampleStore)->int:
+    "Rewrite the file with only the latest version of each example; returns the lines dropped"
+    with self.transaction():
+        n = self.superseded
+        if n or self.path.with_name(self.path.name+'.torn').exists() or not self.path.exists():
+            self._write_all(list(self._index.values()))
+    return n

@@ -26,7 +26,8 @@ class Check:
 PACKAGES = {  # distribution name: what it is for
     'torch':'training and inference', 'transformers':'models, tokenizers, chat templates', 'peft':'LoRA adapters',
     'datasets':'Hugging Face dataset export', 'accelerate':'4-bit/8-bit loading (device placement)',
-    'bitsandbytes':'QLoRA (4-bit) and 8-bit loading', 'gguf':'GGUF export', 'llama-cpp-python':'K-quants and GGUF checks',
+    'bitsandbytes':'QLoRA (4-bit) and 8-bit loading', 'gguf':'GGUF export',
+    'llama-cpp-python':'K-quants and GGUF checks',
     'mlx':'Apple silicon training', 'mlx-lm':'Apple silicon training', 'anthropic':'Claude as a teacher',
     'ipywidgets':'notebook panels', 'matplotlib':'plots',
     'simple-icd-10-cm':'ICD-10-CM code set', 'names':'PHI name lists', 'orjson':'fast JSONL'}
@@ -37,17 +38,20 @@ def _version(dist:str)->str|None:
     try: return metadata.version(dist)
     except metadata.PackageNotFoundError: return None
 
+# %% ../nbs/05a_doctor.ipynb #cccaef83
 def accelerator()->str:
     "What accelerator torch can use: 'cuda: <name>', 'mps', or 'cpu' (or why we cannot tell)"
     if _version('torch') is None: return 'unknown (torch not installed)'
     import torch
-    if torch.cuda.is_available(): return f'cuda: {torch.cuda.get_device_name(0)} ({torch.cuda.device_count()} device(s))'
+    if torch.cuda.is_available():
+        return f'cuda: {torch.cuda.get_device_name(0)} ({torch.cuda.device_count()} device(s))'
     if getattr(torch.backends, 'mps', None) and torch.backends.mps.is_available(): return 'mps (Apple silicon)'
     return 'cpu'
 
 def hub_reachable(timeout:float=3.0)->tuple[str,str]:
     "Whether the Hugging Face hub answers (skipped in offline mode)"
-    if os.environ.get('HF_HUB_OFFLINE') in ('1','true','True') or os.environ.get('TRANSFORMERS_OFFLINE') in ('1','true','True'):
+    on = ('1','true','True')
+    if os.environ.get('HF_HUB_OFFLINE') in on or os.environ.get('TRANSFORMERS_OFFLINE') in on:
         return 'warn', 'offline mode (HF_HUB_OFFLINE): models load from local folders only'
     import urllib.request
     url = os.environ.get('HF_ENDPOINT', 'https://huggingface.co')
@@ -56,20 +60,27 @@ def hub_reachable(timeout:float=3.0)->tuple[str,str]:
         return 'ok', f'{url} reachable'
     except Exception as e: return 'warn', f'{url} not reachable ({type(e).__name__}): use local model folders'
 
+# %% ../nbs/05a_doctor.ipynb #74375635
 def diagnose(path='.', check_hub:bool=True)->list[Check]:
     "Everything the doctor checks, as a list of `Check`s"
     out = []
     v = sys.version_info
-    out.append(Check('python', 'ok' if v >= (3,10) else 'fail', f'{platform.python_version()} ({platform.system()} {platform.machine()})' + ('' if v >= (3,10) else ': llmforge needs 3.10 or newer')))
+    where = f'{platform.python_version()} ({platform.system()} {platform.machine()})'
+    out.append(Check('python', 'ok' if v >= (3,10) else 'fail',
+                     where + ('' if v >= (3,10) else ': llmforge needs 3.10 or newer')))
     for dist in sorted(REQUIRED | set(PACKAGES)):
         ver = _version(dist)
         need = dist in REQUIRED
-        out.append(Check(dist, 'ok' if ver else 'fail' if need else 'warn', ver or ('missing (required)' if need else f'not installed: needed for {PACKAGES[dist]}')))
+        out.append(Check(dist, 'ok' if ver else 'fail' if need else 'warn',
+                         ver or ('missing (required)' if need else f'not installed: needed for {PACKAGES[dist]}')))
     acc = accelerator()
-    out.append(Check('accelerator', 'ok' if acc.startswith(('cuda','mps')) else 'warn', acc + ('' if acc.startswith(('cuda','mps')) else ': training runs on the CPU (slow beyond tiny models)')))
+    gpu = acc.startswith(('cuda','mps'))
+    out.append(Check('accelerator', 'ok' if gpu else 'warn',
+                     acc + ('' if gpu else ': training runs on the CPU (slow beyond tiny models)')))
     du = shutil.disk_usage(path)
     free = du.free / 2**30
-    out.append(Check('disk', 'ok' if free >= 20 else 'warn' if free >= 2 else 'fail', f'{free:.1f} GiB free of {du.total/2**30:.0f} GiB at {os.path.abspath(path)}'))
+    out.append(Check('disk', 'ok' if free >= 20 else 'warn' if free >= 2 else 'fail',
+                     f'{free:.1f} GiB free of {du.total/2**30:.0f} GiB at {os.path.abspath(path)}'))
     for k in KEYS:
         out.append(Check(k, 'ok' if os.environ.get(k) else 'warn', 'set' if os.environ.get(k) else 'not set'))
     if llama_cpp_installed(): out.append(llama_check())
@@ -90,5 +101,6 @@ def llama_check()->Check:
     if amx_build: return Check('llama.cpp', 'warn', s['detail'] + '; built with AMX kernels, which crash on some Xeons '
                                f'(llmforge loads models with repacking off to avoid them); safer: {rebuild_command()}')
     unused = unused_extensions(s['features'])
-    return Check('llama.cpp', 'ok', s['detail'] + ('; this CPU has AMX, the build has no AMX kernels' if amx_cpu else '')
+    return Check('llama.cpp', 'ok',
+                 s['detail'] + ('; this CPU has AMX, the build has no AMX kernels' if amx_cpu else '')
                  + (f'; unused: {" ".join(unused)}, rebuild for speed: {rebuild_command()}' if unused else ''))

@@ -26,7 +26,8 @@ def example_names()->list[str]:
 def example_path(name:str)->Path:
     "The folder of a shipped example project (read it, do not change it: `copy` one instead)"
     p = examples_root()/name
-    if name not in example_names(): raise LLMForgeError(f'no example project {name!r}; choose one of {", ".join(example_names())}')
+    if name not in example_names():
+        raise LLMForgeError(f'no example project {name!r}; choose one of {", ".join(example_names())}')
     return p
 
 # %% ../nbs/01a_examples.ipynb #4dbf6f20
@@ -35,7 +36,9 @@ def copy_example(name:str,   # one of `example_names()`
                 ):
     "Copy a shipped example to `dest`; returns a `Project` for project examples, else the folder"
     src,dest = example_path(name),Path(dest)
-    if dest.exists() and (not dest.is_dir() or any(dest.iterdir())): raise LLMForgeError(f'{dest} exists and is not empty; give a new folder')
-    shutil.copytree(src, dest, dirs_exist_ok=True, ignore=shutil.ignore_patterns('*.lock', '*.torn', '__pycache__', '.*'))
+    if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
+        raise LLMForgeError(f'{dest} exists and is not empty; give a new folder')
+    shutil.copytree(src, dest, dirs_exist_ok=True,
+                    ignore=shutil.ignore_patterns('*.lock', '*.torn', '__pycache__', '.*'))
     from llmforge.project import Project, CONFIG_NAME
     return Project(dest) if (dest/CONFIG_NAME).exists() else dest

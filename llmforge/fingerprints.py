@@ -9,50 +9,95 @@ from __future__ import annotations
 import hashlib, re, zlib
 
 # %% auto #0
-__all__ = ['normalize_text', 'minhash', 'minhash_many', 'similarity']
+__all__ = ['NPERM', 'BANDS', 'hash64', 'normalize_text', 'minhash', 'similarity', 'minhash_many', 'signatures', 'band_neighbours']
 
 # %% ../nbs/02c_fingerprints.ipynb #43a74ea4
+NPERM,BANDS = 16,4  # positions in a MinHash signature; bands it is cut into for candidate search
 _NORM,_NORM_DIGITS = re.compile(r'[^a-z]+'),re.compile(r'[^a-z0-9]+')
-_MASK = (1<<61) - 1
-_NPERM,_BANDS = 16,4
-_A = [0x9E3779B97F4A7C15 * (2*i+1) % _MASK for i in range(_NPERM)]
-_B = [0xC2B2AE3D27D4EB4F * (i+7) % _MASK for i in range(_NPERM)]
-_A_NP = _B_NP = None
 
-def _h64(s:str)->int: return int.from_bytes(hashlib.blake2b(s.encode('utf-8', 'surrogatepass'), digest_size=8).digest(), 'little')
+def hash64(s:str)->int:
+    "A 64-bit hash of `s` (blake2b), stable across processes and runs: what exact-copy checks compare"
+    return int.from_bytes(hashlib.blake2b(s.encode('utf-8', 'surrogatepass'), digest_size=8).digest(), 'little')
 
 def normalize_text(t:str, digits:bool=True)->str:
     "Lower case, single spaces, no punctuation (and no digits unless `digits`): what duplicate detection compares"
     return (_NORM_DIGITS if digits else _NORM).sub(' ', t.lower()).strip()
+
+# %% ../nbs/02c_fingerprints.ipynb #1e6869cc
+_MASK = (1<<61) - 1
+_A = [0x9E3779B97F4A7C15 * (2*i+1) % _MASK for i in range(NPERM)]
+_B = [0xC2B2AE3D27D4EB4F * (i+7) % _MASK for i in range(NPERM)]
+_A_NP = _B_NP = None
+
+def _coefficients():
+    "The hash functions' `a` and `b` as numpy columns, made once"
+    import numpy as np
+    global _A_NP, _B_NP
+    if _A_NP is None: _A_NP,_B_NP = np.array(_A, dtype=np.uint64)[:,None],np.array(_B, dtype=np.uint64)[:,None]
+    return _A_NP,_B_NP
+
+def _shingles(h):
+    "One hash per word 3-gram, from the hashes `h` of consecutive words"
+    import numpy as np
+    return (h[:-2] * np.uint64(0x9E3779B1) + h[1:-1]) * np.uint64(0x85EBCA77) + h[2:]
 
 def minhash(t:str)->tuple[int,...]|None:
     "MinHash signature of the word 3-grams of normalized `t` (None when it has fewer than 3 words)"
     w = normalize_text(t, digits=False).split(' ', 300)[:300]
     if len(w) < 3: return None
     import numpy as np
-    global _A_NP, _B_NP
-    if _A_NP is None: _A_NP,_B_NP = np.array(_A, dtype=np.uint64)[:,None],np.array(_B, dtype=np.uint64)[:,None]
-    h = np.array(list(map(zlib.crc32, ' '.join(w).encode().split())), dtype=np.uint64)
-    sh = (h[:-2] * np.uint64(0x9E3779B1) + h[1:-1]) * np.uint64(0x85EBCA77) + h[2:]  # a 3-gram from its 3 word hashes
-    return tuple(((_A_NP * sh + _B_NP) >> np.uint64(3)).min(axis=1).tolist())
+    a,b = _coefficients()
+    sh = _shingles(np.array(list(map(zlib.crc32, ' '.join(w).encode().split())), dtype=np.uint64))
+    return tuple(((a * sh + b) >> np.uint64(3)).min(axis=1).tolist())
 
+def similarity(a, b)->float:
+    "Estimated Jaccard similarity of two texts' 3-grams: the share of signature positions where they agree"
+    return sum(x == y for x,y in zip(a, b))/NPERM
+
+# %% ../nbs/02c_fingerprints.ipynb #319b51c5
 def minhash_many(texts:list)->list:
     "`minhash` of many texts in one vectorized pass (what the worker processes use)"
     import numpy as np
-    global _A_NP, _B_NP
-    if _A_NP is None: _A_NP,_B_NP = np.array(_A, dtype=np.uint64)[:,None],np.array(_B, dtype=np.uint64)[:,None]
+    a,b = _coefficients()
     hashes,spans,out = [],[],[None]*len(texts)
     for k,t in enumerate(texts):
         w = normalize_text(t, digits=False).encode().split(b' ', 300)[:300] if t else []
         if len(w) < 3: continue
-        spans.append((k, len(hashes), len(w))); hashes += map(zlib.crc32, w)
+        spans.append((k, len(hashes), len(w)))
+        hashes += map(zlib.crc32, w)
     if not spans: return out
-    h = np.array(hashes, dtype=np.uint64)
-    sh = (h[:-2] * np.uint64(0x9E3779B1) + h[1:-1]) * np.uint64(0x85EBCA77) + h[2:]
+    sh = _shingles(np.array(hashes, dtype=np.uint64))
     idx = np.concatenate([np.arange(s, s+n-2) for _,s,n in spans])   # 3-grams that stay inside one text
     starts = np.cumsum([0] + [n-2 for _,_,n in spans[:-1]])
-    mins = np.minimum.reduceat((_A_NP * sh[idx] + _B_NP) >> np.uint64(3), starts, axis=1)
+    mins = np.minimum.reduceat((a * sh[idx] + b) >> np.uint64(3), starts, axis=1)
     for (k,_,_),sig in zip(spans, mins.T.tolist()): out[k] = tuple(sig)
     return out
 
-def similarity(a, b)->float: return sum(x == y for x,y in zip(a, b))/_NPERM
+def signatures(texts:list)->tuple:
+    "MinHash signatures of `texts` as a `(len(texts), NPERM)` uint32 array, and which texts have one"
+    import numpy as np
+    sigs = minhash_many(texts)
+    sig = np.zeros((len(texts), NPERM), dtype=np.uint32)
+    for k,sg in enumerate(sigs):
+        if sg is not None: sig[k] = np.array(sg, dtype=np.uint64).astype(np.uint32)
+    return sig,np.array([sg is not None for sg in sigs])
+
+# %% ../nbs/02c_fingerprints.ipynb #4c66f2a9
+def band_neighbours(sig,  # `(n, NPERM)` uint32 signatures, as `signatures` makes them
+                    rows, # the rows of `sig` to compare (ascending)
+                   )->tuple:
+    "Per row: the best similarity to an earlier row of `rows` that shares a band with it, and that row (-1: none)"
+    import numpy as np
+    n = len(sig)
+    best,best_j = np.zeros(n),np.full(n, -1)
+    r = NPERM // BANDS
+    for b in range(BANDS):
+        band = np.ascontiguousarray(sig[rows, b*r:(b+1)*r]).view(np.uint64)  # 4 x 32 bits -> 2 x 64 bits
+        key = band[:, 0] * np.uint64(0x9E3779B97F4A7C15) ^ band[:, 1]
+        o = np.argsort(key, kind='stable')
+        same = key[o[1:]] == key[o[:-1]]
+        i,j = rows[o[1:][same]],rows[o[:-1][same]]
+        sims = (sig[i] == sig[j]).sum(axis=1) / NPERM
+        better = sims > best[i]
+        best[i[better]],best_j[i[better]] = sims[better],j[better]
+    return best,best_j

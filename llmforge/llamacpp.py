@@ -19,8 +19,10 @@ __all__ = ['PORTABLE_CMAKE_ARGS', 'llama_cpp_installed', 'require_llama_cpp', 'c
 
 # %% ../nbs/04a_llamacpp.ipynb #200060e6
 PORTABLE_CMAKE_ARGS = '-DGGML_NATIVE=OFF -DLLAVA_BUILD=OFF'
-_X86_OPTIONS = (('GGML_SSE42', 'sse4_2'), ('GGML_AVX', 'avx'), ('GGML_AVX2', 'avx2'), ('GGML_BMI2', 'bmi2'), ('GGML_FMA', 'fma'),
-                ('GGML_F16C', 'f16c'), ('GGML_AVX_VNNI', 'avx_vnni'), ('GGML_AVX512', 'avx512f'), ('GGML_AVX512_VBMI', 'avx512vbmi'),
+_X86_OPTIONS = (('GGML_SSE42', 'sse4_2'), ('GGML_AVX', 'avx'), ('GGML_AVX2', 'avx2'), ('GGML_BMI2', 'bmi2'),
+                ('GGML_FMA', 'fma'),
+                ('GGML_F16C', 'f16c'), ('GGML_AVX_VNNI', 'avx_vnni'), ('GGML_AVX512', 'avx512f'),
+                ('GGML_AVX512_VBMI', 'avx512vbmi'),
                 ('GGML_AVX512_VNNI', 'avx512_vnni'), ('GGML_AVX512_BF16', 'avx512_bf16'))
 
 def llama_cpp_installed()->bool:
@@ -32,7 +34,8 @@ def llama_cpp_installed()->bool:
 def require_llama_cpp(why:str='for GGUF K-quants and verification'):
     "Raise `MissingDependency` with the install command when llama-cpp-python is not installed"
     if not llama_cpp_installed():
-        raise MissingDependency('llama-cpp-python', "pip install 'llmforge[gguf]'  (or: pip install llama-cpp-python)", why)
+        raise MissingDependency('llama-cpp-python', "pip install 'llmforge[gguf]'  (or: pip install llama-cpp-python)",
+                                why)
 
 # %% ../nbs/04a_llamacpp.ipynb #8eb1fe7e
 def cpu_flags()->set:
@@ -56,15 +59,19 @@ def cmake_args(flags:set=None)->str:
     "CMAKE_ARGS for llama-cpp-python: this CPU's x86 vector extensions by name, never `-march=native` nor AMX"
     import platform
     flags = cpu_flags() if flags is None else flags
-    if platform.machine().lower() not in ('x86_64', 'amd64', 'i686', 'x86'): return '-DLLAVA_BUILD=OFF'   # AMX is x86 only
-    if not flags: return PORTABLE_CMAKE_ARGS                                   # features unknown: AVX2 runs nearly everywhere
-    return ' '.join(['-DGGML_NATIVE=OFF'] + [f'-D{o}={"ON" if f in flags else "OFF"}' for o,f in _X86_OPTIONS] + ['-DLLAVA_BUILD=OFF'])
+    if platform.machine().lower() not in ('x86_64', 'amd64', 'i686', 'x86'):
+        return '-DLLAVA_BUILD=OFF'   # AMX is x86 only
+    if not flags:
+        return PORTABLE_CMAKE_ARGS                                   # features unknown: AVX2 runs nearly everywhere
+    options = [f'-D{o}={"ON" if f in flags else "OFF"}' for o,f in _X86_OPTIONS]
+    return ' '.join(['-DGGML_NATIVE=OFF'] + options + ['-DLLAVA_BUILD=OFF'])
 
 def rebuild_command(flags:set=None)->str:
     "The command that reinstalls llama-cpp-python without AMX kernels (the fix for a crash in llama.cpp)"
     try: v = '==' + metadata.version('llama-cpp-python')
     except metadata.PackageNotFoundError: v = ''
-    return f'CMAKE_ARGS="{cmake_args(flags)}" pip install --no-cache-dir --force-reinstall --no-deps llama-cpp-python{v}'
+    pip = f'pip install --no-cache-dir --force-reinstall --no-deps llama-cpp-python{v}'
+    return f'CMAKE_ARGS="{cmake_args(flags)}" {pip}'
 
 #| export
 def unused_extensions(features:dict, flags:set=None)->list:
@@ -75,7 +82,8 @@ def unused_extensions(features:dict, flags:set=None)->list:
 # %% ../nbs/04a_llamacpp.ipynb #44ae914a
 def _send(f, obj):
     b = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
-    f.write(struct.pack('<Q', len(b)) + b); f.flush()
+    f.write(struct.pack('<Q', len(b)) + b)
+    f.flush()
 
 def _recv(f):
     head = f.read(8)
@@ -108,14 +116,18 @@ class _Child:
         low = self.lc.llama_cpp
         default = low.llama_model_default_params
         def params():
-            p = default(); p.use_extra_bufts = self.extra_bufts; return p
+            p = default()
+            p.use_extra_bufts = self.extra_bufts
+            return p
         low.llama_model_default_params = params
         try:
             llm = self.lc.Llama(model_path=path, n_ctx=n_ctx, logits_all=logits_all, verbose=False, seed=0,
                                 n_threads=threads, lora_path=lora_path)
-        except (ValueError, RuntimeError) as e: raise LLMForgeError(f'{path}: llama.cpp cannot load it ({str(e).splitlines()[0][:200]})') from None
+        except (ValueError, RuntimeError) as e:
+            raise LLMForgeError(f'{path}: llama.cpp cannot load it ({str(e).splitlines()[0][:200]})') from None
         finally: low.llama_model_default_params = default
-        self.next += 1; self.models[self.next] = llm
+        self.next += 1
+        self.models[self.next] = llm
         return self.next,dict(llm.metadata),bool(llm.model_params.use_extra_bufts)
 
     def unload(self, h:int): self.models.pop(h).close()
@@ -124,11 +136,14 @@ class _Child:
     def detokenize(self, h:int, ids:list, special:bool)->bytes: return self.models[h].detokenize(ids, special=special)
 
     def logits(self, h:int, ids:list)->np.ndarray:
-        llm = self.models[h]; llm.reset(); llm.eval(ids)
+        llm = self.models[h]
+        llm.reset()
+        llm.eval(ids)
         return np.array(llm.scores[:len(ids)], dtype=np.float32)
 
     def complete(self, h:int, ids:list, max_tokens:int)->str:
-        llm = self.models[h]; llm.reset()
+        llm = self.models[h]
+        llm.reset()
         return llm.create_completion(ids, max_tokens=max_tokens, temperature=0.0)['choices'][0]['text']
 
     def complete_texts(self, h:int, texts:list, add_bos:bool, max_tokens:int)->list:
@@ -143,16 +158,21 @@ class _Child:
 def serve():
     "The child's loop: answer requests on stdin/stdout until `exit` or end of input (run by `LlamaProcess`)"
     rx,tx = os.fdopen(os.dup(0), 'rb'),os.fdopen(os.dup(1), 'wb')
-    null = os.open(os.devnull, os.O_RDONLY); os.dup2(null, 0); os.close(null)
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    os.close(null)
     os.dup2(2, 1)                                   # C and Python prints now go to the log (stderr), not the channel
     child = _Child()                                # import llama.cpp while the parent writes its first request
     while True:
         try: op,args = _recv(rx)
         except EOFError: os._exit(0)
-        if op == 'exit': _send(tx, (True, None)); os._exit(0)   # no interpreter teardown: the parent waits on it
+        if op == 'exit':
+            _send(tx, (True, None))
+            os._exit(0)   # no interpreter teardown: the parent waits on it
         _fault(op)
         try: _send(tx, (True, getattr(child, op)(*args)))
-        except Exception as e: _send(tx, (False, f'{e}' if isinstance(e, LLMForgeError) else f'{type(e).__name__}: {e}'))
+        except Exception as e:
+            _send(tx, (False, f'{e}' if isinstance(e, LLMForgeError) else f'{type(e).__name__}: {e}'))
 
 # %% ../nbs/04a_llamacpp.ipynb #fd3acb0b
 def _signal_name(rc:int)->str:
@@ -167,7 +187,8 @@ class LlamaProcess:
     def __init__(self):
         import threading
         require_llama_cpp()
-        fd,path = tempfile.mkstemp(prefix='llmforge-llama-', suffix='.log'); os.close(fd)
+        fd,path = tempfile.mkstemp(prefix='llmforge-llama-', suffix='.log')
+        os.close(fd)
         self.lock,self.crash = threading.Lock(),None
         with open(path, 'ab') as log:
             self.proc = subprocess.Popen([sys.executable, '-c', 'from llmforge.llamacpp import serve; serve()'],
@@ -200,21 +221,27 @@ class LlamaProcess:
 
     def _crashed(self, what:str, since:int):
         try: rc = self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired: self.proc.kill(); rc = self.proc.wait()
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            rc = self.proc.wait()
         self.proc = None
         tail = ' | '.join(self.log_tail(since=since))
         self.crash = (f'llama.cpp crashed ({_signal_name(rc)}) while {what}; this process is unaffected and files '
                       f'already written are kept. A crash on the first decode is usually a llama.cpp built for '
-                      f'another CPU (AMX on Intel Xeons): rebuild it without AMX kernels with {rebuild_command()} and check '
-                      f'with `llmforge doctor`' + (f'. llama.cpp last said: {tail[:300]}' if tail else ''))
+                      f'another CPU (AMX on Intel Xeons): rebuild it without AMX kernels with {rebuild_command()} '
+                      f'and check with `llmforge doctor`' + (f'. llama.cpp last said: {tail[:300]}' if tail else ''))
         raise NativeCrash(self.crash)
 
     def close(self):
         "Ask the child to exit (kill it if it does not within 10 s)"
         p,self.proc = self.proc,None
         if p is not None:
-            try: _send(p.stdin, ('exit', ())); p.wait(timeout=10)
-            except (OSError, EOFError, subprocess.TimeoutExpired): p.kill(); p.wait()
+            try:
+                _send(p.stdin, ('exit', ()))
+                p.wait(timeout=10)
+            except (OSError, EOFError, subprocess.TimeoutExpired):
+                p.kill()
+                p.wait()
             for f in (p.stdin, p.stdout):
                 try: f.close()
                 except OSError: pass
@@ -248,14 +275,17 @@ class LlamaModel:
         self.path,self.handle = Path(path),None
         if not self.path.is_file(): raise LLMForgeError(f'{self.path}: no such GGUF file')
         self.proc = process or shared_process()
-        self.handle,self.metadata,self.extra_bufts = self.proc.call('load', str(self.path), n_ctx, str(lora_path) if lora_path else None,
+        self.handle,self.metadata,self.extra_bufts = self.proc.call('load', str(self.path), n_ctx,
+                                                                    str(lora_path) if lora_path else None,
                                                    logits_all, threads or min(8, os.cpu_count() or 1),
                                                    what=f'loading {self.path.name}')
 
     def _call(self, op, *args):
-        doing = {'logits': 'computing logits', 'complete': 'generating', 'complete_texts': 'generating'}.get(op, op + 'ing')
+        doings = {'logits': 'computing logits', 'complete': 'generating', 'complete_texts': 'generating'}
+        doing = doings.get(op, op + 'ing')
         return self.proc.call(op, self.handle, *args, what=f'{doing} with {self.path.name}')
-    def tokenize(self, text:str, add_bos:bool=False, special:bool=True)->list: return self._call('tokenize', text, add_bos, special)
+    def tokenize(self, text:str, add_bos:bool=False, special:bool=True)->list:
+        return self._call('tokenize', text, add_bos, special)
     def detokenize(self, ids:list, special:bool=True)->bytes: return self._call('detokenize', list(ids), special)
     def logits(self, ids:list)->np.ndarray:
         "llama.cpp's logits at every position of `ids`"
@@ -291,22 +321,45 @@ def smoke_gguf(path, seed:int=0)->Path:
     tokens = list(bytes_to_unicode().values()) + ['ab', '<|endoftext|>']
     V = len(tokens)
     w = gguf.GGUFWriter(str(path), 'llama')
-    w.add_context_length(128); w.add_embedding_length(d); w.add_block_count(1); w.add_feed_forward_length(ff)
-    w.add_head_count(heads); w.add_head_count_kv(heads); w.add_rope_dimension_count(d // heads)
-    w.add_rope_freq_base(10000.0); w.add_layer_norm_rms_eps(1e-5); w.add_vocab_size(V); w.add_file_type(0)
-    w.add_tokenizer_model('gpt2'); w.add_tokenizer_pre('gpt-2'); w.add_token_list(tokens)
-    w.add_token_types([1] * (V - 1) + [3]); w.add_token_merges(['a b'])
-    w.add_bos_token_id(V - 1); w.add_eos_token_id(V - 1); w.add_add_bos_token(False)
+    w.add_context_length(128)
+    w.add_embedding_length(d)
+    w.add_block_count(1)
+    w.add_feed_forward_length(ff)
+    w.add_head_count(heads)
+    w.add_head_count_kv(heads)
+    w.add_rope_dimension_count(d // heads)
+    w.add_rope_freq_base(10000.0)
+    w.add_layer_norm_rms_eps(1e-5)
+    w.add_vocab_size(V)
+    w.add_file_type(0)
+    w.add_tokenizer_model('gpt2')
+    w.add_tokenizer_pre('gpt-2')
+    w.add_token_list(tokens)
+    w.add_token_types([1] * (V - 1) + [3])
+    w.add_token_merges(['a b'])
+    w.add_bos_token_id(V - 1)
+    w.add_eos_token_id(V - 1)
+    w.add_add_bos_token(False)
     r = lambda *s: (rng.standard_normal(s) * 0.1).astype(np.float32)
     one = lambda: np.ones(d, dtype=np.float32)
-    w.add_tensor('token_embd.weight', r(V, d)); w.add_tensor('output_norm.weight', one()); w.add_tensor('output.weight', r(V, d))
+    w.add_tensor('token_embd.weight', r(V, d))
+    w.add_tensor('output_norm.weight', one())
+    w.add_tensor('output.weight', r(V, d))
     for n in ('attn_q', 'attn_k', 'attn_v', 'attn_output'): w.add_tensor(f'blk.0.{n}.weight', r(d, d))
-    w.add_tensor('blk.0.attn_norm.weight', one()); w.add_tensor('blk.0.ffn_norm.weight', one())
-    w.add_tensor('blk.0.ffn_gate.weight', r(ff, d)); w.add_tensor('blk.0.ffn_up.weight', r(ff, d)); w.add_tensor('blk.0.ffn_down.weight', r(d, ff))
-    w.write_header_to_file(); w.write_kv_data_to_file(); w.write_tensors_to_file(); w.close()
+    w.add_tensor('blk.0.attn_norm.weight', one())
+    w.add_tensor('blk.0.ffn_norm.weight', one())
+    w.add_tensor('blk.0.ffn_gate.weight', r(ff, d))
+    w.add_tensor('blk.0.ffn_up.weight', r(ff, d))
+    w.add_tensor('blk.0.ffn_down.weight', r(d, ff))
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
     return Path(path)
 
 # %% ../nbs/04a_llamacpp.ipynb #08392e6b
+_CPU_FLAGS = ('AVX', 'AMX', 'BMI2', 'F16C', 'FMA', 'NEON', 'SVE')  # the build features worth naming
+
 def smoke_test()->dict:
     "Load a tiny GGUF in a child and decode a few tokens: {'ok', 'detail', 'features', 'crashed'}"
     require_llama_cpp('for the llama.cpp smoke test')
@@ -322,4 +375,4 @@ def smoke_test()->dict:
     on = [k for k,v in info['features'].items() if v]
     return {'ok': True, 'crashed': False, 'features': info['features'], 'extra_bufts': info['extra_bufts'],
             'detail': f"llama-cpp-python {info['version']} loads and decodes in a child process; "
-                      f"built with {' '.join(k for k in on if k.startswith(('AVX', 'AMX', 'BMI2', 'F16C', 'FMA', 'NEON', 'SVE')))}"}
+                      f"built with {' '.join(k for k in on if k.startswith(_CPU_FLAGS))}"}

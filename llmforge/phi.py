@@ -15,57 +15,76 @@ __all__ = ['PHI_TYPES', 'PATTERNS', 'CONTEXT_PATTERNS', 'first_names', 'PHISpan'
 # %% ../nbs/02a_phi.ipynb #d5c4c115
 PHI_TYPES = ('NAME', 'DATE', 'MRN', 'SSN', 'PHONE', 'EMAIL', 'ADDRESS', 'ZIP', 'AGE')
 
-_MONTH = r'(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)'
-_STATES = ('AL AK AZ AR CA CO CT DE DC FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH NJ NM NY NC ND OH OK '
-           'OR PA RI SC SD TN TX UT VT VA WA WV WI WY PR').split()
-_STREET = (r'(?:Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Way|Place|Pl|Terrace|Ter|Circle|Cir|'
-           r'Parkway|Pkwy|Highway|Hwy|Square|Sq|Trail|Trl|Loop|Row|Alley|Plaza|Pike|Crescent)')
+_MONTH = (r'(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|Sep(?:t(?:ember)?)?|'
+          r'Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)')
+_STATES = ('AL AK AZ AR CA CO CT DE DC FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH NJ NM NY NC ND '
+           'OH OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY PR').split()
+_STREET = (r'(?:Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Way|Place|Pl|Terrace|Ter|'
+           r'Circle|Cir|Parkway|Pkwy|Highway|Hwy|Square|Sq|Trail|Trl|Loop|Row|Alley|Plaza|Pike|Crescent)')
 _NAME_WORD = r"[A-Z][a-z]+(?:[-'’][A-Z]?[a-z]+)*"
 _NAME = rf"{_NAME_WORD}(?:\s+[A-Z]\.)?(?:\s+{_NAME_WORD}){{0,2}}"
 _TITLE = r'(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Sr|Sister|Nurse|Rev)\.?'
-_KIN = (r'(?i:patient|pt\.?|name|kin|guarantor|correspondence\s+to|belongs\s+to|requested\s+by|hi|hello|son|daughter|wife|husband|mother|father|sister|brother|spouse|partner|grandson|'
-        r'granddaughter|niece|nephew|aunt|uncle|caregiver|guardian|friend|neighbor|contact|nurse|NP|PA|physician|doctor|'
-        r'resident|intern|attending|surgeon|therapist|pharmacist|provider|clinician|seen by|referred by|signed by|'
-        r'reviewed by|dictated by|transcribed by|accompanied by|co-signed by|cc|attn|dear)')
+_KIN = (r'(?i:patient|pt\.?|name|kin|guarantor|correspondence\s+to|belongs\s+to|requested\s+by|hi|hello|son|daughter|'
+        r'wife|husband|mother|father|sister|brother|spouse|partner|grandson|granddaughter|niece|nephew|aunt|uncle|'
+        r'caregiver|guardian|friend|neighbor|contact|nurse|NP|PA|physician|doctor|resident|intern|attending|surgeon|'
+        r'therapist|pharmacist|provider|clinician|seen by|referred by|signed by|reviewed by|dictated by|'
+        r'transcribed by|accompanied by|co-signed by|cc|attn|dear)')
 
+# %% ../nbs/02a_phi.ipynb #3e34f0e6
 PATTERNS = {
     'EMAIL': re.compile(r'\b[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b'),
     'SSN': re.compile(r'(?<![\d-])(?!000|666|9\d\d)\d{3}([- ])(?!00)\d{2}\1(?!0000)\d{4}(?![\d-])'),
     'PHONE': re.compile(r'(?<![\w-])(?:\+?1[\s.-]?)?(?:\(\d{3}\)\s?|\d{3}[\s.-])\d{3}[\s.-]\d{4}(?![\w-])'),
     # dates: each alternative starts with a digit or a month's first letter, so the scan skips other positions fast
-    'DATE': re.compile(r'\d(?<![\d/.-]\d)(?:\d?[/-]\d{1,2}[/-](?:\d{4}|\d{2})|\d{3}-\d{1,2}-\d{1,2}|\d?\.\d{1,2}\.\d{4})(?![\d/-])'
+    'DATE': re.compile(r'\d(?<![\d/.-]\d)(?:\d?[/-]\d{1,2}[/-](?:\d{4}|\d{2})|\d{3}-\d{1,2}-\d{1,2}|'
+                       r'\d?\.\d{1,2}\.\d{4})(?![\d/-])'
                        rf'|\d(?<![\w]\d)\d?(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH}\.?,?\s+\d{{4}}\b'),
-    'MONTH_DATE': re.compile(r'(?:J(?:an(?:uary)?|une?|uly?)|Feb(?:ruary)?|Ma(?:r(?:ch)?|y)|A(?:pr(?:il)?|ug(?:ust)?)|Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)'
-                             r'\.?\s+\d{1,2}(?:st|nd|rd|th)?(?:,?\s+\d{4})?\b(?!\s*(?:mg|mcg|units?|ml|mL|%|times|days|weeks))'),  # no leading \b: checked after
-    'ADDRESS': re.compile(rf'\b\d{{1,6}}\s+(?:[NSEW]\.?\s+|(?:North|South|East|West)\s+)?(?:(?:\d{{1,3}}(?:st|nd|rd|th)|[A-Z][A-Za-z]+)\.?\s+){{1,3}}{_STREET}\b\.?'
+    'MONTH_DATE': re.compile(r'(?:J(?:an(?:uary)?|une?|uly?)|Feb(?:ruary)?|Ma(?:r(?:ch)?|y)|A(?:pr(?:il)?|ug(?:ust)?)|'
+                             r'Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)'
+                             r'\.?\s+\d{1,2}(?:st|nd|rd|th)?(?:,?\s+\d{4})?\b'   # no leading \b: checked after
+                             r'(?!\s*(?:mg|mcg|units?|ml|mL|%|times|days|weeks))'),
+    'ADDRESS': re.compile(rf'\b\d{{1,6}}\s+(?:[NSEW]\.?\s+|(?:North|South|East|West)\s+)?'
+                          rf'(?:(?:\d{{1,3}}(?:st|nd|rd|th)|[A-Z][A-Za-z]+)\.?\s+){{1,3}}{_STREET}\b\.?'
                           r'(?:,?\s+(?:Apt|Apartment|Unit|Suite|Ste|Fl|Floor|#)\.?\s*#?[A-Za-z0-9-]+)?'),
-    'AGE': re.compile(r'\b(?:9\d|1[01]\d)(?=\s*-?\s*(?:years?|yrs?|y/?o\b|year-old|-year))|(?<=[a-z], )(?:9\d|1[01]\d)(?=, )'),
+    'AGE': re.compile(r'\b(?:9\d|1[01]\d)(?=\s*-?\s*(?:years?|yrs?|y/?o\b|year-old|-year))|(?<=[a-z], '
+                      r')(?:9\d|1[01]\d)(?=, )'),
 }
 
+# %% ../nbs/02a_phi.ipynb #923bb4a4
 # context-announced identifiers: (type, pattern whose group 1 is the identifier)
 CONTEXT_PATTERNS = {
-    'AGE': re.compile(r"\b(?i:age|aged|is|am|re|turned|turns)\s*:?\s+(9\d|1[01]\d)\b(?!\s*(?:mg|mcg|%|mm|cm|kg|lbs?|beds?|bpm|units?|ml|mL|percent|/|\.\d|minutes|min|hours|days))"),
-    'MRN': re.compile(r'\b(?:MRN|MR#|Medical\s+record\s+(?:number|no\.?|#)|record\s+(?:number|no\.?|#)|Chart\s*(?:#|no\.?|number)|'
-                      r'Acct\.?\s*(?:#|no\.?)|Account\s*(?:#|no\.?|number)|Patient\s+ID|Pt\s+ID|ID\s*#|Encounter\s*#|Member\s+ID)'
+    'AGE': re.compile(r"\b(?i:age|aged|is|am|re|turned|turns)\s*:?\s+(9\d|1[01]\d)\b(?!\s*(?:mg|mcg|%|mm|cm|kg|lbs?|"
+                      r"beds?|bpm|units?|ml|mL|percent|/|\.\d|minutes|min|hours|days))"),
+    'MRN': re.compile(r'\b(?:MRN|MR#|Medical\s+record\s+(?:number|no\.?|#)|record\s+(?:number|no\.?|#)|'
+                      r'Chart\s*(?:#|no\.?|number)|Acct\.?\s*(?:#|no\.?)|Account\s*(?:#|no\.?|number)|'
+                      r'Patient\s+ID|Pt\s+ID|ID\s*#|Encounter\s*#|Member\s+ID)'
                       r'\s*(?:is\s+)?[:#]?\s*#?([A-Z]{0,4}-?\d[\d-]{4,11}\d)\b', re.I),
     'SSN': re.compile(r'\b(?:SSN|Social\s+Security(?:\s+(?:number|no\.?|#))?)\s*[:#]?\s*(\d{9})\b', re.I),
-    'PHONE': re.compile(r'\b(?:phone|tel|telephone|cell|mobile|fax|call|pager|contact)(?:\s+(?:number|no\.?|#))?\s*(?:at|is)?\s*[:#]?\s*(\d{10})\b', re.I),
-    'ZIP': re.compile(rf'(?:\b(?:{"|".join(_STATES)})|\bZIP(?:\s*code)?\s*[:#]?|\bzip(?:\s*code)?\s*[:#]?|\bPostal\s+code\s*[:#]?)\s+(\d{{5}}(?:-\d{{4}})?)\b'),
-    'NAME': re.compile(rf'(?:\b{_TITLE}\s+|\b{_KIN}\b\s*[:,]?\s*(?:(?i:is|was|named)\s+)?(?:{_TITLE}\s+)?)({_NAME}(?:,\s+{_NAME_WORD}(?=\s*[,;(|—–-]|\.\s|\.$|\s+(?:DOB|MD|DO|RN|NP|PA)\b|$))?)'),
+    'PHONE': re.compile(r'\b(?:phone|tel|telephone|cell|mobile|fax|call|pager|contact)(?:\s+(?:number|no\.?|'
+                        r'#))?\s*(?:at|is)?\s*[:#]?\s*(\d{10})\b', re.I),
+    'ZIP': re.compile(rf'(?:\b(?:{"|".join(_STATES)})|\bZIP(?:\s*code)?\s*[:#]?|\bzip(?:\s*code)?\s*[:#]?|'
+                      rf'\bPostal\s+code\s*[:#]?)\s+(\d{{5}}(?:-\d{{4}})?)\b'),
+    'NAME': re.compile(rf'(?:\b{_TITLE}\s+|\b{_KIN}\b\s*[:,]?\s*(?:(?i:is|was|named)\s+)?(?:{_TITLE}\s+)?)'
+                       rf'({_NAME}(?:,\s+{_NAME_WORD}(?=\s*[,;(|—–-]|\.\s|\.$|\s+(?:DOB|MD|DO|RN|NP|PA)\b|$))?)'),
 }
-_NOT_NAMES = set('''The This That These Those His Her Their Our Your Patient Pt Name Date Today Tomorrow Yesterday Dear
-Monday Tuesday Wednesday Thursday Friday Saturday Sunday January February March April May June July August September
-October November December Jan Feb Mar Apr Jun Jul Aug Sep Sept Oct Nov Dec Hospital Clinic Center Medical Health
-Emergency Department Unit Room Bed Ward Floor Nurse Doctor Dr Mr Mrs Ms Miss Sister Brother Mother Father Son Daughter
-Wife Husband No None Not Unknown Denies Reports Presents Presented With Was Is Has Had And Or But For From To In On At By
-Of As He She They It We You I A An All Any Please Thank Thanks Hello Hi Regards Sincerely Signed Reviewed Seen Called
-Follow Return Discharge Admission Admitted History Chief Complaint Plan Assessment Diagnosis Medications Allergies Vitals
-Labs Exam Impression Note Notes Summary Report Results Type Stage Grade Class Level Left Right Bilateral Acute Chronic
-Primary Secondary Insulin Metformin Aspirin Lisinopril Atorvastatin ICD CPT HCPCS MRN DOB SSN ID ZIP USA Street Avenue
-Road Lane Drive Court Suite Apt Apartment Blvd Disease Syndrome Palsy Disorder Score Sign Test Scale Criteria Yes Okay
-OK Per Send Contact Billing Registration Transcript Attending Resident Referring Next Kin Lab Consult MD DO RN NP PA'''.split())
-_EPONYM_AFTER = re.compile(r"(?:['’]s?)?\s+(?:disease|syndrome|palsy|sign|test|score|scale|criteria|lymphoma|phenomenon|reflex|maneuver|thyroiditis|disorder|anomaly|ulcer|fracture)\b", re.I)
-_LAST_FIRST = re.compile(rf"(?:^|(?<=[:(|]\s)|(?<=\bfor\s)|(?<=\bby\s))({_NAME_WORD},\s+{_NAME_WORD})(?=\s*(?:[,;(|—–]|\.\s|\.$|\s-\s|DOB\b|MD\b)|$)", re.M)
+
+# %% ../nbs/02a_phi.ipynb #428c260a
+_NOT_NAMES = set('''The This That These Those His Her Their Our Your Patient Pt Name Date Today Tomorrow Yesterday
+Dear Monday Tuesday Wednesday Thursday Friday Saturday Sunday January February March April May June July August
+September October November December Jan Feb Mar Apr Jun Jul Aug Sep Sept Oct Nov Dec Hospital Clinic Center Medical
+Health Emergency Department Unit Room Bed Ward Floor Nurse Doctor Dr Mr Mrs Ms Miss Sister Brother Mother Father Son
+Daughter Wife Husband No None Not Unknown Denies Reports Presents Presented With Was Is Has Had And Or But For From To
+In On At By Of As He She They It We You I A An All Any Please Thank Thanks Hello Hi Regards Sincerely Signed Reviewed
+Seen Called Follow Return Discharge Admission Admitted History Chief Complaint Plan Assessment Diagnosis Medications
+Allergies Vitals Labs Exam Impression Note Notes Summary Report Results Type Stage Grade Class Level Left Right
+Bilateral Acute Chronic Primary Secondary Insulin Metformin Aspirin Lisinopril Atorvastatin ICD CPT HCPCS MRN DOB SSN
+ID ZIP USA Street Avenue Road Lane Drive Court Suite Apt Apartment Blvd Disease Syndrome Palsy Disorder Score Sign
+Test Scale Criteria Yes Okay OK Per Send Contact Billing Registration Transcript Attending Resident Referring Next Kin
+Lab Consult MD DO RN NP PA'''.split())
+_EPONYM_AFTER = re.compile(r"(?:['’]s?)?\s+(?:disease|syndrome|palsy|sign|test|score|scale|criteria|lymphoma|"
+                           r"phenomenon|reflex|maneuver|thyroiditis|disorder|anomaly|ulcer|fracture)\b", re.I)
+_LAST_FIRST = re.compile(rf"(?:^|(?<=[:(|]\s)|(?<=\bfor\s)|(?<=\bby\s))({_NAME_WORD},\s+{_NAME_WORD})"
+                         r"(?=\s*(?:[,;(|—–]|\.\s|\.$|\s-\s|DOB\b|MD\b)|$)", re.M)
 
 # %% ../nbs/02a_phi.ipynb #07396be5
 from functools import lru_cache
@@ -73,7 +92,9 @@ from functools import lru_cache
 @lru_cache(None)
 def first_names()->frozenset:
     "Capitalized first names from the US Census 1990 lists in the `names` package (empty if it is not installed)"
-    try: from importlib.resources import files; p = files('names')
+    try:
+        from importlib.resources import files
+        p = files('names')
     except (ImportError, ModuleNotFoundError): return frozenset()
     out = set()
     for f in ('dist.male.first', 'dist.female.first'):
@@ -83,6 +104,7 @@ def first_names()->frozenset:
 _FIRST_LAST = re.compile(r"\b([A-Z][a-z]+)\s+(?:[A-Z]\.\s+)?((?:Mc|Mac|O['’])?[A-Z][a-z]+(?:-[A-Z][a-z]+)?)\b")
 
 def _first_last(text:str)->list:
+    "NAME spans of a known first name followed by a capitalized word that is not a known non-name or an eponym"
     fn = first_names()
     return [(m.start(), m.end(), 'NAME') for m in _FIRST_LAST.finditer(text)
             if m.group(1) in fn and m.group(2) not in _NOT_NAMES and not _EPONYM_AFTER.match(text, m.end())]
@@ -97,8 +119,10 @@ class PHISpan:
     text:str
 
 def _name_ok(s:str)->bool:
+    "Whether `s` looks like a name: capitalized words, not all of them (nor the first) known non-names"
     words = re.findall(r"[A-Za-z'’-]+", s)
-    return bool(words) and all(w[0].isupper() for w in words) and not all(w in _NOT_NAMES for w in words) and words[0] not in _NOT_NAMES
+    if not words or not all(w[0].isupper() for w in words): return False
+    return not all(w in _NOT_NAMES for w in words) and words[0] not in _NOT_NAMES
 
 def _trim_name(s:str)->str:
     "Cut a matched name at the first word that is not part of it"
@@ -108,6 +132,7 @@ def _trim_name(s:str)->str:
         out.append(w)
     return ' '.join(out).rstrip(',')
 
+# %% ../nbs/02a_phi.ipynb #cf796d3e
 _RUNS = re.compile(r'\d+')
 _TITLE_PREFIX = re.compile(rf'^(?:{_TITLE}\s+)+')
 _NAME_WORD_RE = re.compile(rf"\b{_NAME_WORD}\b")
@@ -118,7 +143,8 @@ _STREET_GATE = re.compile(rf'\b{_STREET}\b')
 _AGE_GATE = re.compile(r'\b(?:9\d|1[01]\d)\b')
 _LF_GATE = re.compile(r'[A-Z][a-z]+, [A-Z][a-z]')
 _TITLES = ('Mr', 'Mrs', 'Ms', 'Miss', 'Mx', 'Dr', 'Prof', 'Sr', 'Sister', 'Nurse', 'Rev')
-_KIN_WORDS = frozenset(re.findall(r'[a-z][a-z-]*', _KIN[4:-1].replace(r'\s+', ' ').replace(r'\.', ' ').lower())) - {'to', 'by'}
+_KIN_WORDS = frozenset(re.findall(r'[a-z][a-z-]*', _KIN[4:-1].replace(r'\s+', ' ').replace(r'\.', ' ').lower()))
+_KIN_WORDS -= {'to', 'by'}
 _SSN_GATE,_PHONE_GATE = re.compile(r'\d{3}[- ]\d{2}[- ]\d{4}'),re.compile(r'\d{3}[\s.-]\d{4}')
 _NUMDATE_GATE = re.compile(r'\d[/.-]\d{1,2}[/.-]\d')
 _AGE_AFTER = re.compile(r'(?:9\d|1[01]\d)\s*-?\s*(?:years?|yrs?|y/?o\b|year-old|-year)')
@@ -135,14 +161,18 @@ def _word_starts(low:str, words)->list[int]:
     return pos
 
 def _name_triggers(text:str, low:str)->list[int]:
-    "Where a title (Dr, Mrs...) or a context word (patient, daughter, seen by...) starts: the only places a NAME match can start"
+    "Where a title (Dr, Mrs...) or a context word (patient, seen by...) starts: the only places a NAME can start"
     pos = _word_starts(text, _TITLES)
     kin = _KIN_WORDS.intersection(_WORDS.findall(low))
     if kin: pos += [p for p in _word_starts(low, kin) if low[p:p+20].split(' ', 1)[0].rstrip('.,:;') in kin]
     return sorted(set(pos))
 
+# %% ../nbs/02a_phi.ipynb #77674006
 _CTX_GATE = {'AGE':'AGE_CTX', 'SSN':'SSN_CTX', 'PHONE':'PHONE_CTX', 'MRN':'MRN_CTX'}
-_MRN_WORDS = ('mrn', 'mr#', 'record', 'chart', 'acct', 'account', 'patient id', 'pt id', 'id #', 'id#', 'encounter', 'member id')
+_MRN_WORDS = ('mrn', 'mr#', 'record', 'chart', 'acct', 'account', 'patient id', 'pt id', 'id #', 'id#', 'encounter',
+              'member id')
+_NO_DIGITS = dict(SSN=False, PHONE=False, DATE=False, MONTH_DATE=False, ADDRESS=False, AGE=False, AGE_CTX=False,
+                  MRN=False, ZIP=False, SSN_CTX=False, PHONE_CTX=False, MRN_CTX=False)
 
 def _gates(text:str)->dict:
     "Cheap tests that rule patterns out before they scan: most text lacks what most patterns need"
@@ -150,41 +180,44 @@ def _gates(text:str)->dict:
     gate = {'EMAIL': '@' in text, 'NAME': _name_triggers(text, low)}
     runs = set(map(len, _RUNS.findall(text)))
     if not runs:
-        gate.update(SSN=False, PHONE=False, DATE=False, MONTH_DATE=False, ADDRESS=False, AGE=False, AGE_CTX=False, MRN=False, ZIP=False,
-                    SSN_CTX=False, PHONE_CTX=False, MRN_CTX=False)
+        gate.update(_NO_DIGITS)
         return gate
     ages = [m.start() for m in _AGE_GATE.finditer(text)] if runs & {2,3} else []
     month = bool(_MONTH_GATE.search(text))
-    gate.update(SSN={2,3,4} <= runs and bool(_SSN_GATE.search(text)), PHONE={3,4} <= runs and bool(_PHONE_GATE.search(text)),
+    gate.update(SSN={2,3,4} <= runs and bool(_SSN_GATE.search(text)),
+                PHONE={3,4} <= runs and bool(_PHONE_GATE.search(text)),
                 SSN_CTX=9 in runs and ('ssn' in low or 'social' in low), PHONE_CTX=10 in runs,
                 MRN_CTX=max(runs) >= 5 and any(k in low for k in _MRN_WORDS),
                 DATE=bool(_NUMDATE_GATE.search(text)) or (month and 4 in runs), MONTH_DATE=month,
                 ADDRESS=bool(_ADDR_GATE.search(text)) and bool(_STREET_GATE.search(text)),
-                AGE=any(_AGE_AFTER.match(text, p) or text[max(0, p-2):p] == ', ' for p in ages),   # '93-year-old', 'Reyes, 93,'
-                AGE_CTX=any(_AGE_BEFORE.search(low[max(0, p-12):p]) for p in ages),              # 'age 93', 'is 93', 'turned 93'
+                # '93-year-old', 'Reyes, 93,'
+                AGE=any(_AGE_AFTER.match(text, p) or text[max(0, p-2):p] == ', ' for p in ages),
+                # 'age 93', 'is 93', 'turned 93'
+                AGE_CTX=any(_AGE_BEFORE.search(low[max(0, p-12):p]) for p in ages),
                 MRN=max(runs) >= 5 or '-' in text, ZIP=5 in runs)
     return gate
 
-def find_phi(text:str,              # the text to search
-             types=PHI_TYPES,       # which PHI types to look for
-            )->list[PHISpan]:
-    "Every PHI span in `text`, in order, without overlaps"
-    return list(_find_phi(text, tuple(types))) if text else []
-
-@lru_cache(maxsize=1<<14)
-def _find_phi(text:str, types:tuple)->tuple:
-    "`find_phi`, cached: answers and boilerplate repeat across a dataset"
+# %% ../nbs/02a_phi.ipynb #3b2f3638
+def _pattern_spans(text:str, types:tuple, gate:dict)->list:
+    "`(start, end, type)` of every match of the shaped patterns"
     found = []
-    gate = _gates(text)
     for t,pat in PATTERNS.items():
         if t == 'MONTH_DATE':
-            if 'DATE' in types and gate[t]: found += [(m.start(), m.end(), 'DATE') for m in pat.finditer(text) if not (m.start() and text[m.start()-1].isalpha())]
+            if 'DATE' in types and gate[t]:
+                found += [(m.start(), m.end(), 'DATE') for m in pat.finditer(text)
+                          if not (m.start() and text[m.start()-1].isalpha())]
         elif t in types and gate[t]: found += [(m.start(), m.end(), t) for m in pat.finditer(text)]
+    return found
+
+def _context_spans(text:str, types:tuple, gate:dict)->list:
+    "`(start, end, type)` of the identifiers the context patterns announce"
+    found = []
     for t,pat in CONTEXT_PATTERNS.items():
         if t not in types or not gate[_CTX_GATE.get(t, t)]: continue
         # a NAME match can only start at a trigger, so try just there (anchored) instead of scanning the whole text
         if t == 'NAME': matches = (m for m in (pat.match(text, p) for p in gate[t]) if m)
-        elif t == 'MRN': matches = (m for m in (pat.match(text, p) for p in _word_starts(text.lower(), _MRN_WORDS)) if m)
+        elif t == 'MRN':
+            matches = (m for m in (pat.match(text, p) for p in _word_starts(text.lower(), _MRN_WORDS)) if m)
         else: matches = pat.finditer(text)
         for m in matches:
             s,e = m.span(1)
@@ -196,28 +229,57 @@ def _find_phi(text:str, types:tuple)->tuple:
                 if not name or not _name_ok(name): continue
                 e = s + len(name)
             found.append((s, e, t))
-    if 'NAME' in types:
-        if _LF_GATE.search(text): found += [(m.start(1), m.end(1), 'NAME') for m in _LAST_FIRST.finditer(text) if _name_ok(m.group(1))]
-        found += _first_last(text)
-    if 'NAME' in types:  # the same names again, wherever they appear
-        words = {w for s,e,t in found if t == 'NAME' for w in _NAME_WORD_RE.findall(text, s, e) if w not in _NOT_NAMES and len(w) > 2}
-        if words:
-            for m in _NAME_WORD_RE.finditer(text):
-                if m.group() in words and not _EPONYM_AFTER.match(text, m.end()): found.append((m.start(), m.end(), 'NAME'))
+    return found
+
+# %% ../nbs/02a_phi.ipynb #9fcb06c6
+def _name_spans(text:str, found:list)->list:
+    "NAME spans found without context, then every word of a name found so far wherever it appears again"
+    more = []
+    if _LF_GATE.search(text):
+        more += [(m.start(1), m.end(1), 'NAME') for m in _LAST_FIRST.finditer(text) if _name_ok(m.group(1))]
+    more += _first_last(text)
+    names = [(s,e) for s,e,t in found + more if t == 'NAME']
+    words = {w for s,e in names for w in _NAME_WORD_RE.findall(text, s, e) if w not in _NOT_NAMES and len(w) > 2}
+    if words:
+        for m in _NAME_WORD_RE.finditer(text):
+            if m.group() in words and not _EPONYM_AFTER.match(text, m.end()): more.append((m.start(), m.end(), 'NAME'))
+    return more
+
+def _resolve(text:str, found:list)->tuple:
+    "`PHISpan`s in order without overlaps: the longest of overlapping spans, a longer overlap of one type merged"
     found.sort(key=lambda x: (x[0], -(x[1]-x[0])))
     spans,last = [],-1
     for s,e,t in found:
         if s >= last:
-            spans.append(PHISpan(s, e, t, text[s:e])); last = e
+            spans.append(PHISpan(s, e, t, text[s:e]))
+            last = e
         elif e > last and spans and spans[-1].type == t:  # merge a longer overlap of the same type
-            p = spans.pop(); spans.append(PHISpan(p.start, e, t, text[p.start:e])); last = e
+            p = spans.pop()
+            spans.append(PHISpan(p.start, e, t, text[p.start:e]))
+            last = e
     return tuple(spans)
+
+# %% ../nbs/02a_phi.ipynb #9601d560
+def find_phi(text:str,              # the text to search
+             types=PHI_TYPES,       # which PHI types to look for
+            )->list[PHISpan]:
+    "Every PHI span in `text`, in order, without overlaps"
+    return list(_find_phi(text, tuple(types))) if text else []
+
+@lru_cache(maxsize=1<<14)
+def _find_phi(text:str, types:tuple)->tuple:
+    "`find_phi`, cached: answers and boilerplate repeat across a dataset"
+    gate = _gates(text)
+    found = _pattern_spans(text, types, gate) + _context_spans(text, types, gate)
+    if 'NAME' in types: found += _name_spans(text, found)
+    return _resolve(text, found)
 
 def scrub_phi(text:str, types=PHI_TYPES, placeholder:str='[{type}]')->str:
     "`text` with every PHI span replaced by a typed placeholder such as `[NAME]`"
     out,pos = [],0
     for sp in find_phi(text, types):
-        out += [text[pos:sp.start], placeholder.format(type=sp.type)]; pos = sp.end
+        out += [text[pos:sp.start], placeholder.format(type=sp.type)]
+        pos = sp.end
     return ''.join(out + [text[pos:]])
 
 def has_phi(text:str, types=PHI_TYPES)->bool:

@@ -22,7 +22,8 @@ _SPACES = dict.fromkeys(map(ord, '\u00a0\u2007\u202f\u3000'), ' ')
 
 def normalize_whitespace(t:str)->str:
     "NFC, no zero-width characters, plain spaces, `\\n` line ends without trailing spaces, at most one blank line"
-    t = unicodedata.normalize('NFC', t).translate(_ZERO_WIDTH).translate(_SPACES).replace('\r\n', '\n').replace('\r', '\n')
+    t = unicodedata.normalize('NFC', t).translate(_ZERO_WIDTH).translate(_SPACES)
+    t = t.replace('\r\n', '\n').replace('\r', '\n')
     t = '\n'.join(l.rstrip() for l in t.split('\n'))
     return re.sub(r'\n{3,}', '\n\n', t).strip()
 
@@ -37,6 +38,7 @@ def standardize_codes(t:str)->str:
 _LATIN = re.compile(r'[A-Za-z]')
 _LETTER = re.compile(r'[^\W\d_]')
 
+# %% ../nbs/02b_preprocess.ipynb #69bea6ea
 def is_english(t:str, min_chars_for_model:int=60)->bool:
     "Whether `t` reads as English: mostly Latin letters, and langdetect agrees for text long enough to judge"
     letters = _LETTER.findall(t)
@@ -52,16 +54,20 @@ def is_english(t:str, min_chars_for_model:int=60)->bool:
     top = langs[0]
     return top.lang == 'en' or top.prob < 0.9 or any(l.lang == 'en' and l.prob > 0.1 for l in langs)
 
+# %% ../nbs/02b_preprocess.ipynb #7930df3b
 def quality_score(prompt:str, answer:str)->tuple[float,list[str]]:
     "A 0-1 score of an example's surface quality, and the reasons it lost points"
     score,why = 1.0,[]
     a = answer.strip()
     def lose(x, reason):
-        nonlocal score; score -= x; why.append(reason)
+        nonlocal score
+        score -= x
+        why.append(reason)
     if len(a) < 2: lose(0.6, 'answer is nearly empty')
     if a and a.lower() == prompt.strip().lower(): lose(0.6, 'answer repeats the prompt')
     if re.search(r'(.)\1{9,}', a): lose(0.3, 'a character repeated 10+ times')
-    if re.search(r'lorem ipsum|\bTODO\b|\bTBD\b|\bFIXME\b|<insert|\[placeholder', a, re.I): lose(0.5, 'placeholder text')
+    if re.search(r'lorem ipsum|\bTODO\b|\bTBD\b|\bFIXME\b|<insert|\[placeholder', a, re.I):
+        lose(0.5, 'placeholder text')
     letters = [c for c in a if c.isalpha()]
     if len(letters) > 20 and sum(c.isupper() for c in letters)/len(letters) > 0.7: lose(0.2, 'mostly upper case')
     if a and len(a) > 40 and not re.search(r'[.!?)\]`"\'\d:]$', a): lose(0.1, 'ends mid-sentence')
@@ -92,6 +98,7 @@ class PreprocessReport:
         if self.changed: s += '; changed: ' + ', '.join(f'{k} {v}' for k,v in sorted(self.changed.items()))
         return s
 
+# %% ../nbs/02b_preprocess.ipynb #4a41b546
 def _message_texts(m)->list[tuple]:
     "(container, key) of a message's text: its `content`, or each text part of OpenAI's list-of-parts form"
     if not isinstance(m, dict): return []
@@ -110,32 +117,44 @@ def _texts(d)->list[tuple]:
         elif isinstance(v, list): out += [t for m in v for t in _message_texts(m)]
     return out
 
+def _step(refs:list, rep:PreprocessReport, name:str, fn, only=None):
+    "Apply `fn` to every text of `refs` (that `only` accepts) in place; count the record in `rep` if one changed"
+    n = 0
+    for c,k in refs:
+        if only and not only(c, k): continue
+        new = fn(c[k])
+        if new != c[k]:
+            c[k] = new
+            n = 1
+    rep.changed[name] = rep.changed.get(name, 0) + n
+
+def _prompt_answer(d:dict)->tuple[str,str]:
+    "The narrative (the last user message, or a pair's prompt) and the answer of a record"
+    msgs = d.get('messages') if isinstance(d.get('messages'), list) else None
+    if msgs:
+        users = (m.get('content', '') for m in reversed(msgs) if isinstance(m, dict) and m.get('role') == 'user')
+        prompt = next(users, '')
+        answer = msgs[-1].get('content', '') if isinstance(msgs[-1], dict) else ''
+    else:
+        p = d.get('prompt')
+        texts = (m.get('content', '') for m in reversed(p or []) if isinstance(m, dict))
+        prompt = p if isinstance(p, str) else next(texts, '')
+        c = d.get('chosen')
+        answer = c if isinstance(c, str) else (c[-1].get('content', '') if c else '')
+    return prompt,answer
+
+# %% ../nbs/02b_preprocess.ipynb #a6dbcd62
 def preprocess_record(d:dict, s:PreprocessSettings, rep:PreprocessReport=None)->str|None:
     "Clean record `d` in place; returns the reason to drop it, or None to keep it"
     rep = rep or PreprocessReport()
     if not isinstance(d, dict): return 'not a JSON object'
     refs = _texts(d)
     if not refs: return 'no text (neither messages nor a preference pair)'
-    def step(name, fn, only=None):
-        n = 0
-        for c,k in refs:
-            if only and not only(c, k): continue
-            new = fn(c[k])
-            if new != c[k]: c[k] = new; n = 1
-        rep.changed[name] = rep.changed.get(name, 0) + n
-    if s.normalize: step('normalize', normalize_whitespace)
-    if s.scrub_phi: step('scrub_phi', scrub_phi)
+    if s.normalize: _step(refs, rep, 'normalize', normalize_whitespace)
+    if s.scrub_phi: _step(refs, rep, 'scrub_phi', scrub_phi)
     is_answer = lambda c,k: c.get('role') == 'assistant' or k in ('chosen','rejected')
-    if s.standardize_codes: step('standardize_codes', standardize_codes, is_answer)
-    msgs = d.get('messages') if isinstance(d.get('messages'), list) else None
-    if msgs:
-        prompt = next((m.get('content', '') for m in reversed(msgs) if isinstance(m, dict) and m.get('role') == 'user'), '')
-        answer = msgs[-1].get('content', '') if isinstance(msgs[-1], dict) else ''
-    else:
-        p = d.get('prompt')
-        prompt = p if isinstance(p, str) else next((m.get('content', '') for m in reversed(p or []) if isinstance(m, dict)), '')
-        c = d.get('chosen')
-        answer = c if isinstance(c, str) else (c[-1].get('content', '') if c else '')
+    if s.standardize_codes: _step(refs, rep, 'standardize_codes', standardize_codes, is_answer)
+    prompt,answer = _prompt_answer(d)
     if any(not c[k].strip() for c,k in refs): return 'empty text'
     if s.min_chars is not None and len(prompt) < s.min_chars: return f'narrative shorter than {s.min_chars} characters'
     if s.max_chars is not None and len(prompt) > s.max_chars: return f'narrative longer than {s.max_chars} characters'
@@ -145,6 +164,7 @@ def preprocess_record(d:dict, s:PreprocessSettings, rep:PreprocessReport=None)->
         if q < s.min_quality: return f'quality {q} below {s.min_quality}: ' + ', '.join(why)
     return None
 
+# %% ../nbs/02b_preprocess.ipynb #339d95ca
 def preprocess_records(records, settings:PreprocessSettings=None)->tuple[list,list,PreprocessReport]:
     "Preprocess records: returns (kept, dropped as (record, reason), report)"
     s,rep = settings or PreprocessSettings(),PreprocessReport()
@@ -152,21 +172,27 @@ def preprocess_records(records, settings:PreprocessSettings=None)->tuple[list,li
     for d in records:
         rep.read += 1
         why = preprocess_record(d, s, rep)
-        if why is None: kept.append(d); rep.kept += 1
+        if why is None:
+            kept.append(d)
+            rep.kept += 1
         else:
-            dropped.append((d, why)); key = why.split(':')[0]
+            dropped.append((d, why))
+            key = why.split(':')[0]
             rep.dropped[key] = rep.dropped.get(key, 0) + 1
     return kept,dropped,rep
 
 def preprocess_file(src, dst, settings:PreprocessSettings=None, dropped_path=None)->PreprocessReport:
-    "Preprocess a JSONL file into `dst`; dropped records go to `dropped_path` (default `<dst>.dropped.jsonl`) with their reason and line"
+    "Preprocess a JSONL file into `dst`; dropped records, with reason and line, go to `dropped_path`"
     src,dst = Path(src),Path(dst)
     if src.resolve() == dst.resolve(): raise LLMForgeError(f'{dst}: write the output to a new file, not over the input')
     recs,lines = [],[]
-    for i,d in read_jsonl(src): recs.append(d); lines.append(i)
+    for i,d in read_jsonl(src):
+        recs.append(d)
+        lines.append(i)
     kept,dropped,rep = preprocess_records(recs, settings)
     line_of = {id(d):i for d,i in zip(recs, lines)}
     atomic_write(dst, ''.join(json.dumps(d, ensure_ascii=False)+'\n' for d in kept))
     dp = Path(dropped_path) if dropped_path else dst.with_name(dst.name.replace('.jsonl', '') + '.dropped.jsonl')
-    atomic_write(dp, ''.join(json.dumps({**d, '_dropped': {'reason': why, 'line': line_of[id(d)]}}, ensure_ascii=False)+'\n' for d,why in dropped))
+    marked = ({**d, '_dropped': {'reason': why, 'line': line_of[id(d)]}} for d,why in dropped)
+    atomic_write(dp, ''.join(json.dumps(d, ensure_ascii=False)+'\n' for d in marked))
     return rep

@@ -20,8 +20,10 @@ __all__ = ['CONFIG_NAME', 'PROVIDERS', 'DEFAULT_BASE_MODELS', 'EXPORT_FORMATS', 
 # %% ../nbs/01_project.ipynb #04b6dc20
 CONFIG_NAME = 'llmforge.json'
 PROVIDERS = ('together', 'openai')
-DEFAULT_BASE_MODELS = {'together': 'meta-llama/Meta-Llama-3.1-8B-Instruct-Reference', 'openai': 'gpt-4o-mini-2024-07-18'}
-_SECRET = re.compile(r'(?:^|_)(?:api_?key|key|token|secret|password|passwd|auth|credentials?)$|secret|password|api_?key', re.I)
+DEFAULT_BASE_MODELS = {'together': 'meta-llama/Meta-Llama-3.1-8B-Instruct-Reference',
+                       'openai': 'gpt-4o-mini-2024-07-18'}
+_SECRET = re.compile(r'(?:^|_)(?:api_?key|key|token|secret|password|passwd|auth|credentials?)$|secret|password|'
+                     r'api_?key', re.I)
 
 def _keys(d, prefix:str='')->list:
     "Every key path in a JSON tree: 'split.seed', 'runs[0].paths.output'"
@@ -32,6 +34,7 @@ def _keys(d, prefix:str='')->list:
         for i,v in enumerate(d): out += _keys(v, f'{prefix.rstrip(".")}[{i}].')
     return out
 
+# %% ../nbs/01_project.ipynb #9016144f
 @dataclass
 class ProjectConfig:
     "What `llmforge.json` holds: everything that describes a project, never a secret"
@@ -55,16 +58,21 @@ class ProjectConfig:
         if not isinstance(d, dict): raise DataError('expected a JSON object', path)
         for k in _keys(d):                     # every key in the tree: a secret under split or runs[] is still a secret
             if _SECRET.search(k.rsplit('.', 1)[-1]):
-                raise err(k, 'secrets do not belong in the project config; set them as environment variables (e.g. TOGETHER_API_KEY)')
+                raise err(k,
+                          'secrets do not belong in the project config; set them as environment variables (e.g. '
+                          'TOGETHER_API_KEY)')
         unknown = set(d) - set(cls.__dataclass_fields__)
         if unknown: raise err(sorted(unknown)[0], f'unknown key (allowed: {", ".join(cls.__dataclass_fields__)})')
         if not isinstance(d.get('name'), str) or not d['name'].strip(): raise err('name', 'must be a non-empty string')
         cfg = cls(**d)
-        if cfg.provider not in PROVIDERS: raise err('provider', f'must be one of {", ".join(PROVIDERS)}, got {cfg.provider!r}')
+        if cfg.provider not in PROVIDERS:
+            raise err('provider', f'must be one of {", ".join(PROVIDERS)}, got {cfg.provider!r}')
         for k in ('base_model','system_prompt','created_at'):
             if not isinstance(getattr(cfg,k), str): raise err(k, 'must be a string')
-        if type(cfg.threshold) is not int or not 1 <= cfg.threshold <= 10: raise err('threshold', f'must be an integer 1-10, got {cfg.threshold!r}')
-        if cfg.domain not in ('general', 'medical'): raise err('domain', f"must be 'general' or 'medical', got {cfg.domain!r}")
+        if type(cfg.threshold) is not int or not 1 <= cfg.threshold <= 10:
+            raise err('threshold', f'must be an integer 1-10, got {cfg.threshold!r}')
+        if cfg.domain not in ('general', 'medical'):
+            raise err('domain', f"must be 'general' or 'medical', got {cfg.domain!r}")
         if not isinstance(cfg.split, dict): raise err('split', 'must be an object with ratio and seed')
         cfg.split = {'ratio':0.8, 'seed':42, **cfg.split}
         check_ratio(cfg.split['ratio'], f'{path}: split.ratio')
@@ -72,10 +80,12 @@ class ProjectConfig:
         if not isinstance(cfg.runs, list): raise err('runs', 'must be a list')
         return cfg
 
+# %% ../nbs/01_project.ipynb #4ea6ce4b
 def check_ratio(ratio, what='ratio'):
     "Raise unless `ratio` (the share that goes to train) is strictly between 0 and 1"
     if isinstance(ratio, bool) or not isinstance(ratio, (int,float)) or not 0 < ratio < 1:
-        raise LLMForgeError(f'{what} must be a number between 0 and 1 (the share of examples for training), got {ratio!r}')
+        raise LLMForgeError(f'{what} must be a number between 0 and 1 (the share of examples for training), got '
+                            f'{ratio!r}')
     return float(ratio)
 
 # %% ../nbs/01_project.ipynb #84173de2
@@ -85,7 +95,8 @@ class Project:
         self.path = Path(path)
         self.config_path = self.path/CONFIG_NAME
         if not self.config_path.exists():
-            raise LLMForgeError(f'{self.path} is not an llmforge project (no {CONFIG_NAME}); create one with `llmforge init`')
+            raise LLMForgeError(f'{self.path} is not an llmforge project (no {CONFIG_NAME}); create one with '
+                                '`llmforge init`')
         self.config = self._load_config()
         self.store = ExampleStore(self.path/'data'/'examples.jsonl')
         if not self.store.path.exists():       # never read a lost store as an empty project (exports would follow)
@@ -95,41 +106,18 @@ class Project:
     def _load_config(self)->ProjectConfig:
         try: d = json.loads(self.config_path.read_bytes().decode('utf-8-sig'))
         except UnicodeDecodeError: raise DataError('invalid UTF-8', self.config_path) from None
-        except json.JSONDecodeError as e: raise DataError(f'invalid JSON: {e.msg}', self.config_path, e.lineno) from None
+        except json.JSONDecodeError as e:
+            raise DataError(f'invalid JSON: {e.msg}', self.config_path, e.lineno) from None
         return ProjectConfig.from_dict(d, self.config_path)
 
     def update_config(self, change)->ProjectConfig:
         "Read-modify-write `llmforge.json` under the project lock: `change(config)` edits the newest config in place"
         with locked(self.config_path):
-            cfg = self._load_config(); change(cfg)
+            cfg = self._load_config()
+            change(cfg)
             atomic_write(self.config_path, json.dumps(cfg.to_dict(), indent=2, ensure_ascii=False)+'\n')
         self.config = cfg
         return cfg
-
-    @classmethod
-    def init(cls,
-             path,                   # folder to create (or an empty/unrelated existing folder)
-             name:str=None,          # project name; defaults to the folder name
-             provider:str='together',# 'together' or 'openai'
-             base_model:str=None,    # model to fine-tune; defaults to the provider's usual choice
-             system_prompt:str='',   # system prompt for examples that carry none
-             threshold:int=8,        # minimum rating for an example to be exported
-             ratio:float=0.8,        # share of examples for training when splitting
-             seed:int=42,            # seed of the split
-             domain:str='general',   # 'medical' adds code checks to validation
-            )->Project:
-        "Create a new project folder; refuses to overwrite an existing project"
-        path = Path(path)
-        if (path/CONFIG_NAME).exists(): raise LLMForgeError(f'{path} already holds a project ({CONFIG_NAME} exists); nothing was changed')
-        if path.exists() and not path.is_dir(): raise LLMForgeError(f'{path} exists and is not a folder')
-        cfg = ProjectConfig.from_dict(dict(name=name or path.resolve().name, provider=provider,
-            base_model=base_model if base_model is not None else DEFAULT_BASE_MODELS.get(provider, ''),
-            system_prompt=system_prompt, threshold=threshold, domain=domain, split={'ratio':ratio, 'seed':seed}, created_at=now_iso()), path/CONFIG_NAME)
-        (path/'data').mkdir(parents=True, exist_ok=True)
-        for f in ('examples','train','val'):
-            if not (path/'data'/f'{f}.jsonl').exists(): atomic_write(path/'data'/f'{f}.jsonl', b'')
-        atomic_write(path/CONFIG_NAME, json.dumps(cfg.to_dict(), indent=2, ensure_ascii=False)+'\n')
-        return cls(path)
 
     def __len__(self): return len(self.store)
     def __iter__(self): return iter(self.store)
@@ -137,6 +125,34 @@ class Project:
     def __repr__(self): return f'Project({self.config.name!r} at {str(self.path)!r}: {len(self)} examples)'
     @property
     def examples(self)->list[Example]: return list(self.store)
+
+# %% ../nbs/01_project.ipynb #fa9081b1
+@patch(cls_method=True)
+def init(cls:Project,
+         path,                   # folder to create (or an empty/unrelated existing folder)
+         name:str=None,          # project name; defaults to the folder name
+         provider:str='together',# 'together' or 'openai'
+         base_model:str=None,    # model to fine-tune; defaults to the provider's usual choice
+         system_prompt:str='',   # system prompt for examples that carry none
+         threshold:int=8,        # minimum rating for an example to be exported
+         ratio:float=0.8,        # share of examples for training when splitting
+         seed:int=42,            # seed of the split
+         domain:str='general',   # 'medical' adds code checks to validation
+        )->Project:
+    "Create a new project folder; refuses to overwrite an existing project"
+    path = Path(path)
+    if (path/CONFIG_NAME).exists():
+        raise LLMForgeError(f'{path} already holds a project ({CONFIG_NAME} exists); nothing was changed')
+    if path.exists() and not path.is_dir(): raise LLMForgeError(f'{path} exists and is not a folder')
+    cfg = ProjectConfig.from_dict(dict(name=name or path.resolve().name, provider=provider,
+        base_model=base_model if base_model is not None else DEFAULT_BASE_MODELS.get(provider, ''),
+        system_prompt=system_prompt, threshold=threshold, domain=domain, split={'ratio':ratio, 'seed':seed},
+        created_at=now_iso()), path/CONFIG_NAME)
+    (path/'data').mkdir(parents=True, exist_ok=True)
+    for f in ('examples','train','val'):
+        if not (path/'data'/f'{f}.jsonl').exists(): atomic_write(path/'data'/f'{f}.jsonl', b'')
+    atomic_write(path/CONFIG_NAME, json.dumps(cfg.to_dict(), indent=2, ensure_ascii=False)+'\n')
+    return cls(path)
 
 # %% ../nbs/01_project.ipynb #d1cc55cc
 @patch
@@ -170,7 +186,8 @@ def update_run(self:Project, run_id:str, **fields)->dict:
     def change(c):
         r = next((r for r in c.runs if r.get('id') == run_id), None)
         if r is None: raise LLMForgeError(f'no run {run_id!r} in {self.config_path}')
-        r.update(fields); saved.append(r)
+        r.update(fields)
+        saved.append(r)
     self.update_config(change)
     return saved[0]
 
@@ -179,8 +196,9 @@ def _as_example(messages=None, input=None, output=None, system=None, rating=None
     if messages is None:
         if input is None or output is None: raise LLMForgeError('give either messages, or both input and output')
         messages = [{'role':'user','content':input}, {'role':'assistant','content':output}]
-    elif input is not None or output is not None: raise LLMForgeError('give either messages, or input and output, not both')
-    messages = [m.to_dict() if isinstance(m, Message) else m for m in messages] if isinstance(messages, list) else messages
+    elif input is not None or output is not None:
+        raise LLMForgeError('give either messages, or input and output, not both')
+    if isinstance(messages, list): messages = [m.to_dict() if isinstance(m, Message) else m for m in messages]
     if system: messages = [{'role':'system','content':system}] + messages
     return Example.new(messages, rating=rating, source=source, metadata=metadata)
 
@@ -202,8 +220,11 @@ def add_many(self:Project, examples:list)->list[Example]:
     "Validate and store many examples (dicts with `messages`, or `Example`s) in one append"
     exs = []
     for i,e in enumerate(examples):
-        try: exs.append(e if isinstance(e, Example) else Example.new(**{'source':'api', **e}) if 'messages' in e else Example.from_dict(e))
-        except DataError as err: raise DataError(err.msg, field=f'examples[{i}].{err.field}' if err.field else f'examples[{i}]') from None
+        try:
+            if isinstance(e, Example): exs.append(e)
+            else: exs.append(Example.new(**{'source':'api', **e}) if 'messages' in e else Example.from_dict(e))
+        except DataError as err:
+            raise DataError(err.msg, field=f'examples[{i}].{err.field}' if err.field else f'examples[{i}]') from None
     return self.store.add(exs)
 
 # %% ../nbs/01_project.ipynb #3178f14a
@@ -219,10 +240,14 @@ class ImportReport:
     def __str__(self):
         s = f'{self.path}: added {self.added}, skipped {self.duplicates} duplicate(s)'
         if self.renamed: s += f', gave {self.renamed} example(s) a new id (theirs was taken)'
-        if self.unsplit: s += f', imported {self.unsplit} unsplit although the file gave a split (run `llmforge split`; --keep-split keeps it)'
-        if self.read and self.read.problems: s += f', {len(self.read.problems)} bad line(s):\n' + '\n'.join(f'  {p}' for p in self.read.problems)
+        if self.unsplit:
+            s += (f', imported {self.unsplit} unsplit although the file gave a split '
+                  '(run `llmforge split`; --keep-split keeps it)')
+        if self.read and self.read.problems:
+            s += f', {len(self.read.problems)} bad line(s):\n' + '\n'.join(f'  {p}' for p in self.read.problems)
         return s
 
+# %% ../nbs/01_project.ipynb #c630e9fa
 @patch
 def import_jsonl(self:Project,
                  path,               # a chat JSONL file
@@ -238,16 +263,24 @@ def import_jsonl(self:Project,
     new = list(read_examples(path, strict=strict, report=rep.read))
     for ex in new:
         ex.source = ex.source or src
-        if ex.split is not None and not keep_split: ex.split = None; rep.unsplit += 1
+        if ex.split is not None and not keep_split:
+            ex.split = None
+            rep.unsplit += 1
     with self.store.transaction() as s:
         seen = {e.content_hash() for e in s} if dedupe else set()
         ids = {e.id for e in s}
         out = []
         for ex in new:
             h = ex.content_hash()
-            if dedupe and h in seen: rep.duplicates += 1; continue
-            if ex.id in ids: ex.id = new_id(); rep.renamed += 1
-            seen.add(h); ids.add(ex.id); out.append(ex)
+            if dedupe and h in seen:
+                rep.duplicates += 1
+                continue
+            if ex.id in ids:
+                ex.id = new_id()
+                rep.renamed += 1
+            seen.add(h)
+            ids.add(ex.id)
+            out.append(ex)
         s.append(out)
     rep.added = len(out)
     return rep
@@ -269,7 +302,8 @@ def rate(self:Project,
     check_rating(rating)
     with self.store.transaction() as s:
         ex = s[id]
-        ex = ex.rewrite(rewrite, rating=rating) if rewrite is not None and rewrite != ex.response else ex.updated(rating=rating)
+        if rewrite is not None and rewrite != ex.response: ex = ex.rewrite(rewrite, rating=rating)
+        else: ex = ex.updated(rating=rating)
         s.append([ex])
     return ex
 
@@ -299,24 +333,30 @@ class Stats:
     exportable:dict=field(default_factory=lambda: {'train':0, 'val':0, 'unsplit':0}) # above threshold, per split
 
     def to_dict(self)->dict:
-        d = asdict(self); d['histogram'] = {str(k):v for k,v in self.histogram.items()}; return d
+        d = asdict(self)
+        d['histogram'] = {str(k):v for k,v in self.histogram.items()}
+        return d
 
     def __str__(self)->str:
         "A terminal rendering with the rating histogram as bars"
         w = max(self.histogram.values() or [0]) or 1
         mean = f'{self.mean_rating:.2f}' if self.mean_rating is not None else '-'
-        lines = [f'{self.total} examples: {self.rated} rated, {self.unrated} unrated, {self.rewritten} rewritten, {self.multi_turn} multi-turn'
+        lines = [f'{self.total} examples: {self.rated} rated, {self.unrated} unrated, {self.rewritten} rewritten, '
+                 f'{self.multi_turn} multi-turn'
                  + (f', {self.tool_calling} calling tools' if self.tool_calling else ''),
-                 f'mean rating {mean}; {self.above_threshold} at or above the threshold ({self.threshold})', '', 'rating']
+                 f'mean rating {mean}; {self.above_threshold} at or above the threshold ({self.threshold})', '',
+                 'rating']
         for r in range(10, 0, -1):
             n = self.histogram[r]
             bar = '█' * round(30*n/w) if n else ''
             lines.append(f'{r:>6} {"≥" if r >= self.threshold else " "} {bar:<30} {n}')
         s,x = self.splits,self.exportable
+        waiting = f', {x["unsplit"]} waiting for `llmforge split`' if x['unsplit'] else ''
         lines += ['', f'split: {s["train"]} train, {s["val"]} val, {s["unsplit"]} unsplit',
-                  f'exportable (rated ≥ {self.threshold}): {x["train"]} train, {x["val"]} val' + (f', {x["unsplit"]} waiting for `llmforge split`' if x['unsplit'] else '')]
+                  f'exportable (rated ≥ {self.threshold}): {x["train"]} train, {x["val"]} val' + waiting]
         return '\n'.join(lines)
 
+# %% ../nbs/01_project.ipynb #68edcd07
 @patch
 def stats(self:Project, threshold:int=None)->Stats:
     "Totals, rating histogram, threshold and split counts"
@@ -331,15 +371,21 @@ def stats(self:Project, threshold:int=None)->Stats:
         if len(e.messages) > 3 and e.turns > 1: st.multi_turn += 1  # a single turn has at most system, user, assistant
         if any(m.tool_calls for m in e.messages): st.tool_calling += 1
         if e.rating is None: continue
-        st.histogram[e.rating] += 1; total += e.rating
-        if e.rating >= t: st.above_threshold += 1; st.exportable[sp] += 1
-    st.rated = sum(st.histogram.values()); st.unrated = st.total - st.rated
+        st.histogram[e.rating] += 1
+        total += e.rating
+        if e.rating >= t:
+            st.above_threshold += 1
+            st.exportable[sp] += 1
+    st.rated = sum(st.histogram.values())
+    st.unrated = st.total - st.rated
     st.mean_rating = total/st.rated if st.rated else None
     return st
 
 # %% ../nbs/01_project.ipynb #9655dc17
 def _content_key(e:Example)->tuple:
-    return (hashlib.blake2b(json.dumps([m.to_dict() for m in e.messages], ensure_ascii=False).encode('utf-8', 'surrogatepass'), digest_size=8).digest(), e.id)
+    "An order of examples that depends on their content, not on their position in the store"
+    text = json.dumps([m.to_dict() for m in e.messages], ensure_ascii=False)
+    return (hashlib.blake2b(text.encode('utf-8', 'surrogatepass'), digest_size=8).digest(), e.id)
 
 def stratified_val_ids(examples:list[Example], # examples to assign (none assigned yet)
                        ratio:float,            # share for train
@@ -361,9 +407,12 @@ def stratified_val_ids(examples:list[Example], # examples to assign (none assign
     rng = random.Random(seed)
     val = set()
     for k in sorted(strata, key=str):
-        ids = strata[k][:]; rng.shuffle(ids); val.update(ids[:alloc[k]])
+        ids = strata[k][:]
+        rng.shuffle(ids)
+        val.update(ids[:alloc[k]])
     return val
 
+# %% ../nbs/01_project.ipynb #3aaf11d8
 @patch
 def split(self:Project,
           ratio:float=None,      # share for train; defaults to the config's (0.8), and is saved there
@@ -378,56 +427,80 @@ def split(self:Project,
         todo = [e for e in exs if reshuffle or e.split is None]
         val = stratified_val_ids(todo, ratio, seed)
         new = {e.id: e.updated(split='val' if e.id in val else 'train') for e in todo}
-        res.update(new_train=len(todo)-len(val), new_val=len(val), moved=sum(e.split is not None and new[e.id].split != e.split for e in todo))
+        res.update(new_train=len(todo)-len(val), new_val=len(val),
+                   moved=sum(e.split is not None and new[e.id].split != e.split for e in todo))
         out = [new.get(e.id, e) for e in exs]
         res.update(train=sum(e.split=='train' for e in out), val=sum(e.split=='val' for e in out))
         return out
     if reshuffle or any(e.split is None for e in self.store): self.store.replace_all(assign)
     else: assign(list(self.store))
-    if self.config.split != {'ratio':ratio, 'seed':seed}: self.update_config(lambda c: setattr(c, 'split', {'ratio':ratio, 'seed':seed}))
+    if self.config.split != {'ratio':ratio, 'seed':seed}:
+        self.update_config(lambda c: setattr(c, 'split', {'ratio':ratio, 'seed':seed}))
     return res
 
 # %% ../nbs/01_project.ipynb #bc462c84
 def _check_messages(msgs, roles, where):
+    "Raise `DataError` unless `msgs` is a list of messages with string roles among `roles` and string content"
     if not isinstance(msgs, list) or not msgs: raise DataError('messages must be a non-empty list', field=where)
     for i,m in enumerate(msgs):
         f = f'{where}[{i}]'
-        if not isinstance(m, dict) or not isinstance(m.get('role'), str) or not (isinstance(m.get('content'), str) or (m.get('tool_calls') and m.get('content') is None)):
-            raise DataError('each message needs a string role and string content (null only beside tool_calls)', field=f)
-        if m['role'] not in roles: raise DataError(f"role {m['role']!r} is not accepted (allowed: {', '.join(roles)})", field=f'{f}.role')
-        if 'weight' in m and (type(m['weight']) is not int or m['weight'] not in (0,1)): raise DataError('weight must be 0 or 1', field=f'{f}.weight')
+        has_role = isinstance(m, dict) and isinstance(m.get('role'), str)
+        calls_only = has_role and m.get('tool_calls') and m.get('content') is None
+        if not has_role or not (isinstance(m.get('content'), str) or calls_only):
+            raise DataError('each message needs a string role and string content (null only beside tool_calls)',
+                            field=f)
+        if m['role'] not in roles:
+            raise DataError(f"role {m['role']!r} is not accepted (allowed: {', '.join(roles)})", field=f'{f}.role')
+        if 'weight' in m and (type(m['weight']) is not int or m['weight'] not in (0,1)):
+            raise DataError('weight must be 0 or 1', field=f'{f}.weight')
 
 def check_openai_record(d:dict):
     "Raise `DataError` unless `d` is a valid OpenAI chat fine-tuning line"
-    if set(d) - {'messages','tools','parallel_tool_calls'}: raise DataError(f'unexpected key {sorted(set(d)-{"messages"})[0]!r}')
+    if set(d) - {'messages','tools','parallel_tool_calls'}:
+        raise DataError(f'unexpected key {sorted(set(d)-{"messages"})[0]!r}')
     _check_messages(d.get('messages'), ('system','user','assistant','tool'), 'messages')
     for i,m in enumerate(d['messages']):
-        if 'weight' in m and m['role'] != 'assistant': raise DataError('weight is only allowed on assistant messages', field=f'messages[{i}].weight')
-        if set(m) - {'role','content','weight','name','tool_calls','tool_call_id'}: raise DataError(f'unexpected key {sorted(set(m)-{"role","content","weight"})[0]!r}', field=f'messages[{i}]')
-    if not any(m['role'] == 'assistant' for m in d['messages']): raise DataError('needs at least one assistant message', field='messages')
+        if 'weight' in m and m['role'] != 'assistant':
+            raise DataError('weight is only allowed on assistant messages', field=f'messages[{i}].weight')
+        if set(m) - {'role','content','weight','name','tool_calls','tool_call_id'}:
+            raise DataError(f'unexpected key {sorted(set(m)-{"role","content","weight"})[0]!r}', field=f'messages[{i}]')
+    if not any(m['role'] == 'assistant' for m in d['messages']):
+        raise DataError('needs at least one assistant message', field='messages')
 
+# %% ../nbs/01_project.ipynb #8b0f0c80
 def check_together_record(d:dict):
     "Raise `DataError` unless `d` is a valid Together conversational fine-tuning line"
-    if 'messages' not in d or set(d) - {'messages', 'tools'}: raise DataError(f'a conversational line holds only "messages" (and "tools"), found {sorted(d)}')
+    if 'messages' not in d or set(d) - {'messages', 'tools'}:
+        raise DataError(f'a conversational line holds only "messages" (and "tools"), found {sorted(d)}')
     msgs = d['messages']
     _check_messages(msgs, ('system','user','assistant','tool'), 'messages')
     for i,m in enumerate(msgs):
-        if set(m) - {'role','content','weight','tool_calls','tool_call_id'}: raise DataError(f'unexpected key {sorted(set(m)-{"role","content","weight","tool_calls","tool_call_id"})[0]!r}', field=f'messages[{i}]')
-        if m['role'] == 'tool' and not m.get('tool_call_id'): raise DataError('a tool message needs the tool_call_id of the call it answers', field=f'messages[{i}]')
-        if i and m['role'] == msgs[i-1]['role'] and m['role'] != 'tool': raise DataError(f"two {m['role']!r} messages in a row; user and assistant must alternate", field=f'messages[{i}].role')
+        if set(m) - {'role','content','weight','tool_calls','tool_call_id'}:
+            raise DataError('unexpected key '
+                            f'{sorted(set(m)-{"role","content","weight","tool_calls","tool_call_id"})[0]!r}',
+                            field=f'messages[{i}]')
+        if m['role'] == 'tool' and not m.get('tool_call_id'):
+            raise DataError('a tool message needs the tool_call_id of the call it answers', field=f'messages[{i}]')
+        if i and m['role'] == msgs[i-1]['role'] and m['role'] != 'tool':
+            raise DataError(f"two {m['role']!r} messages in a row; user and assistant must alternate",
+                            field=f'messages[{i}].role')
         if m['role'] == 'system' and i: raise DataError('system may only come first', field=f'messages[{i}].role')
-    if msgs[0]['role'] not in ('system','user'): raise DataError('must start with a system or user message', field='messages[0].role')
+    if msgs[0]['role'] not in ('system','user'):
+        raise DataError('must start with a system or user message', field='messages[0].role')
 
+# %% ../nbs/01_project.ipynb #1058469c
 def to_preference_record(ex:Example, system_prompt:str='', weights:str=None)->dict:
     "The stage 3 `{'prompt', 'chosen', 'rejected'}` pair of an example whose metadata holds a rejected answer"
     rej = (ex.metadata or {}).get('rejected')
-    if not isinstance(rej, str) or not rej.strip(): raise DataError('no rejected answer (metadata.rejected) to pair with its answer', field='metadata.rejected')
+    if not isinstance(rej, str) or not rej.strip():
+        raise DataError('no rejected answer (metadata.rejected) to pair with its answer', field='metadata.rejected')
     msgs = to_chat_record(ex, system_prompt)['messages']
     return {'prompt': msgs[:-1], 'chosen': [msgs[-1]], 'rejected': [{'role': 'assistant', 'content': rej}]}
 
 def check_preference_record(d:dict):
     "Raise `DataError` unless `d` is a valid preference pair"
-    if set(d) != {'prompt', 'chosen', 'rejected'}: raise DataError('a preference pair holds exactly prompt, chosen and rejected')
+    if set(d) != {'prompt', 'chosen', 'rejected'}:
+        raise DataError('a preference pair holds exactly prompt, chosen and rejected')
     _check_messages(d['prompt'], ('system','user','assistant'), 'prompt')
     for k in ('chosen', 'rejected'):
         _check_messages(d[k], ('assistant',), k)
@@ -442,7 +515,8 @@ def to_chat_record(ex:Example,            # the example
     "The `{'messages': [...]}` record a provider trains on"
     msgs = [m.to_dict() for m in ex.messages]
     for m in msgs:
-        if m.get('tool_calls') and not m['content']: del m['content']   # the providers' form of a turn that only calls tools
+        if m.get('tool_calls') and not m['content']:
+            del m['content']   # the providers' form of a turn that only calls tools
     if system_prompt and msgs[0]['role'] != 'system': msgs.insert(0, {'role':'system', 'content':system_prompt})
     if weights == 'last':
         for i,m in enumerate(msgs):
@@ -460,9 +534,10 @@ def exportable(self:Project, threshold:int=None)->dict:
         if e.rating is not None and e.rating >= t: out[e.split or 'unsplit'].append(e)
     return out
 
+# %% ../nbs/01_project.ipynb #ca0cb114
 @patch
 def export(self:Project,
-           fmt:str=None,          # 'openai', 'together', 'dpo' (preference pairs) or 'hf' (a `datasets` folder); default: the provider
+           fmt:str=None,          # 'openai', 'together', 'dpo' (preference pairs) or 'hf' (a `datasets` folder)
            out=None,              # folder for train.jsonl and val.jsonl (or the dataset); defaults to data/ (data/hf)
            threshold:int=None,    # minimum rating; defaults to the config's
            weights:str=None,      # None, or 'last' to train on the final answer of multi-turn examples only
@@ -470,9 +545,11 @@ def export(self:Project,
           )->dict:
     "Write train/val JSONL in a provider's format, checked against its schema; returns counts and paths"
     fmt = fmt or self.config.provider
-    if fmt not in (*EXPORT_FORMATS, 'hf'): raise LLMForgeError(f'unknown format {fmt!r} (choose from {", ".join(EXPORT_FORMATS)}, hf)')
+    if fmt not in (*EXPORT_FORMATS, 'hf'):
+        raise LLMForgeError(f'unknown format {fmt!r} (choose from {", ".join(EXPORT_FORMATS)}, hf)')
     groups = self.exportable(threshold)
-    res = {'format':fmt, 'train':len(groups['train']), 'val':len(groups['val']), 'unsplit':len(groups['unsplit']), 'paths':{}}
+    res = {'format':fmt, 'train':len(groups['train']), 'val':len(groups['val']), 'unsplit':len(groups['unsplit']),
+           'paths':{}}
     if fmt == 'hf':
         out = Path(out) if out is not None else self.path/'data'/'hf'
         self.to_dataset(threshold, weights).save_to_disk(str(out))
@@ -484,25 +561,33 @@ def export(self:Project,
     for sp in ('train','val'):
         records[sp] = []
         for e in groups[sp]:
-            try: rec = (to_preference_record if fmt == 'dpo' else to_chat_record)(e, self.config.system_prompt, weights); check(rec)
-            except DataError as err: raise DataError(f'cannot be exported as {fmt}: {err.msg}', field=f'example {e.id}' + (f' {err.field}' if err.field else '')) from None
+            try:
+                rec = (to_preference_record if fmt == 'dpo' else to_chat_record)(e, self.config.system_prompt, weights)
+                check(rec)
+            except DataError as err:
+                raise DataError(f'cannot be exported as {fmt}: {err.msg}',
+                                field=f'example {e.id}' + (f' {err.field}' if err.field else '')) from None
             records[sp].append(rec)
     for sp in ('train','val'):   # never replace data with nothing unasked
         p = out/f'{sp}.jsonl'
         if not records[sp] and not allow_empty and p.exists() and p.stat().st_size:
-            raise LLMForgeError(f'{p} holds {sum(1 for l in p.open("rb") if l.strip())} record(s) and this export has none for {sp} '
-                                f'(nothing rated ≥ {self.config.threshold if threshold is None else threshold} is in {sp}); nothing was '
-                                'written. Pass allow_empty=True (--allow-empty) to empty it')
+            held = sum(1 for l in p.open("rb") if l.strip())
+            t = self.config.threshold if threshold is None else threshold
+            raise LLMForgeError(f'{p} holds {held} record(s) and this export has none for {sp} (nothing rated ≥ {t} '
+                                f'is in {sp}); nothing was written. Pass allow_empty=True (--allow-empty) to empty it')
     for sp in ('train','val'):
         p = out/f'{sp}.jsonl'
-        write_jsonl(p, records[sp]); res['paths'][sp] = str(p)
+        write_jsonl(p, records[sp])
+        res['paths'][sp] = str(p)
     return res
 
+# %% ../nbs/01_project.ipynb #b6485460
 @patch
 def to_dataset(self:Project, threshold:int=None, weights:str=None):
     "The exportable examples as a Hugging Face `DatasetDict` with 'train' and 'validation' splits of `messages`"
     try: from datasets import Dataset, DatasetDict
-    except ImportError: raise LLMForgeError('to_dataset needs the datasets package: pip install "llmforge[hf]"') from None
+    except ImportError:
+        raise LLMForgeError('to_dataset needs the datasets package: pip install "llmforge[hf]"') from None
     groups = self.exportable(threshold)
     def ds(exs):
         rows = [{'id':e.id, 'rating':e.rating, **to_chat_record(e, self.config.system_prompt, weights)} for e in exs]

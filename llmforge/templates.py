@@ -33,16 +33,19 @@ STAGE_TEMPLATES = {1: CHATML, 2: REASONING, 3: REASONING}
 # function calling (Hermes-style, as Qwen renders it): the tools in the system turn, calls as <tool_call> JSON
 _TOOLS = ("{%- if tools %}{{- '<|im_start|>system\\n' }}"
           "{%- if messages[0]['role'] == 'system' %}{{- messages[0]['content'] + '\\n\\n' }}{%- endif %}"
-          "{{- 'You may call these functions; to call one, answer with <tool_call>{\"name\": ..., \"arguments\": {...}}</tool_call>.\\n<tools>\\n' }}"
+          "{{- 'You may call these functions; to call one, answer with <tool_call>{\"name\": ..., \"arguments\": "
+          "{...}}</tool_call>.\\n<tools>\\n' }}"
           "{%- for t in tools %}{{- t | tojson }}{{- '\\n' }}{%- endfor %}{{- '</tools><|im_end|>\\n' }}{%- endif %}"
           "{%- for m in messages %}{%- if not (tools and loop.first and m['role'] == 'system') %}"
           "{{- '<|im_start|>' + m['role'] + '\\n' + (m['content'] or '') }}"
           "{%- for c in m.get('tool_calls') or [] %}"
-          "{{- '<tool_call>\\n{\"name\": \"' + c['function']['name'] + '\", \"arguments\": ' + c['function']['arguments'] + '}\\n</tool_call>' }}"
+          "{{- '<tool_call>\\n{\"name\": \"' + c['function']['name'] + '\", \"arguments\": ' + "
+          "c['function']['arguments'] + '}\\n</tool_call>' }}"
           "{%- endfor %}{{- '<|im_end|>\\n' }}{%- endif %}{%- endfor %}")
 TOOL_TEMPLATES = {1: _TOOLS + "{%- if add_generation_prompt %}{{- '<|im_start|>assistant\\n' }}{%- endif %}",
                   2: _TOOLS + "{%- if add_generation_prompt %}{{- '<|im_start|>assistant\\n' }}"
-                              "{%- if enable_thinking is not defined or enable_thinking %}{{- '<think>\\n' }}{%- endif %}{%- endif %}"}
+                              "{%- if enable_thinking is not defined or enable_thinking %}{{- '<think>\\n' }}{%- "
+                              "endif %}{%- endif %}"}
 TOOL_TEMPLATES[3] = TOOL_TEMPLATES[2]
 THINK_TOKENS = ['<think>', '</think>']
 CHATML_TOKENS = ['<|im_start|>', '<|im_end|>', '<|endoftext|>']
@@ -61,7 +64,7 @@ def tiny_tokenizer(vocab_size:int=2048,     # BPE vocabulary size, special token
     "A byte-level BPE tokenizer trained on bundled text, with ChatML special tokens and a stage's template"
     from tokenizers import Tokenizer, models, pre_tokenizers, decoders, trainers, processors
     from transformers import PreTrainedTokenizerFast
-    text = text if text is not None else files('llmforge').joinpath('data', 'tiny_corpus.txt').read_text(encoding='utf-8')
+    if text is None: text = files('llmforge').joinpath('data', 'tiny_corpus.txt').read_text(encoding='utf-8')
     tok = Tokenizer(models.BPE())
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tok.decoder = decoders.ByteLevel()
@@ -69,7 +72,8 @@ def tiny_tokenizer(vocab_size:int=2048,     # BPE vocabulary size, special token
     trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=CHATML_TOKENS, show_progress=False,
                                   initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
     tok.train_from_iterator(text.split('\n\n'), trainer)
-    fast = PreTrainedTokenizerFast(tokenizer_object=tok, bos_token=None, eos_token='<|im_end|>', pad_token='<|endoftext|>',
+    fast = PreTrainedTokenizerFast(tokenizer_object=tok, bos_token=None, eos_token='<|im_end|>',
+                                   pad_token='<|endoftext|>',
                                    unk_token=None, additional_special_tokens=['<|im_start|>'])
     set_template(fast, stage)
     if path is not None: fast.save_pretrained(str(path))
@@ -92,7 +96,8 @@ def add_special_tokens(tokenizer, tokens:list, model=None)->int:
     new = [t for t in tokens if t not in tokenizer.get_vocab()]
     if new:  # keep the extra special tokens already there: the call replaces the list
         named = {tokenizer.eos_token, tokenizer.bos_token, tokenizer.pad_token, tokenizer.unk_token}
-        tokenizer.add_special_tokens({'additional_special_tokens': [t for t in tokenizer.all_special_tokens if t not in named] + new})
+        kept = [t for t in tokenizer.all_special_tokens if t not in named]
+        tokenizer.add_special_tokens({'additional_special_tokens': kept + new})
     if model is not None and model.get_input_embeddings().weight.shape[0] < len(tokenizer):
         model.resize_token_embeddings(len(tokenizer), mean_resizing=True)
     return len(new)
@@ -100,7 +105,8 @@ def add_special_tokens(tokenizer, tokens:list, model=None)->int:
 # %% ../nbs/04_templates.ipynb #d404aa40
 def render(tokenizer, messages:list, add_generation_prompt:bool=False, **kw)->str:
     "`messages` as the text the model trains on, rendered by the tokenizer's own chat template"
-    if not getattr(tokenizer, 'chat_template', None): raise LLMForgeError('the tokenizer has no chat template: call set_template(tokenizer, stage) first')
+    if not getattr(tokenizer, 'chat_template', None):
+        raise LLMForgeError('the tokenizer has no chat template: call set_template(tokenizer, stage) first')
     return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=add_generation_prompt, **kw)
 
 def _as_msgs(v, role='assistant'): return [{'role':role, 'content':v}] if isinstance(v, str) else list(v)
@@ -112,14 +118,16 @@ def render_preference(tokenizer, pair:dict)->dict:
     out = {'prompt': prompt}
     for k in ('chosen','rejected'):
         full = render(tokenizer, prompt_msgs + _as_msgs(pair[k]))
-        if not full.startswith(prompt): raise LLMForgeError(f'the template does not render {k} as a continuation of the prompt')
+        if not full.startswith(prompt):
+            raise LLMForgeError(f'the template does not render {k} as a continuation of the prompt')
         out[k] = full[len(prompt):]
     return out
 
 # %% ../nbs/04_templates.ipynb #3fc63d70
 def _template_state(tokenizer)->dict:
     return {'chat_template': getattr(tokenizer, 'chat_template', None) or '',
-            'special_tokens': {t: tokenizer.convert_tokens_to_ids(t) for t in sorted(set(tokenizer.all_special_tokens))},
+            'special_tokens': {t: tokenizer.convert_tokens_to_ids(t)
+                               for t in sorted(set(tokenizer.all_special_tokens))},
             'eos_token': tokenizer.eos_token, 'bos_token': tokenizer.bos_token}
 
 def fingerprint(tokenizer)->str:
@@ -141,12 +149,15 @@ def check_template(tokenizer, record)->str:
     diffs = []
     if now['chat_template'] != rec['chat_template']: diffs.append('the chat template differs')
     old,new = rec['special_tokens'],now['special_tokens']
-    if set(old) != set(new): diffs.append(f'special tokens differ (missing {sorted(set(old)-set(new))}, extra {sorted(set(new)-set(old))})')
+    if set(old) != set(new):
+        diffs.append(f'special tokens differ (missing {sorted(set(old)-set(new))}, extra {sorted(set(new)-set(old))})')
     elif old != new: diffs.append('special token ids differ')
     for k in ('eos_token','bos_token'):
         if now[k] != rec[k]: diffs.append(f'{k} is {now[k]!r}, was {rec[k]!r}')
-    raise LLMForgeError(f'template mismatch: this tokenizer ({fp}) does not render like the one used in training ({rec["fingerprint"]}): '
-                        + '; '.join(diffs or ['its state differs']) + '. Use the tokenizer saved with the run, or set_template(tokenizer, stage).')
+    raise LLMForgeError(f'template mismatch: this tokenizer ({fp}) does not render like the one used in training '
+                        f'({rec["fingerprint"]}): '
+                        + '; '.join(diffs or ['its state differs']) + '. Use the tokenizer saved with the run, or '
+                                                                      'set_template(tokenizer, stage).')
 
 # %% ../nbs/04_templates.ipynb #df6f1071
 _PROBE = """import json, resource, sys
@@ -156,8 +167,11 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 def fail(msg): raise ValueError(msg)
 env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True, extensions=[loopcontrols])
 env.globals.update(raise_exception=fail, strftime_now=lambda f: '2026-01-01')
-msgs = [{'role': 'system', 'content': 'Be brief.'}, {'role': 'user', 'content': 'Hello?'}, {'role': 'assistant', 'content': 'Hi.'}]
-try: out = env.from_string(sys.stdin.read()).render(messages=msgs, add_generation_prompt=True, bos_token='<s>', eos_token='</s>')
+msgs = [{'role': 'system', 'content': 'Be brief.'}, {'role': 'user', 'content': 'Hello?'},
+        {'role': 'assistant', 'content': 'Hi.'}]
+try:
+    out = env.from_string(sys.stdin.read()).render(messages=msgs, add_generation_prompt=True, bos_token='<s>',
+                                                   eos_token='</s>')
 except MemoryError: print('memory'); sys.exit()
 except Exception as e: print('error', type(e).__name__); sys.exit()
 print('ok', len(out))"""
@@ -170,11 +184,15 @@ def probe_template(template:str, what:str='the chat template', seconds:float=5, 
     key = hashlib.blake2b(template.encode(), digest_size=16).hexdigest()
     if key not in _probed:
         try:
-            r = subprocess.run([sys.executable, '-c', _PROBE], input=template, capture_output=True, text=True, timeout=seconds)
+            r = subprocess.run([sys.executable, '-c', _PROBE], input=template, capture_output=True, text=True,
+                               timeout=seconds)
             said = (r.stdout.split() or ['memory' if r.returncode else 'error'])
         except subprocess.TimeoutExpired: said = ['time']
         _probed[key] = (None if said[0] in ('ok', 'error') and (said[0] == 'error' or int(said[1]) <= max_chars) else
                         f'did not render a three-message conversation within {seconds:g} s' if said[0] == 'time' else
-                        'needed more than 1 GB of memory to render a three-message conversation' if said[0] == 'memory' else
+                        'needed more than 1 GB of memory to render a three-message conversation'
+                        if said[0] == 'memory' else
                         f'rendered a three-message conversation to {int(said[1]):,} characters (limit {max_chars:,})')
-    if _probed[key]: raise LLMForgeError(f'{what} {_probed[key]}; it is refused (a broken or hostile template): use another model or set a template')
+    if _probed[key]:
+        raise LLMForgeError(f'{what} {_probed[key]}; it is refused (a broken or hostile template): use another model '
+                            'or set a template')

@@ -11,13 +11,15 @@ from functools import lru_cache
 from collections import Counter
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
-from .core import ROLES, SPLITS, DataError, LLMForgeError, Message, check_tools, check_tool_use, _decode_line
+from .core import ROLES, SPLITS, DataError, LLMForgeError, Message, check_tools, check_tool_use, decode_line
 from .phi import find_phi
-from .fingerprints import _h64, _NPERM, _BANDS, normalize_text, minhash, minhash_many, similarity
+from fastcore.basics import patch
+from .fingerprints import hash64, normalize_text, signatures, band_neighbours
+from .fingerprints import minhash, similarity  # still imported from here by generate.recipes
 
 # %% auto #0
 __all__ = ['CHECKS', 'THINK_OPEN', 'THINK_CLOSE', 'MAX_LINE', 'QualitySettings', 'Finding', 'check_reasoning', 'final_answer',
-           'check_record', 'QualityReport', 'load_tokenizer', 'analyze', 'fingerprint_chunk', 'analyze_lines',
+           'check_record', 'analyze', 'fingerprint_chunk', 'analyze_lines', 'QualityReport', 'load_tokenizer',
            'QualityChecker', 'validate_records', 'validate_file', 'validate_project']
 
 # %% ../nbs/02_validators.ipynb #af04847d
@@ -40,11 +42,13 @@ class QualitySettings:
 
     def __post_init__(self):
         if self.stage not in (1,2,3): raise LLMForgeError(f'stage must be 1, 2 or 3, got {self.stage!r}')
-        if self.domain not in ('general','medical'): raise LLMForgeError(f"domain must be 'general' or 'medical', got {self.domain!r}")
+        if self.domain not in ('general','medical'):
+            raise LLMForgeError(f"domain must be 'general' or 'medical', got {self.domain!r}")
         med = self.domain == 'medical'
         if self.min_chars is None: self.min_chars = 10 if med else 1
         if self.max_chars is None: self.max_chars = 2000 if med else None
 
+# %% ../nbs/02_validators.ipynb #8d51a776
 @dataclass
 class Finding:
     "One problem in one record"
@@ -64,14 +68,16 @@ THINK_OPEN,THINK_CLOSE = '<think>','</think>'
 def _text(v)->str|None:
     "The text of a preference field: a string, or the content of the last message of a list"
     if isinstance(v, str): return v
-    if isinstance(v, list) and v and isinstance(v[-1], dict) and isinstance(v[-1].get('content'), str): return v[-1]['content']
+    if isinstance(v, list) and v and isinstance(v[-1], dict) and isinstance(v[-1].get('content'), str):
+        return v[-1]['content']
     return None
 
 def check_reasoning(answer:str, stage:int)->str|None:
     "Why `answer` breaks the reasoning rules of `stage`, or None"
     n_open,n_close = answer.count(THINK_OPEN),answer.count(THINK_CLOSE)
     if stage == 1:
-        return 'stage 1 answers carry no <think> reasoning; remove the tags or validate as stage 2' if n_open or n_close else None
+        if not (n_open or n_close): return None
+        return 'stage 1 answers carry no <think> reasoning; remove the tags or validate as stage 2'
     if stage == 3 and not (n_open or n_close): return None
     if not n_open and not n_close: return 'no <think>...</think> reasoning before the answer'
     if n_open != 1 or n_close != 1: return f'expected one <think> and one </think>, found {n_open} and {n_close}'
@@ -86,16 +92,20 @@ def final_answer(answer:str)->str:
     "The part of an answer after the reasoning block"
     return answer.split(THINK_CLOSE, 1)[1] if THINK_CLOSE in answer else answer
 
+# %% ../nbs/02_validators.ipynb #7e1ef0c0
 def _check_messages(msgs, where:str, out:list):
     "Schema, role and empty-content checks of a message list; returns the validated messages or None"
-    if not isinstance(msgs, list) or not msgs: out.append(('schema', f'{where} must be a non-empty list of messages')); return None
+    if not isinstance(msgs, list) or not msgs:
+        out.append(('schema', f'{where} must be a non-empty list of messages'))
+        return None
     ok = []
     for i,m in enumerate(msgs):   # one schema: the same `Message.from_dict` that `add` and imports use
         try: msg = Message.from_dict(m, field=f'{where}[{i}]')
         except DataError as e:
             kind = 'roles' if 'unknown role' in e.msg else 'empty' if e.msg == 'empty content' else 'schema'
             out.append((kind, f'{e.field}: {e.msg}'))
-            if kind == 'empty': ok.append((i, m['role'], m['content']))   # the conversation's shape is still worth checking
+            if kind == 'empty':
+                ok.append((i, m['role'], m['content']))   # the conversation's shape is still worth checking
             continue
         ok.append((i, msg.role, msg.content))
     return ok
@@ -103,69 +113,78 @@ def _check_messages(msgs, where:str, out:list):
 def _check_roles(ok:list, where:str, out:list):
     for k,(i,r,c) in enumerate(ok):
         if r == 'system' and i: out.append(('roles', f'{where}[{i}]: a system message may only come first'))
-        if k and r == ok[k-1][1] and r != 'tool': out.append(('roles', f'{where}[{i}]: two {r} messages in a row; user and assistant must alternate'))
+        if k and r == ok[k-1][1] and r != 'tool':
+            out.append(('roles', f'{where}[{i}]: two {r} messages in a row; user and assistant must alternate'))
     conv = [r for _,r,_ in ok if r != 'system']
-    if conv and conv[0] not in ('user',): out.append(('roles', f'{where}: the conversation must start with a user message'))
+    if conv and conv[0] not in ('user',):
+        out.append(('roles', f'{where}: the conversation must start with a user message'))
     if ok and ok[-1][1] != 'assistant': out.append(('roles', f"{where}: must end with the assistant's answer"))
 
 # %% ../nbs/02_validators.ipynb #8e3728d4
-def check_record(d, s:QualitySettings)->tuple[list, dict]:
-    "Problems `[(check, message)]` of one record, and what the cross-record checks need (prompt, answer, texts)"
-    out,info = [],{'id': d.get('id') if isinstance(d, dict) else None}
-    if not isinstance(d, dict): return [('schema', f'expected a JSON object, got {type(d).__name__}')], info
-    if s.stage == 3 and 'messages' not in d:
-        missing = [k for k in ('prompt','chosen','rejected') if k not in d]
-        if missing: return [('schema', f'a preference pair needs prompt, chosen and rejected; missing {", ".join(missing)}')], info
-        p = d['prompt']
-        if isinstance(p, list):
-            ok = _check_messages(p, 'prompt', out) or []
-            prompt = next((c for _,r,c in reversed(ok) if r == 'user'), None)
-        else: prompt = p if isinstance(p, str) else None
-        if not isinstance(prompt, str) or not prompt.strip(): out.append(('empty' if isinstance(prompt, str) else 'schema', 'prompt has no user text'))
-        answers = {}
-        for k in ('chosen','rejected'):
-            t = _text(d[k])
-            if t is None: out.append(('schema', f'{k} must be a string or a list of messages ending with the answer')); continue
-            if not t.strip(): out.append(('empty', f'{k} is empty')); continue
-            answers[k] = t
-            why = check_reasoning(t, 3)
-            if why: out.append(('reasoning', f'{k}: {why}'))
-        if len(answers) == 2 and answers['chosen'].strip() == answers['rejected'].strip(): out.append(('schema', 'chosen and rejected are the same'))
-        info.update(prompt=prompt or '', answer=answers.get('chosen', ''), texts=[prompt or ''] + list(answers.values()), messages=None)
-    else:
-        if 'messages' not in d: return [('schema', 'missing "messages"')], info
-        ok = _check_messages(d['messages'], 'messages', out)
-        if ok is None: return out, info
-        if len(ok) == len(d['messages']):       # roles and tool use of a broken list would only repeat its errors
-            _check_roles(ok, 'messages', out)
-            if d.get('tools') is not None or any('tool_calls' in m or 'tool_call_id' in m for m in d['messages']):
-                try:                             # function calling: the same checks as `add` (llmforge.core)
-                    if d.get('tools') is not None: check_tools(d['tools'])
-                    check_tool_use([Message.from_dict(m) for m in d['messages']], d.get('tools'))
-                except DataError as e: out.append(('schema', f'{e.field}: {e.msg}' if e.field else e.msg))
-        prompt = next((c for _,r,c in reversed(ok) if r == 'user'), '')
-        answer = ok[-1][2] if ok and ok[-1][1] == 'assistant' and ok[-1][2].strip() else ''
-        if answer:
-            why = check_reasoning(answer, s.stage)
-            if why: out.append(('reasoning', why))
-        r = d.get('rating')
-        if r is not None and (type(r) is not int or not 1 <= r <= 10): out.append(('schema', f'rating must be 1-10 or null, got {r!r}'))
-        sp = d.get('split')
-        if sp is not None and sp not in SPLITS: out.append(('schema', f"split must be 'train', 'val' or null, got {sp!r}"))
-        info.update(prompt=prompt, answer=answer, texts=[c for _,_,c in ok], rating=r, split=sp,
-                    messages=[{'role':r,'content':c} for _,r,c in ok] if s.tokenizer is not None else None)
-    n = len(info['prompt'])
-    if info['prompt'] and n < s.min_chars: out.append(('length', f'narrative is {n} characters, under the minimum {s.min_chars}'))
-    if s.max_chars and n > s.max_chars: out.append(('length', f'narrative is {n} characters, over the maximum {s.max_chars}'))
-    if s.domain == 'medical' and info['answer']: out += _check_codes(final_answer(info['answer']))
-    if s.phi:
-        for i,t in enumerate(info['texts']):
-            spans = find_phi(t)
-            if spans: out.append(('phi', f'text {i}: ' + ', '.join(f'{sp.type} at {sp.start}-{sp.end}' for sp in spans[:5]) + (' ...' if len(spans) > 5 else '')))
-    return out, info
+def _check_pair(d:dict, out:list, info:dict)->list|None:
+    "Stage 3 checks of a preference pair, filling `info`; the problems to stop with, or None"
+    missing = [k for k in ('prompt','chosen','rejected') if k not in d]
+    if missing:
+        return [('schema', f'a preference pair needs prompt, chosen and rejected; missing {", ".join(missing)}')]
+    p = d['prompt']
+    if isinstance(p, list):
+        ok = _check_messages(p, 'prompt', out) or []
+        prompt = next((c for _,r,c in reversed(ok) if r == 'user'), None)
+    else: prompt = p if isinstance(p, str) else None
+    if not isinstance(prompt, str) or not prompt.strip():
+        out.append(('empty' if isinstance(prompt, str) else 'schema', 'prompt has no user text'))
+    answers = {}
+    for k in ('chosen','rejected'):
+        t = _text(d[k])
+        if t is None:
+            out.append(('schema', f'{k} must be a string or a list of messages ending with the answer'))
+            continue
+        if not t.strip():
+            out.append(('empty', f'{k} is empty'))
+            continue
+        answers[k] = t
+        why = check_reasoning(t, 3)
+        if why: out.append(('reasoning', f'{k}: {why}'))
+    if len(answers) == 2 and answers['chosen'].strip() == answers['rejected'].strip():
+        out.append(('schema', 'chosen and rejected are the same'))
+    info.update(prompt=prompt or '', answer=answers.get('chosen', ''),
+                texts=[prompt or ''] + list(answers.values()), messages=None)
 
+# %% ../nbs/02_validators.ipynb #b0a5c87a
+def _check_tool_use(d:dict, out:list):
+    "Function calling: the same checks as `Example.from_dict` (llmforge.core)"
+    try:
+        if d.get('tools') is not None: check_tools(d['tools'])
+        check_tool_use([Message.from_dict(m) for m in d['messages']], d.get('tools'))
+    except DataError as e: out.append(('schema', f'{e.field}: {e.msg}' if e.field else e.msg))
+
+def _check_chat(d:dict, s:QualitySettings, out:list, info:dict)->list|None:
+    "Checks of a chat record, filling `info`; the problems to stop with (it cannot be read further), or None"
+    if 'messages' not in d: return [('schema', 'missing "messages"')]
+    ok = _check_messages(d['messages'], 'messages', out)
+    if ok is None: return out
+    if len(ok) == len(d['messages']):       # roles and tool use of a broken list would only repeat its errors
+        _check_roles(ok, 'messages', out)
+        if d.get('tools') is not None or any('tool_calls' in m or 'tool_call_id' in m for m in d['messages']):
+            _check_tool_use(d, out)
+    prompt = next((c for _,r,c in reversed(ok) if r == 'user'), '')
+    answer = ok[-1][2] if ok and ok[-1][1] == 'assistant' and ok[-1][2].strip() else ''
+    if answer:
+        why = check_reasoning(answer, s.stage)
+        if why: out.append(('reasoning', why))
+    r = d.get('rating')
+    if r is not None and (type(r) is not int or not 1 <= r <= 10):
+        out.append(('schema', f'rating must be 1-10 or null, got {r!r}'))
+    sp = d.get('split')
+    if sp is not None and sp not in SPLITS:
+        out.append(('schema', f"split must be 'train', 'val' or null, got {sp!r}"))
+    info.update(prompt=prompt, answer=answer, texts=[c for _,_,c in ok], rating=r, split=sp,
+                messages=[{'role':r,'content':c} for _,r,c in ok] if s.tokenizer is not None else None)
+
+# %% ../nbs/02_validators.ipynb #fc378a5a
 @lru_cache(maxsize=1<<16)
 def _check_codes(answer:str)->tuple:
+    "Problems with the codes in a medical answer: none found, unknown, or not billable (a warning)"
     from llmforge.codes import find_codes, validate
     found = find_codes(answer)
     if not found: return (('codes', "no code in the answer (expected e.g. 'ICD10: E11.9 (description)')"),)
@@ -175,6 +194,143 @@ def _check_codes(answer:str)->tuple:
         if not r.is_valid: out.append(('codes', r.error))
         elif r.billable is False: out.append(('codes:warning', r.error))
     return tuple(out)
+
+def _check_texts(info:dict, s:QualitySettings)->list:
+    "Length, code and PHI problems of the texts a record holds"
+    out = []
+    n = len(info['prompt'])
+    if info['prompt'] and n < s.min_chars:
+        out.append(('length', f'narrative is {n} characters, under the minimum {s.min_chars}'))
+    if s.max_chars and n > s.max_chars:
+        out.append(('length', f'narrative is {n} characters, over the maximum {s.max_chars}'))
+    if s.domain == 'medical' and info['answer']: out += _check_codes(final_answer(info['answer']))
+    if s.phi:
+        for i,t in enumerate(info['texts']):
+            spans = find_phi(t)
+            if spans:
+                where = ', '.join(f'{sp.type} at {sp.start}-{sp.end}' for sp in spans[:5])
+                out.append(('phi', f'text {i}: {where}' + (' ...' if len(spans) > 5 else '')))
+    return out
+
+# %% ../nbs/02_validators.ipynb #210b2137
+def check_record(d, s:QualitySettings)->tuple[list, dict]:
+    "Problems `[(check, message)]` of one record, and what the cross-record checks need (prompt, answer, texts)"
+    out,info = [],{'id': d.get('id') if isinstance(d, dict) else None}
+    if not isinstance(d, dict): return [('schema', f'expected a JSON object, got {type(d).__name__}')], info
+    if s.stage == 3 and 'messages' not in d: stop = _check_pair(d, out, info)
+    else: stop = _check_chat(d, s, out, info)
+    if stop is not None: return stop, info
+    return out + _check_texts(info, s), info
+
+# %% ../nbs/02_validators.ipynb #4b0cb4f4
+_SPLIT_CODE,_SPLIT_NAME = {None:0, 'train':1, 'val':2},{0:None, 1:'train', 2:'val'}
+_FILE_STRIDE = 10**12  # line numbers of the n-th file streamed are stored as n * _FILE_STRIDE + line
+
+def analyze(d, s:QualitySettings, keep_messages:bool=False)->tuple:
+    "The per-record part of validation, independent of other records (so it can run in worker processes)"
+    problems,info = check_record(d, s)
+    if not info.get('texts'): return problems,info.get('id'),None,0,None,None,None,None,None
+    prompt = info['prompt']
+    return (problems, info.get('id'), info.get('rating'), len(prompt), info.get('messages') if keep_messages else None,
+            hash64('\x00'.join(info['texts'])), hash64(normalize_text(prompt)) if prompt else 0, info.get('split'),
+            prompt if s.near_duplicates else '')
+
+def fingerprint_chunk(analyses:list, lines:list, splits:list)->dict:
+    "The cross-record fingerprints of a chunk of analyzed records, as compact numpy arrays"
+    import numpy as np
+    sig,has_sig = signatures([a[8] or '' for a in analyses])
+    return {'line': np.array(lines, dtype=np.int64), 'conv': np.array([a[5] or 0 for a in analyses], dtype=np.uint64),
+            'prompt': np.array([a[6] or 0 for a in analyses], dtype=np.uint64), 'has_sig': has_sig,
+            'split': np.array([_SPLIT_CODE[sp] for sp in splits], dtype=np.int8), 'sig': sig}
+
+# %% ../nbs/02_validators.ipynb #c15133be
+def analyze_lines(args)->tuple:
+    "`analyze` a chunk of raw JSONL lines `[(line_number, bytes)]`: per-record results and the chunk's fingerprints"
+    path,chunk,s = args
+    out = []
+    for i,raw in chunk:
+        try: d = decode_line(raw, i, path) if not isinstance(raw, int) else _too_long(raw)
+        except DataError as e:
+            out.append((i, ([('schema', e.msg)], None, None, 0, None, None, None, None, None)))
+            continue
+        out.append((i, analyze(d, s)))
+    kept = [(i,a) for i,a in out if a[5] is not None]
+    fp = fingerprint_chunk([a for _,a in kept], [i for i,_ in kept], [a[7] for _,a in kept])
+    return [(i, a[:8]) for i,a in out],fp
+
+# %% ../nbs/02_validators.ipynb #d14cdbcd
+def _first_in_group(keys, idx):
+    "For records `idx` sorted by `keys` (stable), the position of the first record of each one's group"
+    import numpy as np
+    k = keys[idx]
+    new = np.ones(len(idx), dtype=bool)
+    new[1:] = k[1:] != k[:-1]
+    return idx[np.maximum.accumulate(np.where(new, np.arange(len(idx)), 0))]
+
+def _exact_duplicates(f:dict, order)->tuple:
+    "Records holding the same conversation as an earlier one: their mask, and findings pointing at the earlier one"
+    import numpy as np
+    line = f['line']
+    idx = order[np.argsort(f['conv'], kind='stable')]
+    first = _first_in_group(f['conv'], idx)
+    dup = np.zeros(len(order), dtype=bool)
+    dup[idx[first != idx]] = True
+    found = [(int(line[i]), 'duplicate', lambda j=int(line[j]): f'the same conversation as line {j}')
+             for i,j in zip(idx, first) if i != j]
+    return dup,found
+
+# %% ../nbs/02_validators.ipynb #fa8a7fad
+def _exact_leakage(f:dict, order, dup)->tuple:
+    "Records whose normalized prompt is in the other split too: their mask, and findings"
+    import numpy as np
+    line = f['line']
+    leak,found = np.zeros(len(order), dtype=bool),[]
+    cand = order[(f['prompt'] != 0) & (f['split'] > 0) & ~dup]
+    idx = cand[np.argsort(f['prompt'][cand], kind='stable')]
+    pk = f['prompt'][idx]
+    if len(idx) > 1:
+        for g in np.split(idx, np.nonzero(pk[1:] != pk[:-1])[0] + 1):
+            if len(g) < 2: continue
+            firsts = {}
+            for i in g:
+                other = 3 - int(f['split'][i])
+                if other in firsts:
+                    leak[i] = True
+                    j = int(line[firsts[other]])
+                    found.append((int(line[i]), 'leakage',
+                                  lambda o=other, j=j: f'the same prompt is in {_SPLIT_NAME[o]} at line {j}'))
+                firsts.setdefault(int(f['split'][i]), i)
+    return leak,found
+
+def _near_copies(f:dict, rows, threshold:float)->list:
+    "Near duplicates, and near leakage across splits, among `rows` (LSH on the MinHash signatures)"
+    import numpy as np
+    line,found = f['line'],[]
+    best,best_j = band_neighbours(f['sig'], rows)
+    for i in np.nonzero(best >= threshold)[0]:
+        j = best_j[i]
+        a,b2 = int(f['split'][i]),int(f['split'][j])
+        sim,jl = float(best[i]),int(line[j])
+        if {a, b2} == {1, 2}:
+            found.append((int(line[i]), 'leakage', lambda sim=sim, o=b2, jl=jl:
+                          f'a near-identical prompt ({sim:.0%} similar) is in {_SPLIT_NAME[o]} at line {jl}'))
+        else:
+            found.append((int(line[i]), 'near_duplicate',
+                          lambda sim=sim, jl=jl: f'prompt {sim:.0%} similar to line {jl}'))
+    return found
+
+# %% ../nbs/02_validators.ipynb #8104186a
+def _cross_record(f:dict, s:QualitySettings)->list:
+    "Exact duplicates, exact and near leakage, and near duplicates, from the fingerprints of every record"
+    import numpy as np
+    n = len(f['line'])
+    if n == 0: return []                 # no line parsed: nothing to compare (and empty arrays lose their dtypes)
+    order = np.arange(n)
+    dup,out = _exact_duplicates(f, order)
+    leak,found = _exact_leakage(f, order, dup)
+    out += found
+    if s.near_duplicates: out += _near_copies(f, order[f['has_sig'] & ~dup & ~leak], s.near_threshold)
+    return out
 
 # %% ../nbs/02_validators.ipynb #2fa04cf6
 _LEN_BINS = (0, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 10**12)
@@ -222,26 +378,35 @@ class QualityReport:
         return '\n'.join(lines)
     __str__ = summary
 
-    def to_dict(self)->dict:
-        return {'path':self.path, 'records':self.records, 'errors':self.errors, 'warnings':self.warnings, 'ok':self.ok,
-                'counts':dict(self.counts), 'findings':{k:[asdict(f) for f in v] for k,v in self.findings.items()},
-                'lengths':{f'{_LEN_BINS[b]}-{_LEN_BINS[b+1]}':n for b,n in sorted(self.lengths.items())},
-                'tokens':self.tokens, 'ratings':{str(k):v for k,v in sorted(self.ratings.items())}, 'settings':self.settings}
+# %% ../nbs/02_validators.ipynb #737eba15
+@patch
+def to_dict(self:QualityReport)->dict:
+    "The report as JSON-ready data"
+    return {'path':self.path, 'records':self.records, 'errors':self.errors, 'warnings':self.warnings, 'ok':self.ok,
+            'counts':dict(self.counts), 'findings':{k:[asdict(f) for f in v] for k,v in self.findings.items()},
+            'lengths':{f'{_LEN_BINS[b]}-{_LEN_BINS[b+1]}':n for b,n in sorted(self.lengths.items())},
+            'tokens':self.tokens, 'ratings':{str(k):v for k,v in sorted(self.ratings.items())},
+            'settings':self.settings}
 
-    def figure(self):
-        "A matplotlib figure: narrative lengths, token counts, ratings"
-        import matplotlib; matplotlib.use('Agg')
-        import matplotlib.pyplot as plt
-        fig,axs = plt.subplots(1, 3, figsize=(13, 3.5))
-        bins = sorted(self.lengths)
-        axs[0].bar([f'<{_LEN_BINS[b+1]}' if b < len(_LEN_BINS)-2 else f'≥{_LEN_BINS[b]}' for b in bins], [self.lengths[b] for b in bins], color='#4C72B0')
-        axs[0].set_title('narrative length (characters)'); axs[0].tick_params(axis='x', rotation=45)
-        if self.tokens: axs[1].hist(self.tokens, bins=30, color='#55A868')
-        axs[1].set_title('tokens per example' + ('' if self.tokens else ' (no tokenizer given)'))
-        axs[2].bar([str(r) for r in range(1,11)], [self.ratings.get(r, 0) for r in range(1,11)], color='#C44E52')
-        axs[2].set_title(f'ratings ({self.ratings.get(None, 0)} unrated)')
-        fig.suptitle(f'{Path(self.path).name}: {self.records} records, {self.errors} errors, {self.warnings} warnings'); fig.tight_layout()
-        return fig
+@patch
+def figure(self:QualityReport):
+    "A matplotlib figure: narrative lengths, token counts, ratings"
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    fig,axs = plt.subplots(1, 3, figsize=(13, 3.5))
+    bins = sorted(self.lengths)
+    axs[0].bar([f'<{_LEN_BINS[b+1]}' if b < len(_LEN_BINS)-2 else f'≥{_LEN_BINS[b]}' for b in bins],
+               [self.lengths[b] for b in bins], color='#4C72B0')
+    axs[0].set_title('narrative length (characters)')
+    axs[0].tick_params(axis='x', rotation=45)
+    if self.tokens: axs[1].hist(self.tokens, bins=30, color='#55A868')
+    axs[1].set_title('tokens per example' + ('' if self.tokens else ' (no tokenizer given)'))
+    axs[2].bar([str(r) for r in range(1,11)], [self.ratings.get(r, 0) for r in range(1,11)], color='#C44E52')
+    axs[2].set_title(f'ratings ({self.ratings.get(None, 0)} unrated)')
+    fig.suptitle(f'{Path(self.path).name}: {self.records} records, {self.errors} errors, {self.warnings} warnings')
+    fig.tight_layout()
+    return fig
 
 # %% ../nbs/02_validators.ipynb #dc3c2848
 def load_tokenizer(tok):
@@ -251,57 +416,27 @@ def load_tokenizer(tok):
     try: return load(tok)
     except LLMForgeError as e: raise LLMForgeError(f'cannot load the tokenizer {str(tok)!r}: {e}') from None
 
-
-_SPLIT_CODE,_SPLIT_NAME = {None:0, 'train':1, 'val':2},{0:None, 1:'train', 2:'val'}
-_FILE_STRIDE = 10**12  # line numbers of the n-th file streamed are stored as n * _FILE_STRIDE + line
-
-def analyze(d, s:QualitySettings, keep_messages:bool=False)->tuple:
-    "The per-record part of validation, independent of other records (so it can run in worker processes)"
-    problems,info = check_record(d, s)
-    if not info.get('texts'): return problems,info.get('id'),None,0,None,None,None,None,None
-    prompt = info['prompt']
-    return (problems, info.get('id'), info.get('rating'), len(prompt), info.get('messages') if keep_messages else None,
-            _h64('\x00'.join(info['texts'])), _h64(normalize_text(prompt)) if prompt else 0, info.get('split'),
-            prompt if s.near_duplicates else '')
-
-def fingerprint_chunk(analyses:list, lines:list, splits:list)->dict:
-    "The cross-record fingerprints of a chunk of analyzed records, as compact numpy arrays"
-    import numpy as np
-    sigs = minhash_many([a[8] or '' for a in analyses])
-    sig = np.zeros((len(analyses), _NPERM), dtype=np.uint32)
-    for k,sg in enumerate(sigs):
-        if sg is not None: sig[k] = np.array(sg, dtype=np.uint64).astype(np.uint32)
-    return {'line': np.array(lines, dtype=np.int64), 'conv': np.array([a[5] or 0 for a in analyses], dtype=np.uint64),
-            'prompt': np.array([a[6] or 0 for a in analyses], dtype=np.uint64), 'has_sig': np.array([sg is not None for sg in sigs]),
-            'split': np.array([_SPLIT_CODE[sp] for sp in splits], dtype=np.int8), 'sig': sig}
-
-def analyze_lines(args)->tuple:
-    "`analyze` a chunk of raw JSONL lines `[(line_number, bytes)]`: per-record results and the chunk's fingerprints"
-    path,chunk,s = args
-    out = []
-    for i,raw in chunk:
-        try: d = _decode_line(raw, i, path) if not isinstance(raw, int) else _too_long(raw)
-        except DataError as e: out.append((i, ([('schema', e.msg)], None, None, 0, None, None, None, None, None))); continue
-        out.append((i, analyze(d, s)))
-    kept = [(i,a) for i,a in out if a[5] is not None]
-    fp = fingerprint_chunk([a for _,a in kept], [i for i,_ in kept], [a[7] for _,a in kept])
-    return [(i, a[:8]) for i,a in out],fp
-
+# %% ../nbs/02_validators.ipynb #59dd542b
 class QualityChecker:
     "Streaming validation: `add` records (or `merge_chunk` analyzed chunks), then `finish` for the report"
     def __init__(self, settings:QualitySettings=None, path:str=''):
         self.s = settings or QualitySettings()
-        self.report = QualityReport(path=str(path), settings={k:v for k,v in asdict(self.s).items() if k != 'tokenizer'})
+        self.report = QualityReport(path=str(path),
+                                    settings={k:v for k,v in asdict(self.s).items() if k != 'tokenizer'})
         self.tok = load_tokenizer(self.s.tokenizer)
         if self.tok is not None and not getattr(self.tok, 'chat_template', None):
-            raise LLMForgeError('the tokenizer has no chat template, so token counts would not match training; give a chat model or set one')
+            raise LLMForgeError('the tokenizer has no chat template, so token counts would not match training; give a '
+                                'chat model or set one')
         if self.tok is not None:
             from llmforge.templates import fingerprint
-            self.report.settings['template_fingerprint'] = fingerprint(self.tok)  # which template the token counts are for
+            # which template the token counts are for
+            self.report.settings['template_fingerprint'] = fingerprint(self.tok)
         self._fps,self._ids,self._pending = [],{},[]  # fingerprint chunks; ids by line (only where records have one)
         self.files,self.base = [str(path)],0          # files streamed so far; the line offset of the current one
 
-    def _add(self, check, msg, id, line): self.report.add(check, msg, id, self.report.path, line, self.s.keep)
+    def _add(self, check, msg, id, line):
+        "A finding in the current file"
+        self.report.add(check, msg, id, self.report.path, line, self.s.keep)
 
     def add(self, d, line:int=None, split:str=None):
         "Check one record (a parsed JSON value) found at `line`; `split` overrides the record's own"
@@ -311,109 +446,69 @@ class QualityChecker:
         if len(self._pending) >= 4096: self._flush()
 
     def _flush(self):
+        "Fingerprint the records added one by one since the last flush"
         if self._pending:
-            self._fps.append(fingerprint_chunk([a for a,_,_ in self._pending], [l for _,l,_ in self._pending], [sp for _,_,sp in self._pending]))
+            self._fps.append(fingerprint_chunk([a for a,_,_ in self._pending], [l for _,l,_ in self._pending],
+                                               [sp for _,_,sp in self._pending]))
             self._pending = []
 
-    def _record(self, a:tuple, line:int):
-        "The per-record findings and distributions of one analyzed record"
-        problems,id_,rating,plen,messages,h = a[:6]
-        rep = self.report
-        rep.records += 1
-        for check,msg in problems: self._add(check, msg, id_, line)
-        if h is None: return
-        if id_ is not None: self._ids[self.base + line] = id_
-        rep.ratings[rating] += 1
-        rep.lengths[_bin(plen)] += 1
-        if self.tok is not None and messages:
-            from llmforge.templates import count_tokens
-            n = count_tokens(self.tok, messages)
-            rep.tokens.append(n)
-            if self.s.max_tokens and n > self.s.max_tokens: self._add('tokens', f'{n} tokens with the chat template, over max_tokens {self.s.max_tokens}', id_, line)
+# %% ../nbs/02_validators.ipynb #47ed7a7a
+@patch
+def _record(self:QualityChecker, a:tuple, line:int):
+    "The per-record findings and distributions of one analyzed record"
+    problems,id_,rating,plen,messages,h = a[:6]
+    rep = self.report
+    rep.records += 1
+    for check,msg in problems: self._add(check, msg, id_, line)
+    if h is None: return
+    if id_ is not None: self._ids[self.base + line] = id_
+    rep.ratings[rating] += 1
+    rep.lengths[_bin(plen)] += 1
+    if self.tok is not None and messages:
+        from llmforge.templates import count_tokens
+        n = count_tokens(self.tok, messages)
+        rep.tokens.append(n)
+        if self.s.max_tokens and n > self.s.max_tokens:
+            msg = f'{n} tokens with the chat template, over max_tokens {self.s.max_tokens}'
+            self._add('tokens', msg, id_, line)
 
-    def merge_chunk(self, results:list, fp:dict, split:str=None):
-        "Fold a chunk analyzed by `analyze_lines` (possibly in another process) into the report"
-        for i,a in results: self._record(a, i)
-        if split is not None: fp['split'][:] = _SPLIT_CODE[split]
-        fp['line'] += self.base
-        self._fps.append(fp)
+# %% ../nbs/02_validators.ipynb #92768e90
+@patch
+def merge_chunk(self:QualityChecker, results:list, fp:dict, split:str=None):
+    "Fold a chunk analyzed by `analyze_lines` (possibly in another process) into the report"
+    for i,a in results: self._record(a, i)
+    if split is not None: fp['split'][:] = _SPLIT_CODE[split]
+    fp['line'] += self.base
+    self._fps.append(fp)
 
-    def next_file(self, path):
-        "Records from here on come from another file (a validation file): its line numbers start again at 1"
-        self._flush()
-        self.files.append(str(path)); self.base = (len(self.files)-1) * _FILE_STRIDE
+@patch
+def next_file(self:QualityChecker, path):
+    "Records from here on come from another file (a validation file): its line numbers start again at 1"
+    self._flush()
+    self.files.append(str(path))
+    self.base = (len(self.files)-1) * _FILE_STRIDE
 
-    def finish(self)->QualityReport:
-        "Resolve the cross-record checks (duplicates, leakage, near duplicates) over all fingerprints, in line order"
-        import numpy as np
-        self._flush()
-        found = []  # (line, check, message)
-        if self._fps:
-            f = {k: np.concatenate([c[k] for c in self._fps]) for k in self._fps[0]}
-            found = _cross_record(f, self.s)
-        for line,check,msg in sorted(found, key=lambda x: x[0]):  # a line number here also says which file
-            if len(self.report.findings.get(check, ())) < self.s.keep: msg = re.sub(r'line (\d+)', lambda m: self._where(int(m.group(1))), msg())
-            self.report.add(check, msg, self._ids.get(line), self.files[line // _FILE_STRIDE], line % _FILE_STRIDE, self.s.keep)
-        return self.report
-
-    def _where(self, line:int)->str:
-        return f'line {line % _FILE_STRIDE}' + (f' of {self.files[line // _FILE_STRIDE]}' if len(self.files) > 1 else '')
-
-def _first_in_group(keys, idx):
-    "For records `idx` sorted by `keys` (stable), the position of the first record of each one's group"
+@patch
+def finish(self:QualityChecker)->QualityReport:
+    "Resolve the cross-record checks (duplicates, leakage, near duplicates) over all fingerprints, in line order"
     import numpy as np
-    k = keys[idx]
-    new = np.ones(len(idx), dtype=bool); new[1:] = k[1:] != k[:-1]
-    return idx[np.maximum.accumulate(np.where(new, np.arange(len(idx)), 0))]
+    self._flush()
+    found = []  # (line, check, message)
+    if self._fps:
+        f = {k: np.concatenate([c[k] for c in self._fps]) for k in self._fps[0]}
+        found = _cross_record(f, self.s)
+    for line,check,msg in sorted(found, key=lambda x: x[0]):  # a line number here also says which file
+        if len(self.report.findings.get(check, ())) < self.s.keep:
+            msg = re.sub(r'line (\d+)', lambda m: self._where(int(m.group(1))), msg())
+        self.report.add(check, msg, self._ids.get(line), self.files[line // _FILE_STRIDE], line % _FILE_STRIDE,
+                        self.s.keep)
+    return self.report
 
-def _cross_record(f:dict, s:QualitySettings)->list:
-    "Exact duplicates, exact and near leakage, and near duplicates, from the fingerprints of every record"
-    import numpy as np
-    n,line,out = len(f['line']),f['line'],[]
-    if n == 0: return out                 # no line parsed: nothing to compare (and empty arrays lose their dtypes)
-    order = np.arange(n)
-    # exact duplicates: the same conversation as an earlier record
-    idx = order[np.argsort(f['conv'], kind='stable')]
-    first = _first_in_group(f['conv'], idx)
-    dup = np.zeros(n, dtype=bool); dup[idx[first != idx]] = True
-    out += [(int(line[i]), 'duplicate', lambda j=int(line[j]): f'the same conversation as line {j}') for i,j in zip(idx, first) if i != j]
-    # exact leakage: a prompt in both train and val (reported on the later record, pointing at the earlier one)
-    leak = np.zeros(n, dtype=bool)
-    cand = order[(f['prompt'] != 0) & (f['split'] > 0) & ~dup]
-    idx = cand[np.argsort(f['prompt'][cand], kind='stable')]
-    pk = f['prompt'][idx]
-    if len(idx) > 1:
-        for g in np.split(idx, np.nonzero(pk[1:] != pk[:-1])[0] + 1):
-            if len(g) < 2: continue
-            firsts = {}
-            for i in g:
-                other = 3 - int(f['split'][i])
-                if other in firsts:
-                    leak[i] = True
-                    out.append((int(line[i]), 'leakage', lambda o=other, j=int(line[firsts[other]]): f'the same prompt is in {_SPLIT_NAME[o]} at line {j}'))
-                firsts.setdefault(int(f['split'][i]), i)
-    # near duplicates and near leakage: LSH on the MinHash signatures, each record against the previous one in its band
-    if s.near_duplicates:
-        sig = f['sig']
-        ok = order[f['has_sig'] & ~dup & ~leak]
-        best,best_j = np.zeros(n),np.full(n, -1)
-        r = _NPERM // _BANDS
-        for b in range(_BANDS):
-            band = np.ascontiguousarray(sig[ok, b*r:(b+1)*r]).view(np.uint64)  # 4 x 32 bits -> 2 x 64 bits
-            key = band[:, 0] * np.uint64(0x9E3779B97F4A7C15) ^ band[:, 1]
-            o = np.argsort(key, kind='stable')
-            same = key[o[1:]] == key[o[:-1]]
-            i,j = ok[o[1:][same]],ok[o[:-1][same]]
-            sims = (sig[i] == sig[j]).sum(axis=1) / _NPERM
-            better = sims > best[i]
-            best[i[better]],best_j[i[better]] = sims[better],j[better]
-        for i in np.nonzero(best >= s.near_threshold)[0]:
-            j = best_j[i]
-            a,b2 = int(f['split'][i]),int(f['split'][j])
-            sim,jl = float(best[i]),int(line[j])
-            if {a, b2} == {1, 2}: out.append((int(line[i]), 'leakage', lambda sim=sim, o=b2, jl=jl: f'a near-identical prompt ({sim:.0%} similar) is in {_SPLIT_NAME[o]} at line {jl}'))
-            else: out.append((int(line[i]), 'near_duplicate', lambda sim=sim, jl=jl: f'prompt {sim:.0%} similar to line {jl}'))
-    return out
+@patch
+def _where(self:QualityChecker, line:int)->str:
+    "A stored line number as text: 'line 3', or 'line 3 of val.jsonl' once several files were streamed"
+    where = f'line {line % _FILE_STRIDE}'
+    return where + f' of {self.files[line // _FILE_STRIDE]}' if len(self.files) > 1 else where
 
 # %% ../nbs/02_validators.ipynb #d7b49405
 def validate_records(records, settings:QualitySettings=None, path:str='')->QualityReport:
@@ -424,13 +519,14 @@ def validate_records(records, settings:QualitySettings=None, path:str='')->Quali
         ch.add(d, line)
     return ch.finish()
 
+# %% ../nbs/02_validators.ipynb #0f06a501
 MAX_LINE = 16 << 20   # bytes in one record: far above any training example, and what bounds memory on a hostile file
 
 def _too_long(n:int):
     raise DataError(f'the line is {n:,} bytes long, more than a record may be ({MAX_LINE:,}); is this a JSONL file?')
 
 def _lines(f):
-    "`(line_number, bytes)` of a binary file, never holding more than `MAX_LINE` bytes: a longer line comes as its length"
+    "`(line_number, bytes)` of a binary file in bounded memory: a line over `MAX_LINE` bytes comes as its length"
     i = 0
     while raw := f.readline(MAX_LINE + 1):
         i += 1
@@ -443,7 +539,7 @@ def _lines(f):
         else: yield i,raw
 
 def _chunks(path, size:int=4000, max_bytes:int=32 << 20):
-    "Lines of a JSONL file as chunks of `(line_number, bytes)` (at most `size` lines or `max_bytes`), blank lines skipped"
+    "Chunks of `(line_number, bytes)` of a JSONL file (at most `size` lines or `max_bytes`), blank lines skipped"
     try: f = open(path, 'rb')
     except FileNotFoundError: raise LLMForgeError(f'{path}: file not found') from None
     except IsADirectoryError: raise LLMForgeError(f'{path}: is a folder, not a JSONL file') from None
@@ -452,25 +548,32 @@ def _chunks(path, size:int=4000, max_bytes:int=32 << 20):
         for i,raw in _lines(f):
             if isinstance(raw, bytes):
                 if not raw.strip(): continue
-                raw = raw.rstrip(b'\r\n'); nb += len(raw)
+                raw = raw.rstrip(b'\r\n')
+                nb += len(raw)
             chunk.append((i, raw))
-            if len(chunk) == size or nb >= max_bytes: yield chunk; chunk,nb = [],0
+            if len(chunk) == size or nb >= max_bytes:
+                yield chunk
+                chunk,nb = [],0
         if chunk: yield chunk
 
+# %% ../nbs/02_validators.ipynb #02c61dbd
 def _stream(path, ch:QualityChecker, split:str=None, workers:int=1):
     "Feed every line of a JSONL file to `ch`, analyzing chunks in `workers` processes when > 1"
     if ch.tok is not None:  # token counts need the tokenizer: one process, record by record
         for c in _chunks(path):
             for i,raw in c:
-                try: d = _decode_line(raw, i, path) if not isinstance(raw, int) else _too_long(raw)
-                except DataError as e: ch._record(([('schema', e.msg)], None, None, 0, None, None), i); continue
+                try: d = decode_line(raw, i, path) if not isinstance(raw, int) else _too_long(raw)
+                except DataError as e:
+                    ch._record(([('schema', e.msg)], None, None, 0, None, None), i)
+                    continue
                 ch.add(d, i, split)
         return
     jobs = ((str(path), c, ch.s) for c in _chunks(path))
     if workers > 1:
         import multiprocessing as mp
         from collections import deque
-        ctx = mp.get_context('fork') if sys.platform.startswith('linux') else mp.get_context()  # fork is unsafe on macOS
+        # fork is unsafe on macOS
+        ctx = mp.get_context('fork') if sys.platform.startswith('linux') else mp.get_context()
         with ctx.Pool(workers) as pool:
             inflight = deque()  # at most two chunks per worker in flight: memory stays flat however long the file
             for job in jobs:
@@ -480,6 +583,7 @@ def _stream(path, ch:QualityChecker, split:str=None, workers:int=1):
     else:
         for job in jobs: ch.merge_chunk(*analyze_lines(job), split)
 
+# %% ../nbs/02_validators.ipynb #f760d947
 def validate_file(path,                          # a chat (or, for stage 3, preference) JSONL file
                   settings:QualitySettings=None, # what to check; or pass its fields as keywords
                   val=None,                      # a validation JSONL file: checked too, and for leakage against `path`
@@ -494,13 +598,15 @@ def validate_file(path,                          # a chat (or, for stage 3, pref
         validate('E11.9')
     import gc
     gc.freeze()  # the code set and everything loaded so far is permanent: the collector need not traverse it again
-    paused = gc.isenabled(); gc.disable()  # streaming makes millions of short-lived objects and no cycles
+    paused = gc.isenabled()
+    gc.disable()  # streaming makes millions of short-lived objects and no cycles
     try:
         _stream(path, ch, 'train' if val else None, workers)
         if val:
             ch.next_file(val)
             old,ch.report.path = ch.report.path,str(val)
-            _stream(val, ch, 'val', workers); ch.report.path = f'{old} + {val}'
+            _stream(val, ch, 'val', workers)
+            ch.report.path = f'{old} + {val}'
     finally:
         if paused: gc.enable()
     return ch.finish()
