@@ -15,7 +15,6 @@ from .core import ROLES, SPLITS, DataError, LLMForgeError, Message, check_tools,
 from .phi import find_phi
 from fastcore.basics import patch
 from .fingerprints import hash64, normalize_text, signatures, band_neighbours
-from .fingerprints import minhash, similarity  # still imported from here by generate.recipes
 
 # %% auto #0
 __all__ = ['CHECKS', 'THINK_OPEN', 'THINK_CLOSE', 'MAX_LINE', 'QualitySettings', 'Finding', 'check_reasoning', 'final_answer',

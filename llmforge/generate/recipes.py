@@ -453,7 +453,7 @@ class NearIndex:
     def _keys(self, sig): return [(b, sig[b*4:(b+1)*4]) for b in range(4)]
     def near(self, sig)->float:
         "The highest similarity of `sig` to a signature seen before"
-        from llmforge.validators import similarity
+        from llmforge.fingerprints import similarity
         if sig is None: return 0.0
         return max((similarity(sig, o) for k in self._keys(sig) for o in self.bands.get(k, ())), default=0.0)
     def add(self, sig):
@@ -496,7 +496,7 @@ class Intake:
     "Turns a run's outcomes into checked examples in the project, counting everything in the report"
     def __init__(self, project, recipe:Recipe, teacher:Teacher, rep:GenerationReport, ledger:Ledger, todo:list,
                  retries:int=1, progress=None, flush_every:int=20):
-        from llmforge.validators import minhash
+        from llmforge.fingerprints import minhash
         self.p,self.recipe,self.teacher,self.rep,self.ledger = project,recipe,teacher,rep,ledger
         self.retries,self.progress,self.flush_every = retries,progress,flush_every
         self.s = recipe.quality()
@@ -523,7 +523,8 @@ class Intake:
 @patch
 def to_example(self:Intake, it:Item, rec:dict, o)->Example:
     "The checked example of one record of an answer; `Reject` with the first reason it fails"
-    from llmforge.validators import check_record, minhash
+    from llmforge.fingerprints import minhash
+    from llmforge.validators import check_record
     msgs,meta = rec['messages'],rec.get('metadata', {})
     d = ({'prompt': msgs[:-1], 'chosen': msgs[-1]['content'], 'rejected': meta['rejected']} if 'rejected' in meta
          else {'messages': msgs})
