@@ -48,19 +48,18 @@ def cmd_train(args, io:IO)->int:
     return 0
 
 # %% ../../nbs/13d_cli_train.ipynb #bb1417ab
-def describe_run(r:dict)->str:
-    "One line about a run record"
-    when = r.get('created_at', '')[:16].replace('T', ' ')
-    what = f"{r.get('backend', 'torch')} {r.get('kind', 'sft')} stage {r.get('stage', 1)}"
-    head = f"{r['id']}  {when}  {what}  {r.get('status', '?')}"
-    if 'job_id' in r:
-        model = f" -> model {r['model_id']}" if r.get('model_id') else ''
-        error = f" ({r['error']})" if r.get('error') else ''
-        tail = f"job {r['job_id']} on {r.get('base_model', '')}{model}{error}"
+def describe_run(r)->str:
+    "One line about a run record (`llmforge.train.record.RunRecord`)"
+    when = (r.created_at or '')[:16].replace('T', ' ')
+    head = f"{r.id}  {when}  {r.backend} {r.kind} stage {r.stage}  {r.status}"
+    if r.job_id:
+        model = f" -> model {r.model_id}" if r.model_id else ''
+        error = f" ({r.error})" if r.error else ''
+        tail = f"job {r.job_id} on {r.base_model}{model}{error}"
     else:
-        f = lambda k: f'{r[k]:.3f}' if isinstance(r.get(k), (int, float)) else '-'
-        output = (r.get('paths') or {}).get('output', '')
-        tail = f"{r.get('steps', '?')} steps, loss {f('final_loss')}, eval {f('eval_loss')}, {output}"
+        f = lambda v: f'{v:.3f}' if isinstance(v, (int, float)) else '-'
+        tail = f"{r.steps if r.steps is not None else '?'} steps, loss {f(r.final_loss)}, eval {f(r.eval_loss)}, " \
+               f"{r.paths.get('output', '')}"
     return f'{head}  {tail}'
 
 # %% ../../nbs/13d_cli_train.ipynb #b8c34c6b
@@ -86,11 +85,13 @@ def cmd_status(args, io:IO)->int:
     if args.refresh:
         from llmforge.train.hosted import refresh_runs
         refresh_runs(p, say=None if args.json else (lambda m: print(m, file=io.stderr, flush=True)))
-    runs = Project(p.path).config.runs
+    from llmforge.train.record import list_runs
+    runs = list_runs(p.path)
     if not runs: raise LLMForgeError(f'{p.path} has no training runs yet: train one with `llmforge train CONFIG -p '
                                      f'{p.path}`')
     shown = runs if args.all else runs[-1:]
-    if args.json: io.print(json.dumps(shown if args.all else shown[0], indent=1, ensure_ascii=False))
+    dicts = [r.to_dict() for r in shown]
+    if args.json: io.print(json.dumps(dicts if args.all else dicts[0], indent=1, ensure_ascii=False))
     else:
         for r in shown: io.print(describe_run(r))
     return 0
