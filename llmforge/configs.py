@@ -45,7 +45,7 @@ class LoraConfig:
     alpha:int=32                               # scale: the update is multiplied by alpha / r
     dropout:float=0.05                         # dropout on the adapter's input while training
     target_modules:list[str]|str='all-linear'  # which linear layers get an adapter
-    last_layers:int|None=None                  # LoRA in the last N decoder layers only (faster steps); None: every layer
+    last_layers:int|None=None                  # LoRA in the last N decoder layers only (faster steps); None: all
 
 @dataclass
 class OptimConfig:
@@ -68,7 +68,8 @@ class OptimConfig:
     seed:int=42
 
 # %% ../nbs/05_configs.ipynb #b9b786ba
-DPO_LOSSES = ('sigmoid', 'apo_zero', 'apo_down', 'ipo', 'hinge', 'robust', 'exo_pair', 'sppo_hard', 'nca_pair', 'bco_pair')
+DPO_LOSSES = ('sigmoid', 'apo_zero', 'apo_down', 'ipo', 'hinge', 'robust', 'exo_pair', 'sppo_hard', 'nca_pair',
+              'bco_pair')
 
 @dataclass
 class DPOConfig:
@@ -98,6 +99,7 @@ class TrainPaths:
     output_dir:Path
     init_adapter:Path|None
 
+# %% ../nbs/05_configs.ipynb #d902ebc8
 @dataclass
 class TrainConfig:
     "A training stage: model, data, method and hyper-parameters"
@@ -128,6 +130,7 @@ class TrainConfig:
         return TrainPaths(str(bm) if bm.exists() else self.base_model, data, train, val, base/self.output_dir,
                           base/self.init_adapter if self.init_adapter else None)
 
+# %% ../nbs/05_configs.ipynb #aee97911
 CONFIG_KINDS = {'data': DataConfig, 'train': TrainConfig}
 
 # %% ../nbs/05_configs.ipynb #c76b7fb9
@@ -149,6 +152,7 @@ def _tname(t)->str:
 # %% ../nbs/05_configs.ipynb #424f9dd4
 _BAD = object()
 
+# %% ../nbs/05_configs.ipynb #19f9beeb
 def _convert(v, t, key:str, errs:list):
     "`v` as type `t`, or append an error naming `key`; returns a sentinel on error"
     origin = get_origin(t)
@@ -180,6 +184,7 @@ def _convert(v, t, key:str, errs:list):
     if type(v) is t: return v
     return bad(f'must be {_tname(t)}, got {v!r}')
 
+# %% ../nbs/05_configs.ipynb #f0de4fea
 def _build(cls, d, prefix:str, errs:list):
     "An instance of dataclass `cls` from dict `d`, appending every problem to `errs`"
     if not isinstance(d, dict):
@@ -192,7 +197,8 @@ def _build(cls, d, prefix:str, errs:list):
         key = f'{prefix}.{k}' if prefix else str(k)
         if k not in hints:
             near = difflib.get_close_matches(str(k), names, 1)
-            errs.append(f'{key}: unknown key' + (f' (did you mean {near[0]!r}?)' if near else f' (allowed: {", ".join(names)})'))
+            hint = f' (did you mean {near[0]!r}?)' if near else f' (allowed: {", ".join(names)})'
+            errs.append(f'{key}: unknown key' + hint)
             continue
         kw[k] = _convert(v, hints[k], key, errs)
     for f in fields(cls):
@@ -207,26 +213,29 @@ def _check_ranges(cfg:TrainConfig, errs:list):
     def pos(key, v):
         if v is not None and v <= 0: errs.append(f'{key}: must be > 0, got {v}')
     t,l = cfg.training,cfg.lora
-    for k in ('epochs','batch_size','grad_accum','learning_rate','max_seq_len','max_grad_norm','max_steps','eval_steps',
-              'save_steps'):
+    for k in ('epochs','batch_size','grad_accum','learning_rate','max_seq_len','max_grad_norm','max_steps',
+              'eval_steps','save_steps'):
         pos(f'training.{k}', getattr(t, k))
     for k in ('r', 'alpha', 'last_layers'): pos(f'lora.{k}', getattr(l, k))
     if not 0 <= t.warmup_ratio < 1: errs.append(f'training.warmup_ratio: must be in [0, 1), got {t.warmup_ratio}')
     if not 0 <= l.dropout < 1: errs.append(f'lora.dropout: must be in [0, 1), got {l.dropout}')
-    limits = (('training.learning_rate', t.learning_rate, 1), ('training.epochs', t.epochs, 1000), ('lora.r', l.r, 4096),
-              ('lora.alpha', l.alpha, 65536), ('training.batch_size', t.batch_size, 65536),
+    limits = (('training.learning_rate', t.learning_rate, 1), ('training.epochs', t.epochs, 1000),
+              ('lora.r', l.r, 4096), ('lora.alpha', l.alpha, 65536), ('training.batch_size', t.batch_size, 65536),
               ('training.grad_accum', t.grad_accum, 65536), ('training.max_seq_len', t.max_seq_len, 1 << 20),
               ('training.max_steps', t.max_steps, 10**8))
     for key,v,hi in limits:
-        if v is not None and v > hi: errs.append(f'{key}: {v} is beyond any sensible run (at most {hi}); check the value')
+        if v is not None and v > hi:
+            errs.append(f'{key}: {v} is beyond any sensible run (at most {hi}); check the value')
 
 # %% ../nbs/05_configs.ipynb #7a930034
-_SFT_ONLY = {'grad_accum': 1, 'packing': False, 'eval_steps': None, 'save_steps': None, 'early_stopping_patience': None}
+_SFT_ONLY = {'grad_accum': 1, 'packing': False, 'eval_steps': None, 'save_steps': None,
+             'early_stopping_patience': None}
 
 def _check_objective(cfg:TrainConfig, errs:list):
     "DPO needs stage 3 pairs, its own settings and nothing of the SFT loop's; SFT takes no DPO settings"
     if cfg.objective == 'dpo':
-        if cfg.stage != 3: errs.append(f'objective: dpo trains on preference pairs, which are stage 3 (stage is {cfg.stage})')
+        if cfg.stage != 3:
+            errs.append(f'objective: dpo trains on preference pairs, which are stage 3 (stage is {cfg.stage})')
         if cfg.dpo is None: cfg.dpo = DPOConfig()
         if cfg.dpo.beta <= 0: errs.append(f'dpo.beta: must be > 0, got {cfg.dpo.beta}')
         if not 0 <= cfg.dpo.label_smoothing < 0.5:
@@ -234,15 +243,19 @@ def _check_objective(cfg:TrainConfig, errs:list):
         if cfg.dpo.loss_type == 'exo_pair' and cfg.dpo.label_smoothing == 0:
             errs.append('dpo.label_smoothing: loss_type exo_pair needs it above 0 (e.g. 0.001)')
         for k,off in _SFT_ONLY.items():
-            if getattr(cfg.training, k) != off: errs.append(f'training.{k}: not used by DPO; remove it from a dpo config')
+            if getattr(cfg.training, k) != off:
+                errs.append(f'training.{k}: not used by DPO; remove it from a dpo config')
     elif cfg.dpo is not None: errs.append('dpo: only used with objective: dpo')
-    if cfg.stage == 3 and cfg.objective != 'dpo': errs.append('objective: stage 3 data are preference pairs: use objective: dpo')
+    if cfg.stage == 3 and cfg.objective != 'dpo':
+        errs.append('objective: stage 3 data are preference pairs: use objective: dpo')
 
+# %% ../nbs/05_configs.ipynb #2bc74313
 def _check_backend(cfg:TrainConfig, errs:list):
     "What MLX and hosted backends can run, and hosted settings only for a hosted backend"
     hosted = cfg.backend in ('together', 'openai')
     if hosted or cfg.backend == 'mlx':
-        if cfg.objective == 'dpo': errs.append(f'backend: {cfg.backend} runs SFT only here; train DPO with backend: torch')
+        if cfg.objective == 'dpo':
+            errs.append(f'backend: {cfg.backend} runs SFT only here; train DPO with backend: torch')
         if cfg.method == 'qlora':
             errs.append(f'method: qlora is a torch method; with backend {cfg.backend} use lora'
                         + (' on an MLX-quantized base (mlx_lm.convert -q)' if cfg.backend == 'mlx' else ''))
@@ -252,6 +265,7 @@ def _check_backend(cfg:TrainConfig, errs:list):
     if cfg.hosted is not None and cfg.hosted.poll_seconds <= 0:
         errs.append(f'hosted.poll_seconds: must be > 0, got {cfg.hosted.poll_seconds}')
 
+# %% ../nbs/05_configs.ipynb #1880e887
 def _semantic(cfg, base:Path, errs:list):
     "Range checks, file references and rules between keys"
     def exists(key, rel):
@@ -259,11 +273,13 @@ def _semantic(cfg, base:Path, errs:list):
     if isinstance(cfg, DataConfig):
         exists('train', cfg.train)
         exists('val', cfg.val)
-        if cfg.max_tokens is not None and cfg.max_tokens <= 0: errs.append(f'max_tokens: must be > 0, got {cfg.max_tokens}')
+        if cfg.max_tokens is not None and cfg.max_tokens <= 0:
+            errs.append(f'max_tokens: must be > 0, got {cfg.max_tokens}')
         c = cfg.checks
         if c.min_chars is not None and c.max_chars is not None and c.min_chars > c.max_chars:
             errs.append(f'checks.min_chars: {c.min_chars} is above checks.max_chars {c.max_chars}')
-        if not 0 < c.near_threshold <= 1: errs.append(f'checks.near_threshold: must be in (0, 1], got {c.near_threshold}')
+        if not 0 < c.near_threshold <= 1:
+            errs.append(f'checks.near_threshold: must be in (0, 1], got {c.near_threshold}')
         return
     exists('data', cfg.data)
     exists('init_adapter', cfg.init_adapter)
@@ -294,8 +310,8 @@ def _yaml_load(text:str, path, max_values:int=100_000):
             for c in kids:
                 expand(c)
                 if total > max_values:
-                    raise ConfigError(path, [f'its YAML aliases expand to more than {max_values:,} values (an alias bomb?); '
-                                             'write the values out'])
+                    raise ConfigError(path, [f'its YAML aliases expand to more than {max_values:,} values '
+                                             '(an alias bomb?); write the values out'])
             sizes[id(n)] = total - before
         expand(node)
         return loader.construct_document(node)
@@ -312,7 +328,8 @@ def load_config(path)->DataConfig|TrainConfig:
     except IsADirectoryError: raise LLMForgeError(f'{path}: is a folder, not a config file') from None
     except yaml.YAMLError as e:
         mark = getattr(e, 'problem_mark', None)
-        raise ConfigError(f'{path}:{mark.line+1}' if mark else path, [f'invalid YAML: {getattr(e, "problem", e)}']) from None
+        where = f'{path}:{mark.line+1}' if mark else path
+        raise ConfigError(where, [f'invalid YAML: {getattr(e, "problem", e)}']) from None
     if not isinstance(d, dict): raise ConfigError(path, ['must be a mapping with a `kind` of data or train'])
     kind = d.get('kind')
     if kind not in CONFIG_KINDS:

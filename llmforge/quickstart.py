@@ -1,4 +1,4 @@
-"""The whole path in one command, offline, on a real model: project, validation, base and baselines, LoRA, paired tests, GGUF through llama.cpp, report
+"""The whole path in one command, offline, on a real model: data, baselines, LoRA, paired tests, GGUF, report
 
 Docs: https://llmforge.github.io/llmforge/quickstart.html.md"""
 
@@ -28,7 +28,8 @@ def _optim(steps:int, batch_size:int, learning_rate:float)->OptimConfig:
     return OptimConfig(max_steps=steps, batch_size=batch_size, learning_rate=learning_rate, warmup_ratio=0.05,
                        max_seq_len=256)
 
-PRESETS = {'smollm2-135m-instruct': Preset(_optim(300, 8, 2e-3), LoraConfig(r=16, alpha=32, dropout=0.0, last_layers=15), 56),
+PRESETS = {'smollm2-135m-instruct': Preset(_optim(300, 8, 2e-3),
+                                            LoraConfig(r=16, alpha=32, dropout=0.0, last_layers=15), 56),
            'tiny': Preset(_optim(200, 4, 3e-3), LoraConfig(r=16, alpha=32, dropout=0.0), 24)}
 SYSTEM_PROMPT = 'Assign the billing code for the clinical narrative.'
 
@@ -43,7 +44,8 @@ def _project(work:Path, say)->tuple:
     "Steps 1-2: the project, validated; returns (project, train, seen-code val, unseen-code val)"
     from llmforge.project import Project
     from llmforge.validators import validate_project
-    proj = Project.init(work/'project', name='quickstart-medical-coding', domain='medical', system_prompt=SYSTEM_PROMPT)
+    proj = Project.init(work/'project', name='quickstart-medical-coding', domain='medical',
+                        system_prompt=SYSTEM_PROMPT)
     rep = proj.import_jsonl(files('llmforge').joinpath('data', 'quickstart.jsonl'), keep_split=True)
     for e in proj: proj.rate(e.id, 9)
     q = validate_project(proj)
@@ -54,7 +56,8 @@ def _project(work:Path, say)->tuple:
     unseen = [e for e in exs if e.split == 'val' and e.metadata.get('heldout') == 'unseen_code']
     codes = lambda xs: len({e.response for e in xs})
     say(f'1/7 project: {rep.added} medical-coding examples in {proj.path}: {len(train)} train ({codes(train)} codes); '
-        f'locked val: {len(seen)} new narratives of seen codes, {len(unseen)} of {codes(unseen)} codes never seen in training')
+        f'locked val: {len(seen)} new narratives of seen codes, {len(unseen)} of {codes(unseen)} codes never seen '
+        'in training')
     say(f'2/7 validation: {q.records} records, {q.errors} errors, {q.warnings} warnings')
     return proj, train, seen, unseen
 
@@ -64,8 +67,8 @@ def _scores(result)->dict:
     P = result.predictions
     right_system = [p['error_type'] not in ('unparseable', 'wrong_code_type', 'invalid_code') for p in P]
     a = result.metrics['accuracy']
-    return {'n': len(P), 'accuracy': a['value'], 'lo': a['lo'], 'hi': a['hi'], 'parseable': result.metrics['parseable']['value'],
-            'right_code_system': sum(right_system)/len(P)}
+    return {'n': len(P), 'accuracy': a['value'], 'lo': a['lo'], 'hi': a['hi'],
+            'parseable': result.metrics['parseable']['value'], 'right_code_system': sum(right_system)/len(P)}
 
 def _evaluate(predictor, seen:list, unseen:list)->dict:
     "A predictor's evaluations on both held-out parts: {'seen': EvalResult, 'unseen': EvalResult}"
@@ -106,8 +109,10 @@ def _ship(work:Path, base_folder, adapter, seen:list, unseen:list, hf:dict, max_
            'verified': bool(res.report and res.report.passed), 'modelfile': str(mf)}
     head = f"`{res.path.name}` ({out['size_mb']:.1f} MB, {res.bits_per_weight:.2f} bits/weight)"
     if not llama:
-        out['summary'] = head + " and an Ollama `Modelfile`; install llama-cpp-python (`pip install 'llmforge[gguf]'`) for Q4_K_M run through llama.cpp here."
-        say(f"6/7 shipped: {out['summary']}"); return out
+        out['summary'] = (head + " and an Ollama `Modelfile`; install llama-cpp-python "
+                          "(`pip install 'llmforge[gguf]'`) for Q4_K_M run through llama.cpp here.")
+        say(f"6/7 shipped: {out['summary']}")
+        return out
     from llmforge.quantizers.verify import GGUFPredictor
     p = GGUFPredictor(res.path, max_new_tokens=max_new_tokens, name=f'tuned {kind}')
     try: ev = _evaluate(p, seen, unseen)
@@ -116,7 +121,8 @@ def _ship(work:Path, base_folder, adapter, seen:list, unseen:list, hf:dict, max_
     out.update(seen=_scores(ev['seen']), unseen=_scores(ev['unseen']) if 'unseen' in ev else None, vs_hf=c,
                answered=sum(bool(str(x['prediction']).strip()) for x in ev['seen'].predictions))
     out['summary'] = (f"{head}, run by llama.cpp: {_line('', ev)[2:]}; against the HF model {c['diff']:+.1%} "
-                      f"[{c['lo']:+.1%}, {c['hi']:+.1%}], McNemar p = {c['p_value']:.2g}. Ollama `Modelfile` beside it.")
+                      f"[{c['lo']:+.1%}, {c['hi']:+.1%}], McNemar p = {c['p_value']:.2g}. "
+                      "Ollama `Modelfile` beside it.")
     say(f"6/7 shipped: {out['summary']}")
     return out
 
@@ -124,25 +130,33 @@ def _ship(work:Path, base_folder, adapter, seen:list, unseen:list, hf:dict, max_
 def _report(work:Path, f:dict)->str:
     "report.md from the figures"
     pct = lambda s: f"{s['accuracy']:.1%} [{s['lo']:.1%}, {s['hi']:.1%}]" if s else '-'
+    d,st = f['data'],f['settings']
     L = ['# llmforge quickstart', '',
-         f"Base model **{f['model']}**; {f['data']['train']} training narratives ({f['data']['train_codes']} codes), "
-         f"{f['data']['seen']} held-out narratives of seen codes, {f['data']['unseen']} of {f['data']['unseen_codes']} codes "
-         f"never seen in training. LoRA r{f['settings']['lora']['r']}, {f['steps']} steps of batch {f['settings']['training']['batch_size']} "
+         f"Base model **{f['model']}**; {d['train']} training narratives ({d['train_codes']} codes), "
+         f"{d['seen']} held-out narratives of seen codes, {d['unseen']} of {d['unseen_codes']} codes "
+         f"never seen in training. LoRA r{st['lora']['r']}, {f['steps']} steps of batch {st['training']['batch_size']} "
          f"({f['train_seconds']:.0f} s, {f['tokens_per_s']:.0f} tokens/s). Whole run: {f['seconds']:.0f} s.", '',
          '![loss](run/loss.png)', '',
-         '| system | seen codes: exact [95% CI] | unseen codes: exact [95% CI] | parseable | right code system | held-out loss |',
+         '| system | seen codes: exact [95% CI] | unseen codes: exact [95% CI] | parseable | right code system '
+         '| held-out loss |',
          '|---|---|---|---|---|---|']
-    for k,name in (('base', 'base model'), ('keyword', 'keyword baseline'), ('tuned', 'tuned (HF)'), ('gguf', 'tuned (GGUF, llama.cpp)')):
+    systems = (('base', 'base model'), ('keyword', 'keyword baseline'), ('tuned', 'tuned (HF)'),
+               ('gguf', 'tuned (GGUF, llama.cpp)'))
+    for k,name in systems:
         s = f.get(k) or {}
         if 'seen' not in s: continue
         loss = f"{s['heldout_loss']:.3f}" if s.get('heldout_loss') is not None else '-'
-        L.append(f"| {name} | {pct(s['seen'])} | {pct(s.get('unseen'))} | {s['seen']['parseable']:.0%} | {s['seen']['right_code_system']:.0%} | {loss} |")
+        L.append(f"| {name} | {pct(s['seen'])} | {pct(s.get('unseen'))} | {s['seen']['parseable']:.0%} "
+                 f"| {s['seen']['right_code_system']:.0%} | {loss} |")
     L += ['', 'Paired tests on the seen-code narratives (the same examples for every system):', '',
           '| comparison | difference in exact code [95% CI] | McNemar p |', '|---|---|---|']
-    for k,t in f['tests'].items(): L.append(f"| {k} | {t['diff']:+.1%} [{t['lo']:+.1%}, {t['hi']:+.1%}] | {t['p_value']:.2g} |")
-    if f.get('goals'): L += ['', '## Goals', ''] + [f"- {'met' if ok else 'MISSED'}: {g}" for g,ok in f['goals'].items()]
+    for k,t in f['tests'].items():
+        L.append(f"| {k} | {t['diff']:+.1%} [{t['lo']:+.1%}, {t['hi']:+.1%}] | {t['p_value']:.2g} |")
+    if f.get('goals'):
+        L += ['', '## Goals', ''] + [f"- {'met' if ok else 'MISSED'}: {g}" for g,ok in f['goals'].items()]
     L += ['', '## Some held-out answers of the tuned model', '']
-    L += [f"- {'right' if p['correct'] else 'wrong'}: expected `{p['gold']}`, got `{str(p['prediction'])[:120]}`" for p in f['_examples']]
+    L += [f"- {'right' if p['correct'] else 'wrong'}: expected `{p['gold']}`, got `{str(p['prediction'])[:120]}`"
+          for p in f['_examples']]
     if f.get('gguf'): L += ['', '## Shipped', '', f['gguf']['summary']]
     return '\n'.join(L) + '\n'
 
@@ -156,15 +170,44 @@ def _test(a, b)->dict:
 def _goals(f:dict)->dict:
     "The goals a real model's run is held to (none for the tiny model)"
     if f['model'] == 'tiny': return {}
+    tb,tk = f['tests']['tuned vs base'],f['tests']['tuned vs keyword']
     g = {'tuned model at least 60% exact on seen codes': f['tuned']['seen']['accuracy'] >= 0.6,
-         'tuned beats the base model, p < 0.01': f['tests']['tuned vs base']['diff'] > 0 and f['tests']['tuned vs base']['p_value'] < 0.01,
-         'tuned beats the keyword baseline, p < 0.01': f['tests']['tuned vs keyword']['diff'] > 0 and f['tests']['tuned vs keyword']['p_value'] < 0.01,
+         'tuned beats the base model, p < 0.01': tb['diff'] > 0 and tb['p_value'] < 0.01,
+         'tuned beats the keyword baseline, p < 0.01': tk['diff'] > 0 and tk['p_value'] < 0.01,
          'whole run under 5 minutes': f['seconds'] < 300}
-    if 'seen' in (f.get('gguf') or {}): g['Q4_K_M GGUF within 3 points of the HF model'] = abs(f['gguf']['vs_hf']['diff']) <= 0.03 + 1e-9   # 3 of 100 is within
+    if 'seen' in (f.get('gguf') or {}):   # 3 of 100 is within
+        g['Q4_K_M GGUF within 3 points of the HF model'] = abs(f['gguf']['vs_hf']['diff']) <= 0.03 + 1e-9
     return g
 
+# %% ../nbs/14_quickstart.ipynb #355908c6
+def _hf_predictor(model, tok, max_new_tokens:int, name:str):
+    "Greedy answers of an HF model, 16 narratives at a time"
+    from llmforge.evaluation import HFPredictor
+    return HFPredictor(model, tok, max_new_tokens=max_new_tokens, batch_size=16, name=name)
+
+def _before_training(base, tok, train:list, seen:list, unseen:list, max_new_tokens:int, say)->tuple:
+    "Step 3: the base model's and the keyword baseline's evaluations, and the base model's held-out loss"
+    from llmforge.evaluation import KeywordMatch
+    from llmforge.train import heldout_loss
+    ev = {'base': _evaluate(_hf_predictor(base, tok, max_new_tokens, 'base'), seen, unseen),
+          'keyword': _evaluate(KeywordMatch(train), seen, unseen)}
+    loss = heldout_loss(base, tok, seen + unseen)
+    say(f"3/7 before training: {_line('base model', ev['base'])}; {_line('keyword baseline', ev['keyword'])}")
+    return ev, loss
+
+def _after_training(model, tok, ev:dict, seen:list, unseen:list, max_new_tokens:int, say)->tuple:
+    "Step 5: the tuned model's evaluations, and its paired tests against the base model and the keyword baseline"
+    tuned = _evaluate(_hf_predictor(model, tok, max_new_tokens, 'tuned'), seen, unseen)
+    tests = {'tuned vs base': _test(ev['base']['seen'], tuned['seen']),
+             'tuned vs keyword': _test(ev['keyword']['seen'], tuned['seen'])}
+    tb,tk = tests['tuned vs base'],tests['tuned vs keyword']
+    say(f"5/7 after training: {_line('tuned model', tuned)}; against the base {tb['diff']:+.0%} "
+        f"(McNemar p = {tb['p_value']:.2g}), against keywords {tk['diff']:+.0%} (p = {tk['p_value']:.2g})")
+    return tuned, tests
+
+# %% ../nbs/14_quickstart.ipynb #dfd1d971
 def quickstart(workdir,                          # a new folder for the project, the models and the report
-               model:str='smollm2-135m-instruct', # 'smollm2-135m-instruct', 'tiny' (a 30-second smoke test), or a model folder
+               model:str='smollm2-135m-instruct', # or 'tiny' (a 30-second smoke test), or a model folder
                steps:int=None,                   # LoRA training steps (default: the model's preset)
                seed:int=0,
                say=print,                        # where progress goes
@@ -172,8 +215,7 @@ def quickstart(workdir,                          # a new folder for the project,
               )->dict:
     "Run the whole pipeline on the bundled medical-coding data; returns the figures of the report"
     from llmforge.models import quiet_libraries
-    from llmforge.train import train_sft, record_run, heldout_loss
-    from llmforge.evaluation import HFPredictor, KeywordMatch
+    from llmforge.train import train_sft, record_run
     t0 = time.perf_counter()
     work = Path(workdir)
     if work.exists() and any(work.iterdir()): raise LLMForgeError(f'{work} is not empty; give a new folder')
@@ -182,29 +224,24 @@ def quickstart(workdir,                          # a new folder for the project,
     with quiet_libraries():
         proj,train,seen,unseen = _project(work, say)
         base,tok,base_folder = _base(work, model, seed)
-        f = {'model': model, 'steps': steps, 'settings': asdict(pre), 'data': {'train': len(train), 'seen': len(seen), 'unseen': len(unseen),
-             'train_codes': len({e.response for e in train}), 'unseen_codes': len({e.response for e in unseen})}}
-        val = seen + unseen
-        ev = {'base': _evaluate(HFPredictor(base, tok, max_new_tokens=pre.max_new_tokens, batch_size=16, name='base'), seen, unseen),
-              'keyword': _evaluate(KeywordMatch(train), seen, unseen)}
-        f['base'] = {'heldout_loss': heldout_loss(base, tok, val)}
-        say(f"3/7 before training: {_line('base model', ev['base'])}; {_line('keyword baseline', ev['keyword'])}")
+        f = {'model': model, 'steps': steps, 'settings': asdict(pre),
+             'data': {'train': len(train), 'seen': len(seen), 'unseen': len(unseen),
+                      'train_codes': len({e.response for e in train}),
+                      'unseen_codes': len({e.response for e in unseen})}}
+        ev,base_loss = _before_training(base, tok, train, seen, unseen, pre.max_new_tokens, say)
+        f['base'] = {'heldout_loss': base_loss}
         s = dataclasses.replace(pre.training, max_steps=steps, seed=seed)
         t1 = time.perf_counter()
-        run = train_sft(base, tok, train, work/'run', val=val, training=s, lora=pre.lora, progress=progress)
+        run = train_sft(base, tok, train, work/'run', val=seen + unseen, training=s, lora=pre.lora, progress=progress)
         f.update(train_seconds=time.perf_counter() - t1, tokens_per_s=run['tokens_per_s'])
         record_run(proj, run, tok, train, stage=1, base_model=str(model))
         say(f"4/7 trained {run['steps']} steps in {f['train_seconds']:.0f} s ({run['tokens_per_s']:.0f} tokens/s): "
             f"loss {run['log'][0]['loss']:.2f} -> {run['final_loss']:.2f}")
-        ev['tuned'] = _evaluate(HFPredictor(run['model'], tok, max_new_tokens=pre.max_new_tokens, batch_size=16, name='tuned'), seen, unseen)
+        ev['tuned'],tests = _after_training(run['model'], tok, ev, seen, unseen, pre.max_new_tokens, say)
         f['tuned'] = {'heldout_loss': run['eval_loss']}
         for k in ev: f.setdefault(k, {}).update({part: _scores(r) for part,r in ev[k].items()})
-        f['tests'] = {'tuned vs base': _test(ev['base']['seen'], ev['tuned']['seen']),
-                      'tuned vs keyword': _test(ev['keyword']['seen'], ev['tuned']['seen'])}
+        f['tests'] = tests
         f['_examples'] = ev['tuned']['seen'].predictions[:6]
-        say(f"5/7 after training: {_line('tuned model', ev['tuned'])}; against the base {f['tests']['tuned vs base']['diff']:+.0%} "
-            f"(McNemar p = {f['tests']['tuned vs base']['p_value']:.2g}), against keywords {f['tests']['tuned vs keyword']['diff']:+.0%} "
-            f"(p = {f['tests']['tuned vs keyword']['p_value']:.2g})")
         f['seconds'] = time.perf_counter() - t0
         _write(work, f)                                         # steps 1-5 stay on disk if shipping fails
         f['gguf'] = _ship(work, base_folder, run['output'], seen, unseen, ev['tuned'], pre.max_new_tokens, say)
@@ -212,9 +249,11 @@ def quickstart(workdir,                          # a new folder for the project,
     f['seconds'] = time.perf_counter() - t0
     f['goals'] = _goals(f)
     _write(work, f)
-    say(f"7/7 report: {work/'report.md'} ({f['seconds']:.0f} s)" + ''.join(f"\n  {'met' if ok else 'MISSED'}: {g}" for g,ok in f['goals'].items()))
+    goals = ''.join(f"\n  {'met' if ok else 'MISSED'}: {g}" for g,ok in f['goals'].items())
+    say(f"7/7 report: {work/'report.md'} ({f['seconds']:.0f} s)" + goals)
     return {k: v for k,v in f.items() if not k.startswith('_')}
 
+# %% ../nbs/14_quickstart.ipynb #665929eb
 def _write(work:Path, f:dict):
     atomic_write(work/'report.md', _report(work, f))
     atomic_write(work/'figures.json', json.dumps({k: v for k,v in f.items() if not k.startswith('_')}, indent=1))

@@ -10,8 +10,9 @@ import os, shutil, tempfile, time
 from pathlib import Path
 from ..core import LLMForgeError, read_examples, read_jsonl
 from ..configs import TrainConfig, load_config
-from .loop import (encode_chat, check_loss_mask, pack, collate, dist_info, loss_on_labels, check_fast_loss,
-                                 autocast_dtype, lora_targets, add_lora, latest_checkpoint, plot_losses)
+from .loop import (encode_chat, check_loss_mask, pack, collate, dist_info, loss_on_labels,
+                                 check_fast_loss, autocast_dtype, lora_targets, add_lora, latest_checkpoint,
+                                 plot_losses)
 from .sft import train_sft, heldout_loss
 from .dpo import encode_pair, dpo_loss, train_dpo, dpo_steps
 from .record import RunRecord, add_run, update_run, list_runs, data_hash, record_run
@@ -30,10 +31,9 @@ def load_rows(cfg:TrainConfig)->tuple:
 
 # %% ../../nbs/07f_train.ipynb #96625a5e
 def _load_base(cfg:TrainConfig, say):
-    "The base model and tokenizer of a config, with its stage's template, special tokens and initial adapter"
+    "The base model (on GPU k under torchrun, in 4 bits for qlora) and tokenizer of a config"
     import torch
     from llmforge.models import load_model
-    from llmforge.templates import set_template, add_special_tokens
     p = cfg.resolved()
     device = f"cuda:{os.environ.get('LOCAL_RANK', 0)}" if torch.cuda.is_available() else 'cpu'
     model,tok = load_model(p.base_model, device=device, quantization='4bit' if cfg.method == 'qlora' else None)
@@ -44,9 +44,9 @@ def _continue_from(model, cfg:TrainConfig):
     p = cfg.resolved()
     if not p.init_adapter: return model
     if cfg.objective == 'dpo' or cfg.method == 'full':
-        raise LLMForgeError(f'{getattr(cfg, "path", "config")}: init_adapter continues a LoRA with SFT; for {cfg.objective} '
-                            f'with method {cfg.method}, merge the adapter into its base first (llmforge.models.merge_adapter) '
-                            'and name the merged folder as base_model')
+        raise LLMForgeError(f'{getattr(cfg, "path", "config")}: init_adapter continues a LoRA with SFT; '
+                            f'for {cfg.objective} with method {cfg.method}, merge the adapter into its base first '
+                            '(llmforge.models.merge_adapter) and name the merged folder as base_model')
     from peft import PeftModel
     return PeftModel.from_pretrained(model, str(p.init_adapter), is_trainable=True)
 
@@ -55,6 +55,19 @@ def _encoded_lengths(cfg:TrainConfig, tok, rows:list)->list:
     n = cfg.training.max_seq_len
     if cfg.objective == 'dpo': return [len(encode_pair(tok, r, n)['chosen']['input_ids']) for r in rows]
     return [len(encode_chat(tok, e.messages, n, e.tools)['input_ids']) for e in rows]
+
+# %% ../../nbs/07f_train.ipynb #7dd2d339
+def _run_trainer(cfg:TrainConfig, model, tok, rows:list, val:list|None, t, dry_run:bool)->dict:
+    "Train with SFT or DPO into the config's output folder (a dry run: a temporary one); the trainer's summary"
+    dry = Path(tempfile.mkdtemp(prefix='llmforge-dry-run-')) if dry_run else None
+    out = dry or cfg.resolved().output_dir
+    try:
+        if cfg.objective == 'dpo': return train_dpo(model, tok, rows, out, cfg.dpo, t, cfg.lora)
+        return train_sft(model, tok, rows, out, val=val, training=t, lora=cfg.lora,
+                         method='lora' if cfg.method == 'qlora' else cfg.method, resume=not dry_run,
+                         progress=not dry_run)
+    finally:
+        if dry: shutil.rmtree(dry, ignore_errors=True)
 
 # %% ../../nbs/07f_train.ipynb #0866bd4d
 def train_torch(cfg:TrainConfig, project=None, dry_run:bool=False, max_steps:int=None, say=print)->dict:
@@ -78,20 +91,12 @@ def train_torch(cfg:TrainConfig, project=None, dry_run:bool=False, max_steps:int
     if dry_run: t = dataclasses.replace(t, max_steps=1, eval_steps=None, save_steps=None)
     elif max_steps: t = dataclasses.replace(t, max_steps=max_steps)
     lengths = _encoded_lengths(cfg, tok, rows)
-    dry = Path(tempfile.mkdtemp(prefix='llmforge-dry-run-')) if dry_run else None   # a dry run writes nothing of the user's
-    out = dry or cfg.resolved().output_dir
-    try:
-        if cfg.objective == 'dpo': summary = train_dpo(model, tok, rows, out, cfg.dpo, t, cfg.lora)
-        else:
-            summary = train_sft(model, tok, rows, out, val=val, training=t, lora=cfg.lora,
-                                method='lora' if cfg.method == 'qlora' else cfg.method, resume=not dry_run,
-                                progress=not dry_run)
-    finally:
-        if dry: shutil.rmtree(dry, ignore_errors=True)
+    summary = _run_trainer(cfg, model, tok, rows, val, t, dry_run)
     report = {'dry_run': dry_run, 'backend': 'torch', 'objective': cfg.objective, 'stage': cfg.stage,
               'examples': len(rows), 'tokens_max': max(lengths), 'tokens_mean': sum(lengths)/len(lengths),
               'truncated': sum(l >= t.max_seq_len for l in lengths), 'steps': summary['steps'],
-              'loss': summary['final_loss'], 'eval_loss': summary.get('eval_loss'), 'seconds': time.perf_counter() - t0,
+              'loss': summary['final_loss'], 'eval_loss': summary.get('eval_loss'),
+              'seconds': time.perf_counter() - t0,
               'peak_rss_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 'vocab': len(tok)}
     if torch.cuda.is_available(): report['peak_gpu_mb'] = torch.cuda.max_memory_allocated() / 2**20
     if not dry_run and project is not None and rank == 0:

@@ -13,7 +13,7 @@ from ..core import LLMForgeError, atomic_write
 from ..configs import DPOConfig, DPO_LOSSES, LoraConfig, OptimConfig
 from .loop import (collate, check_finite, dist_info, to_device, all_sum, sync_params, add_lora,
                                  plot_losses)
-from .sft import pad_id, run_settings
+from .sft import pad_id, run_settings, create_opt
 
 # %% auto #0
 __all__ = ['encode_pair', 'seq_logps', 'dpo_loss', 'dpo_step', 'dpo_steps', 'train_dpo']
@@ -56,7 +56,8 @@ def dpo_loss(pc, pr,            # policy log-probs of the chosen and rejected an
     c,r,eps = pc - rc,pr - rr,label_smoothing
     d = c - r
     if loss_type == 'sigmoid': return -(1 - eps) * F.logsigmoid(beta * d) - eps * F.logsigmoid(-beta * d)
-    if loss_type == 'robust': return (-(1 - eps) * F.logsigmoid(beta * d) + eps * F.logsigmoid(-beta * d)) / (1 - 2 * eps)
+    if loss_type == 'robust':
+        return (-(1 - eps) * F.logsigmoid(beta * d) + eps * F.logsigmoid(-beta * d)) / (1 - 2 * eps)
     if loss_type == 'exo_pair':
         if not eps > 0: raise LLMForgeError('loss_type exo_pair needs label_smoothing > 0 (e.g. 0.001)')
         qw,ql = torch.sigmoid(beta * d),torch.sigmoid(-beta * d)
@@ -93,6 +94,34 @@ def dpo_steps(training:OptimConfig, n_pairs:int)->int:
     "Optimizer steps of a DPO run: `max_steps`, else `epochs` passes over the pairs"
     return training.max_steps or max(1, int(training.epochs * n_pairs / training.batch_size))
 
+# %% ../../nbs/07b_train_dpo.ipynb #1bf54c11
+def _update(model, sums:list,   # this process's summed [loss, chosen reward, rejected reward] (`dpo_step`)
+            N:int,              # the pairs of the whole step
+            step:int, params:list, opt, sched, training:OptimConfig, world:int)->dict:
+    "Sum gradients and sums across processes, clip, step the optimizer; the step's log record"
+    import torch
+    if world > 1:
+        sync_params(params)
+        sums = all_sum(sums, model)
+    loss,rc,rr = (v / N for v in sums)
+    check_finite(loss, step)
+    if training.max_grad_norm: torch.nn.utils.clip_grad_norm_(params, training.max_grad_norm)
+    opt.step()
+    sched.step()
+    opt.zero_grad(set_to_none=True)
+    return {'step': step, 'loss': loss, 'reward_chosen': rc, 'reward_rejected': rr, 'margin': rc - rr,
+            'lr': sched.get_last_lr()[0]}
+
+def _finish(model, tokenizer, out:Path, summary:dict, log:list, rank:int, world:int):
+    "Save the adapter, run.json and the loss plot from process 0"
+    import torch
+    if rank == 0:
+        model.save_pretrained(summary['output'])
+        tokenizer.save_pretrained(summary['output'])
+        atomic_write(out/'run.json', json.dumps(summary, indent=1))
+        plot_losses(log, out/'loss.png')
+    if world > 1: torch.distributed.barrier()
+
 # %% ../../nbs/07b_train_dpo.ipynb #9656b8ac
 def train_dpo(model, tokenizer,
               pairs:list,                 # {'prompt'|'messages', 'chosen', 'rejected'} preference pairs
@@ -103,7 +132,6 @@ def train_dpo(model, tokenizer,
              )->dict:
     "DPO on preference pairs with a LoRA adapter; the adapter-free model is the reference"
     import torch
-    from transformers import get_scheduler
     dpo,s = dpo or DPOConfig(),training or OptimConfig()
     lora = lora or LoraConfig()
     out = Path(output_dir)
@@ -112,37 +140,18 @@ def train_dpo(model, tokenizer,
     model = add_lora(model, lora)
     enc = [encode_pair(tokenizer, p, s.max_seq_len) for p in pairs]
     pad = pad_id(tokenizer)
-    params = [p for p in model.parameters() if p.requires_grad]
     rank,world = dist_info()
-    if world > 1: sync_params(params, grads=False)
     total = dpo_steps(s, len(pairs))
-    opt = torch.optim.AdamW(params, lr=s.learning_rate, weight_decay=s.weight_decay)
-    sched = get_scheduler(s.lr_scheduler, opt, num_warmup_steps=int(total * s.warmup_ratio), num_training_steps=total)
+    params,opt,sched = create_opt(model, s, total)
+    if world > 1: sync_params(params, grads=False)  # every process starts from process 0's weights
     log,rng = [],random.Random(s.seed)
     model.train()
     for step in range(1, total + 1):
         batch = rng.sample(enc, min(s.batch_size, len(enc)))
-        N = len(batch)
-        sums = dpo_step(model, batch[rank::world], N, pad, dpo, rank, world)   # this process's share of the pairs
-        if world > 1:
-            sync_params(params)
-            sums = all_sum(sums, model)
-        loss,rc,rr = (v / N for v in sums)
-        check_finite(loss, step)
-        if s.max_grad_norm: torch.nn.utils.clip_grad_norm_(params, s.max_grad_norm)
-        opt.step()
-        sched.step()
-        opt.zero_grad(set_to_none=True)
-        log.append({'step': step, 'loss': loss, 'reward_chosen': rc, 'reward_rejected': rr, 'margin': rc - rr,
-                    'lr': sched.get_last_lr()[0]})
+        sums = dpo_step(model, batch[rank::world], len(batch), pad, dpo, rank, world)   # this process's share
+        log.append(_update(model, sums, len(batch), step, params, opt, sched, s, world))
     model.eval()
-    adapter = out/'adapter'
     summary = {'status': 'completed', 'steps': total, 'final_loss': log[-1]['loss'], 'examples': len(pairs),
-               'settings': run_settings('lora', s, lora, dpo=asdict(dpo)), 'output': str(adapter), 'log': log}
-    if rank == 0:
-        model.save_pretrained(str(adapter))
-        tokenizer.save_pretrained(str(adapter))
-        atomic_write(out/'run.json', json.dumps(summary, indent=1))
-        plot_losses(log, out/'loss.png')
-    if world > 1: torch.distributed.barrier()
+               'settings': run_settings('lora', s, lora, dpo=asdict(dpo)), 'output': str(out/'adapter'), 'log': log}
+    _finish(model, tokenizer, out, summary, log, rank, world)
     return {**summary, 'model': model}

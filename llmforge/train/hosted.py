@@ -9,6 +9,7 @@ from __future__ import annotations
 import json, os, time, uuid, urllib.error, urllib.request
 from dataclasses import asdict
 from pathlib import Path
+from fastcore.basics import patch
 from ..core import LLMForgeError, DataError, now_iso, write_jsonl, read_examples
 from ..configs import HostedConfig, LoraConfig, OptimConfig, TrainConfig
 from ..project import Project, to_chat_record, EXPORT_FORMATS
@@ -20,14 +21,18 @@ __all__ = ['PROVIDERS', 'FINAL', 'HostedError', 'FineTuneAPI', 'TogetherAPI', 'c
 
 # %% ../../nbs/07e_train_hosted.ipynb #1f82f07f
 PROVIDERS = {
-    'together': dict(name='Together', url='https://api.together.xyz/v1', key='TOGETHER_API_KEY', base_var='TOGETHER_BASE_URL', keys_page='https://api.together.ai/settings/api-keys'),
-    'openai':   dict(name='OpenAI', url='https://api.openai.com/v1', key='OPENAI_API_KEY', base_var='OPENAI_BASE_URL', keys_page='https://platform.openai.com/api-keys'),
+    'together': dict(name='Together', url='https://api.together.xyz/v1', key='TOGETHER_API_KEY',
+                     base_var='TOGETHER_BASE_URL', keys_page='https://api.together.ai/settings/api-keys'),
+    'openai':   dict(name='OpenAI', url='https://api.openai.com/v1', key='OPENAI_API_KEY',
+                     base_var='OPENAI_BASE_URL', keys_page='https://platform.openai.com/api-keys'),
 }
 FINAL = ('succeeded', 'failed', 'cancelled')
 
 class HostedError(LLMForgeError):
     "A hosted fine-tuning API refused or failed a request"
-    def __init__(self, msg:str, status:int=None): self.status = status; super().__init__(msg)
+    def __init__(self, msg:str, status:int=None):
+        self.status = status
+        super().__init__(msg)
 
 def _multipart(fields:dict)->tuple:
     "Encode form fields (str values, or a `Path` for a file) as multipart/form-data: (body, content type)"
@@ -35,7 +40,8 @@ def _multipart(fields:dict)->tuple:
     parts = []
     for k,v in fields.items():
         if isinstance(v, Path):
-            head = f'--{b}\r\nContent-Disposition: form-data; name="{k}"; filename="{v.name}"\r\nContent-Type: application/jsonl\r\n\r\n'
+            head = (f'--{b}\r\nContent-Disposition: form-data; name="{k}"; filename="{v.name}"\r\n'
+                    'Content-Type: application/jsonl\r\n\r\n')
             parts.append(head.encode() + v.read_bytes() + b'\r\n')
         else: parts.append(f'--{b}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode())
     return b''.join(parts) + f'--{b}--\r\n'.encode(), f'multipart/form-data; boundary={b}'
@@ -53,7 +59,7 @@ class FineTuneAPI:
     "The OpenAI fine-tuning API (and compatible ones): upload files, create, retrieve, list and cancel jobs"
     provider = 'openai'
     def __init__(self,
-                 base_url:str=None,  # the API's address up to /v1; default: $OPENAI_BASE_URL / $TOGETHER_BASE_URL, else the provider's
+                 base_url:str=None,  # the API's address up to /v1 (default: $OPENAI_BASE_URL, else the provider's)
                  retries:int=4,      # extra tries after a 429, a 5xx or a dropped connection
                  backoff:float=1.0,  # first wait in seconds (doubling) when the answer has no Retry-After
                  timeout:float=120,  # seconds per request
@@ -67,71 +73,110 @@ class FineTuneAPI:
 
     def _key(self)->str:
         k = os.environ.get(self.key_var, '').strip()
-        if not k: raise HostedError(f'{self.key_var} is not set: export {self.key_var}=<your {self.name} key> (from {self.keys_page}); keys are read from the environment only')
+        if not k: raise HostedError(f'{self.key_var} is not set: export {self.key_var}=<your {self.name} key> '
+                                    f'(from {self.keys_page}); keys are read from the environment only')
         return k
 
     def _error(self, status:int, msg:str, what:str, tries:int)->HostedError:
         n,said = self.name,f': {msg}' if msg else ''
-        if status in (401, 403): t = f'{n} rejected the API key ({status}{said}); check {self.key_var} (keys: {self.keys_page})'
+        if status in (401, 403):
+            t = f'{n} rejected the API key ({status}{said}); check {self.key_var} (keys: {self.keys_page})'
         elif status in (400, 422): t = f'{n} refused {what} ({status}{said}); fix what it names and submit again'
-        elif status == 404: t = f'{n} found nothing for {what} (404{said}); check the model name, the job or file id, and the API address {self.base_url}'
-        elif status == 429: t = f'{n} is rate-limiting requests (429, {tries} tries{said}); wait a few minutes and run the command again'
-        elif status >= 500: t = f'{n} had a server error ({status}, {tries} tries{said}); try again later (`llmforge status --refresh` picks submitted jobs up again)'
+        elif status == 404:
+            t = (f'{n} found nothing for {what} (404{said}); check the model name, the job or file id, '
+                 f'and the API address {self.base_url}')
+        elif status == 429:
+            t = (f'{n} is rate-limiting requests (429, {tries} tries{said}); '
+                 'wait a few minutes and run the command again')
+        elif status >= 500:
+            t = (f'{n} had a server error ({status}, {tries} tries{said}); try again later '
+                 '(`llmforge status --refresh` picks submitted jobs up again)')
         else: t = f'{n} answered {status} to {what}{said}'
         return HostedError(t, status)
 
-    def request(self, method:str, path:str, body:dict=None, form:dict=None)->dict:
-        "One API call, retried on 429/5xx/dropped connections; returns the JSON answer"
-        key = self._key()
-        data,ctype = _multipart(form) if form is not None else (json.dumps(body).encode(), 'application/json') if body is not None else (None, None)
-        what = f'{method} {path}'
-        for attempt in range(self.retries + 1):
-            headers = {'Authorization': f'Bearer {key}', 'Accept': 'application/json', 'User-Agent': 'llmforge'}
-            if ctype: headers['Content-Type'] = ctype
-            req = urllib.request.Request(self.base_url + path, data=data, method=method, headers=headers)
-            try:
-                with urllib.request.urlopen(req, timeout=self.timeout) as r: return json.loads(r.read() or b'{}')
-            except urllib.error.HTTPError as e:
-                status,msg,wait = e.code,_message(e.read()),e.headers.get('Retry-After')
-                if (status == 429 or status >= 500) and attempt < self.retries:
-                    try: delay = min(float(wait), 120.0)
-                    except (TypeError, ValueError): delay = self.backoff * 2**attempt
-                    time.sleep(delay); continue
-                raise self._error(status, msg, what, attempt + 1) from None
-            except (urllib.error.URLError, ConnectionError, TimeoutError) as e:
-                if attempt < self.retries: time.sleep(self.backoff * 2**attempt); continue
-                raise HostedError(f'cannot reach {self.name} at {self.base_url} ({getattr(e, "reason", e)}); check the network, or the address (${self.base_var} or hosted.base_url)') from None
+# %% ../../nbs/07e_train_hosted.ipynb #345e6aff
+@patch
+def request(self:FineTuneAPI, method:str, path:str, body:dict=None, form:dict=None)->dict:
+    "One API call, retried on 429/5xx/dropped connections; returns the JSON answer"
+    key = self._key()
+    if form is not None: data,ctype = _multipart(form)
+    elif body is not None: data,ctype = json.dumps(body).encode(),'application/json'
+    else: data,ctype = None,None
+    what = f'{method} {path}'
+    for attempt in range(self.retries + 1):
+        headers = {'Authorization': f'Bearer {key}', 'Accept': 'application/json', 'User-Agent': 'llmforge'}
+        if ctype: headers['Content-Type'] = ctype
+        req = urllib.request.Request(self.base_url + path, data=data, method=method, headers=headers)
+        try:
+            with urllib.request.urlopen(req, timeout=self.timeout) as r: return json.loads(r.read() or b'{}')
+        except urllib.error.HTTPError as e:
+            status,msg,wait = e.code,_message(e.read()),e.headers.get('Retry-After')
+            if (status == 429 or status >= 500) and attempt < self.retries:
+                try: delay = min(float(wait), 120.0)
+                except (TypeError, ValueError): delay = self.backoff * 2**attempt
+                time.sleep(delay)
+                continue
+            raise self._error(status, msg, what, attempt + 1) from None
+        except (urllib.error.URLError, ConnectionError, TimeoutError) as e:
+            if attempt < self.retries:
+                time.sleep(self.backoff * 2**attempt)
+                continue
+            raise HostedError(f'cannot reach {self.name} at {self.base_url} ({getattr(e, "reason", e)}); '
+                              f'check the network, or the address (${self.base_var} or hosted.base_url)') from None
 
-    def upload(self, path)->str:
-        "Upload a training or validation JSONL; returns the file id"
-        return self.request('POST', '/files', form={'purpose': 'fine-tune', 'file': Path(path)})['id']
+# %% ../../nbs/07e_train_hosted.ipynb #197ef7b6
+@patch
+def upload(self:FineTuneAPI, path)->str:
+    "Upload a training or validation JSONL; returns the file id"
+    return self.request('POST', '/files', form={'purpose': 'fine-tune', 'file': Path(path)})['id']
 
-    def payload(self, model:str, train_file:str, val_file:str|None,
-                method:str, t:OptimConfig, l:LoraConfig, h:HostedConfig)->tuple:
-        "The create-job body, and the settings this provider takes no value for"
-        hp = {'n_epochs': max(1, round(t.epochs)), 'batch_size': t.batch_size}
-        if h.learning_rate_multiplier: hp['learning_rate_multiplier'] = h.learning_rate_multiplier
-        body = {'model': model, 'training_file': train_file, 'seed': t.seed,
-                'method': {'type': 'supervised', 'supervised': {'hyperparameters': hp}}}
-        if val_file: body['validation_file'] = val_file
-        if h.suffix: body['suffix'] = h.suffix
-        return body, ['method', 'training.learning_rate', 'lora']
+@patch
+def payload(self:FineTuneAPI, model:str, train_file:str, val_file:str|None,
+            method:str, t:OptimConfig, l:LoraConfig, h:HostedConfig)->tuple:
+    "The create-job body, and the settings this provider takes no value for"
+    hp = {'n_epochs': max(1, round(t.epochs)), 'batch_size': t.batch_size}
+    if h.learning_rate_multiplier: hp['learning_rate_multiplier'] = h.learning_rate_multiplier
+    body = {'model': model, 'training_file': train_file, 'seed': t.seed,
+            'method': {'type': 'supervised', 'supervised': {'hyperparameters': hp}}}
+    if val_file: body['validation_file'] = val_file
+    if h.suffix: body['suffix'] = h.suffix
+    return body, ['method', 'training.learning_rate', 'lora']
 
-    def create(self, body:dict)->dict: return self.request('POST', '/fine_tuning/jobs', body)
-    def retrieve(self, job_id:str)->dict: return self.request('GET', f'/fine_tuning/jobs/{job_id}')
-    def cancel(self, job_id:str)->dict: return self.request('POST', f'/fine_tuning/jobs/{job_id}/cancel')
-    def jobs(self, limit:int=20)->list: return self.request('GET', f'/fine_tuning/jobs?limit={limit}').get('data', [])
+@patch
+def create(self:FineTuneAPI, body:dict)->dict:
+    "Create a fine-tuning job"
+    return self.request('POST', '/fine_tuning/jobs', body)
 
-    def state(self, job:dict)->dict:
-        "A job as llmforge records it: status (queued, running, succeeded, failed, cancelled), model id, error"
-        st = {'validating_files': 'queued', 'queued': 'queued', 'running': 'running'}.get(job.get('status'), job.get('status'))
-        return {'status': st, 'provider_status': job.get('status'), 'model_id': job.get('fine_tuned_model'), 'error': (job.get('error') or {}).get('message')}
+@patch
+def retrieve(self:FineTuneAPI, job_id:str)->dict:
+    "A job as the provider describes it"
+    return self.request('GET', f'/fine_tuning/jobs/{job_id}')
 
+@patch
+def cancel(self:FineTuneAPI, job_id:str)->dict:
+    "Ask the provider to cancel a job"
+    return self.request('POST', f'/fine_tuning/jobs/{job_id}/cancel')
+
+@patch
+def jobs(self:FineTuneAPI, limit:int=20)->list:
+    "The newest jobs"
+    return self.request('GET', f'/fine_tuning/jobs?limit={limit}').get('data', [])
+
+@patch
+def state(self:FineTuneAPI, job:dict)->dict:
+    "A job as llmforge records it: status (queued, running, succeeded, failed, cancelled), model id, error"
+    s = job.get('status')
+    st = {'validating_files': 'queued', 'queued': 'queued', 'running': 'running'}.get(s, s)
+    return {'status': st, 'provider_status': job.get('status'), 'model_id': job.get('fine_tuned_model'),
+            'error': (job.get('error') or {}).get('message')}
+
+# %% ../../nbs/07e_train_hosted.ipynb #5297d89a
 class TogetherAPI(FineTuneAPI):
     "Together's fine-tuning API"
     provider = 'together'
     def upload(self, path)->str:
-        return self.request('POST', '/files/upload', form={'purpose': 'fine-tune', 'file_name': Path(path).name, 'file': Path(path)})['id']
+        form = {'purpose': 'fine-tune', 'file_name': Path(path).name, 'file': Path(path)}
+        return self.request('POST', '/files/upload', form=form)['id']
 
     def payload(self, model:str, train_file:str, val_file:str|None,
                 method:str, t:OptimConfig, l:LoraConfig, h:HostedConfig)->tuple:
@@ -153,16 +198,20 @@ class TogetherAPI(FineTuneAPI):
 
     def state(self, job:dict)->dict:
         s = job.get('status')
-        st = {'pending': 'queued', 'queued': 'queued', 'running': 'running', 'compressing': 'running', 'uploading': 'running', 'completed': 'succeeded',
-              'error': 'failed', 'user_error': 'failed', 'cancel_requested': 'cancelled', 'cancelled': 'cancelled'}.get(s, s)
-        return {'status': st, 'provider_status': s, 'model_id': job.get('output_name') or job.get('model_output_name'), 'error': job.get('error') or job.get('message') if st == 'failed' else None}
+        st = {'pending': 'queued', 'queued': 'queued', 'running': 'running', 'compressing': 'running',
+              'uploading': 'running', 'completed': 'succeeded', 'error': 'failed', 'user_error': 'failed',
+              'cancel_requested': 'cancelled', 'cancelled': 'cancelled'}.get(s, s)
+        return {'status': st, 'provider_status': s, 'model_id': job.get('output_name') or job.get('model_output_name'),
+                'error': (job.get('error') or job.get('message')) if st == 'failed' else None}
 
+# %% ../../nbs/07e_train_hosted.ipynb #47abf082
 def client(provider:str, base_url:str=None, **kw)->FineTuneAPI:
     "The API client of `provider` ('together' or 'openai')"
-    if provider not in PROVIDERS: raise LLMForgeError(f"unknown provider {provider!r} (choose from {', '.join(PROVIDERS)})")
+    if provider not in PROVIDERS:
+        raise LLMForgeError(f"unknown provider {provider!r} (choose from {', '.join(PROVIDERS)})")
     return (TogetherAPI if provider == 'together' else FineTuneAPI)(base_url, **kw)
 
-# %% ../../nbs/07e_train_hosted.ipynb #44391c38
+# %% ../../nbs/07e_train_hosted.ipynb #39f40eab
 def _open(project)->Project: return project if isinstance(project, Project) else Project(project)
 
 _EXAMPLE_MODELS = {'together': 'meta-llama/Meta-Llama-3.1-8B-Instruct-Reference', 'openai': 'gpt-4o-mini-2024-07-18'}
@@ -175,13 +224,14 @@ def _project_files(p:Project, provider:str)->tuple:
                             f'{p.config.threshold} and run `llmforge split`)')
     return res['paths']['train'], res['paths']['val'] if res['val'] else None, data_hash(p.exportable()['train'])
 
-def submit_job(project,                 # a `Project` (or its folder): the files come from it, the run goes in its runs[]
+# %% ../../nbs/07e_train_hosted.ipynb #04ed64f5
+def submit_job(project,                 # a `Project` (or its folder): its files are sent, the run goes in its runs[]
                provider:str=None,       # 'together' or 'openai'; default: the project's provider
                model:str=None,          # the provider's base model; default: the project's base_model
                method:str='lora',       # 'lora' or 'full' (Together); OpenAI chooses its own
                training:OptimConfig=None,  # epochs, batch size, learning rate, ... (default: `OptimConfig()`)
                lora:LoraConfig=None,    # adapter settings (default: `LoraConfig()`)
-               hosted:HostedConfig=None,   # suffix, OpenAI's learning-rate multiplier, evaluations (default: `HostedConfig()`)
+               hosted:HostedConfig=None,   # suffix, OpenAI's learning-rate multiplier, evaluations (`HostedConfig()`)
                train=None,              # a provider-format JSONL to upload instead of the project's export
                val=None,                # its validation JSONL (optional)
                stage:int=1,
@@ -206,7 +256,8 @@ def submit_job(project,                 # a `Project` (or its folder): the files
     body,not_sent = api.payload(model, train_id, val_id, method, t, l, h)
     st = api.state(job := api.create(body))
     rec = RunRecord(backend=provider, stage=stage, base_model=model, status=st['status'], job_id=job['id'],
-                    provider_status=st['provider_status'], base_url=api.base_url, files={'train': train_id, 'val': val_id},
+                    provider_status=st['provider_status'], base_url=api.base_url,
+                    files={'train': train_id, 'val': val_id},
                     data_hash=examples_hash or data_hash([json.loads(x) for x in lines]), examples=len(lines),
                     settings={'method': method, 'training': asdict(t), 'lora': asdict(l), 'hosted': asdict(h)},
                     not_sent=not_sent, model_id=st['model_id'], error=st['error'], updated_at=now_iso(),
@@ -215,11 +266,13 @@ def submit_job(project,                 # a `Project` (or its folder): the files
     say(f"{run.id}: {api.name} job {job['id']} {st['status']}")
     return run
 
+# %% ../../nbs/07e_train_hosted.ipynb #12908f1e
 def refresh_runs(project, run_ids:list=None, say=None)->list:
     "Poll the provider of each unfinished hosted run (or those named); saves status, errors and model ids; returns them"
     from llmforge.train.record import list_runs
     p = _open(project)
-    todo = [r for r in list_runs(p.path) if r.backend in PROVIDERS and (r.id in run_ids if run_ids else r.status not in FINAL)]
+    wanted = lambda r: r.id in run_ids if run_ids else r.status not in FINAL
+    todo = [r for r in list_runs(p.path) if r.backend in PROVIDERS and wanted(r)]
     done = []
     for r in todo:
         api = client(r.backend, r.base_url)
@@ -240,6 +293,7 @@ def wait_for(project, run_id:str, poll_seconds:float=30, timeout:float=None, say
         if r.status in FINAL or (timeout is not None and time.monotonic() - t0 > timeout): return r
         time.sleep(poll_seconds)
 
+# %% ../../nbs/07e_train_hosted.ipynb #8c4f9535
 def cancel_run(project, run_id:str)->RunRecord:
     "Ask the provider to cancel a hosted run's job; saves the new status"
     from llmforge.train.record import list_runs
@@ -249,7 +303,7 @@ def cancel_run(project, run_id:str)->RunRecord:
     api = client(r.backend, r.base_url)
     return update_run(p, run_id, **api.state(api.cancel(r.job_id)), updated_at=now_iso())
 
-# %% ../../nbs/07e_train_hosted.ipynb #98325461
+# %% ../../nbs/07e_train_hosted.ipynb #9418f07f
 def _config_files(cfg:TrainConfig, out:Path)->tuple:
     "The config's train (and val) examples written as provider-format JSONL: (train path, val path or None, hash)"
     files = cfg.resolved()
@@ -272,20 +326,24 @@ def _config_files(cfg:TrainConfig, out:Path)->tuple:
         write_jsonl(paths[name], recs)
     return paths['train'], paths['val'], h
 
+# %% ../../nbs/07e_train_hosted.ipynb #356d84a9
 def train_hosted(cfg:TrainConfig, project=None, dry_run:bool=False, max_steps:int=None, say=print)->dict:
     "Submit a training config with backend together/openai as a hosted job (or check it, with `dry_run`)"
     if project is None:
         raise LLMForgeError('a hosted job is recorded in a project so `llmforge status` can follow it: '
                             f'add -p PROJECT (backend {cfg.backend})')
-    if max_steps: raise LLMForgeError(f'a hosted job ({cfg.backend}) trains whole epochs; set training.epochs instead of max steps')
+    if max_steps:
+        raise LLMForgeError(f'a hosted job ({cfg.backend}) trains whole epochs; '
+                            'set training.epochs instead of max steps')
     p = _open(project)
     h = cfg.hosted or HostedConfig()
     client(cfg.backend, h.base_url)._key()
     train,val,dh = _config_files(cfg, p.path/'data'/'hosted')
     n = sum(1 for _ in open(train, encoding='utf-8'))
-    report = {'dry_run': dry_run, 'backend': cfg.backend, 'stage': cfg.stage, 'base_model': cfg.base_model, 'examples': n,
-              'val_examples': sum(1 for _ in open(val, encoding='utf-8')) if val else 0}
+    report = {'dry_run': dry_run, 'backend': cfg.backend, 'stage': cfg.stage, 'base_model': cfg.base_model,
+              'examples': n, 'val_examples': sum(1 for _ in open(val, encoding='utf-8')) if val else 0}
     if dry_run: return report
-    run = submit_job(p, cfg.backend, cfg.base_model, cfg.method, cfg.training, cfg.lora, h, train, val, cfg.stage, dh, say)
+    run = submit_job(p, cfg.backend, cfg.base_model, cfg.method, cfg.training, cfg.lora, h, train, val, cfg.stage, dh,
+                     say)
     if h.wait: run = wait_for(p, run.id, h.poll_seconds, say=say)
     return {**report, 'run': run.id, 'job_id': run.job_id, 'status': run.status, 'model_id': run.model_id}

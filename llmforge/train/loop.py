@@ -32,12 +32,13 @@ def _assistant_spans(tokenizer, msgs:list, text:str, kw:dict)->list:
                                 'so assistant tokens cannot be located')
         for c in m.get('tool_calls') or []:    # fail closed: a call the template drops would silently never be trained
             if c['function']['name'] not in upto[len(before):]:
-                raise LLMForgeError(f"the chat template does not render tool calls ({c['function']['name']!r} is missing "
-                                    'from the assistant turn); use a template that does, e.g. '
+                raise LLMForgeError(f"the chat template does not render tool calls ({c['function']['name']!r} "
+                                    'is missing from the assistant turn); use a template that does, e.g. '
                                     'set_template(tokenizer, stage, tools=True)')
         spans.append((len(before), len(upto.rstrip('\n'))))
     return spans
 
+# %% ../../nbs/07_train_loop.ipynb #546632da
 def encode_chat(tokenizer,
                 messages:list,   # `Message`s or dicts
                 max_len:int,     # longer conversations are truncated (and say so)
@@ -76,7 +77,8 @@ def pack(encoded:list, max_len:int)->list:
     rows = []
     for e in encoded:
         n = len(e['input_ids'])
-        if not rows or len(rows[-1]['input_ids']) + n > max_len: rows.append({'input_ids': [], 'labels': [], 'lengths': []})
+        if not rows or len(rows[-1]['input_ids']) + n > max_len:
+            rows.append({'input_ids': [], 'labels': [], 'lengths': []})
         rows[-1]['input_ids'] += e['input_ids']
         rows[-1]['labels'] += e['labels']
         rows[-1]['lengths'].append(n)
@@ -106,9 +108,9 @@ def collate(rows:list, pad_id:int)->dict:
 def check_finite(loss:float, step:int):
     "Stop a run whose loss is not a number: nothing after it would be worth saving"
     if not math.isfinite(loss):
-        raise LLMForgeError(f'training stopped at step {step}: the loss is {loss}; nothing was saved. The learning rate is '
-                            'probably too high, or the data holds an example that cannot be learnt: '
-                            'lower training.learning_rate')
+        raise LLMForgeError(f'training stopped at step {step}: the loss is {loss}; nothing was saved. '
+                            'The learning rate is probably too high, or the data holds an example that cannot be '
+                            'learnt: lower training.learning_rate')
 
 def epoch_batches(rows:list, batch_size:int, seed:int, epoch:int)->list:
     "The batches of one epoch, in an order drawn from `seed` and `epoch`"
@@ -140,6 +142,7 @@ def latest_checkpoint(out)->Path|None:
     cks = sorted(Path(out).glob('checkpoint-*'), key=lambda p: int(p.name.split('-')[1])) if Path(out).exists() else []
     return cks[-1] if cks else None
 
+# %% ../../nbs/07_train_loop.ipynb #f1af2087
 def load_checkpoint(ck:Path, model, opt, sched)->tuple:
     "Restore weights, optimizer, schedule and random state from a checkpoint; returns (step, log)"
     import torch
@@ -175,6 +178,7 @@ def all_sum(values:list, model)->list:
     dist.all_reduce(t)
     return t.tolist()
 
+# %% ../../nbs/07_train_loop.ipynb #5df5a29e
 def sync_params(params:list, grads:bool=True):
     "Sum the gradients of `params` across processes (or, with `grads=False`, copy process 0's weights to all)"
     import torch, torch.distributed as dist
@@ -217,8 +221,10 @@ def loss_on_labels(model, batch:dict,   # a collated batch (`collate`) on the mo
     else:
         out = model(**kw).logits[:, :-1]
         logits,target = out.reshape(-1, out.shape[-1]),labels.reshape(-1)
-    return torch.nn.functional.cross_entropy(logits.float(), target, ignore_index=-100, reduction='sum') / max(n_labels, 1)
+    loss = torch.nn.functional.cross_entropy(logits.float(), target, ignore_index=-100, reduction='sum')
+    return loss / max(n_labels, 1)
 
+# %% ../../nbs/07_train_loop.ipynb #acef572d
 def check_fast_loss(model, batch:dict)->bool:
     "Whether `loss_on_labels`' fast path gives the model's own loss on `batch` (to 1e-3, relative)"
     import torch
@@ -273,8 +279,10 @@ def lora_targets(model, target_modules='all-linear', last_layers:int=None)->dict
         n_layers = max(n_layers, int(m.group(1)) + 1)
         if isinstance(mod, torch.nn.Linear): names.add(m.group(2).split('.')[-1])
     if not n_layers:
-        raise LLMForgeError('lora_layers needs a model whose decoder blocks are named `layers.N` (Llama, Qwen, Mistral, ...)')
-    if target_modules != 'all-linear': names = set([target_modules] if isinstance(target_modules, str) else target_modules)
+        raise LLMForgeError('lora_layers needs a model whose decoder blocks are named `layers.N` '
+                            '(Llama, Qwen, Mistral, ...)')
+    if target_modules != 'all-linear':
+        names = set([target_modules] if isinstance(target_modules, str) else target_modules)
     if not 0 < last_layers <= n_layers:
         raise LLMForgeError(f'lora_layers must be 1..{n_layers} for this model, got {last_layers}')
     return {'target_modules': sorted(names), 'layers_to_transform': list(range(n_layers - last_layers, n_layers))}

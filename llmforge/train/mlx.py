@@ -20,23 +20,34 @@ __all__ = ['MLX_INSTALL', 'LLAMA_MODULES', 'mlx_available', 'export_mlx', 'mlx_l
            'train_mlx']
 
 # %% ../../nbs/07d_train_mlx.ipynb #c9c5c37a
-MLX_INSTALL = "pip install 'llmforge[mlx]' (Apple silicon: pip install mlx mlx-lm; Linux: pip install 'mlx[cpu]' mlx-lm)"
-LLAMA_MODULES = {'q_proj': 'self_attn.q_proj', 'k_proj': 'self_attn.k_proj', 'v_proj': 'self_attn.v_proj', 'o_proj': 'self_attn.o_proj',
-                 'gate_proj': 'mlp.gate_proj', 'up_proj': 'mlp.up_proj', 'down_proj': 'mlp.down_proj'}
+MLX_INSTALL = ("pip install 'llmforge[mlx]' (Apple silicon: pip install mlx mlx-lm; "
+               "Linux: pip install 'mlx[cpu]' mlx-lm)")
+
+LLAMA_MODULES = {'q_proj': 'self_attn.q_proj', 'k_proj': 'self_attn.k_proj', 'v_proj': 'self_attn.v_proj',
+                 'o_proj': 'self_attn.o_proj', 'gate_proj': 'mlp.gate_proj', 'up_proj': 'mlp.up_proj',
+                 'down_proj': 'mlp.down_proj'}
 
 def mlx_available()->bool:
     "Whether mlx-lm and an MLX backend are installed"
-    return all(importlib.util.find_spec(m) is not None for m in ('mlx', 'mlx_lm')) and importlib.util.find_spec('mlx.core') is not None
+    found = all(importlib.util.find_spec(m) is not None for m in ('mlx', 'mlx_lm'))
+    return found and importlib.util.find_spec('mlx.core') is not None
+
+def _mlx_messages(e)->dict:
+    "An example (an `Example` or a message list) as one line of mlx-lm chat data: roles and contents only"
+    msgs = ((x.to_dict() if hasattr(x, 'to_dict') else x) for x in (e.messages if hasattr(e, 'messages') else e))
+    return {'messages': [{'role': m['role'], 'content': m['content']} for m in msgs]}
 
 def export_mlx(train:list, out, val:list=None)->dict:
     "Write examples as mlx-lm chat data (train/valid/test.jsonl); returns counts"
-    out = Path(out); out.mkdir(parents=True, exist_ok=True)
-    rec = lambda e: {'messages': [{'role': m['role'], 'content': m['content']} for m in
-                                  ((x.to_dict() if hasattr(x, 'to_dict') else x) for x in (e.messages if hasattr(e, 'messages') else e))]}
-    val = list(val or []) or list(train[:max(1, len(train) // 10)])  # mlx-lm needs a validation set: without one, a slice of train
-    write_jsonl(out/'train.jsonl', map(rec, train)); write_jsonl(out/'valid.jsonl', map(rec, val)); write_jsonl(out/'test.jsonl', map(rec, val))
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    val = list(val or []) or list(train[:max(1, len(train) // 10)])  # mlx-lm needs a validation set: a slice of train
+    write_jsonl(out/'train.jsonl', map(_mlx_messages, train))
+    write_jsonl(out/'valid.jsonl', map(_mlx_messages, val))
+    write_jsonl(out/'test.jsonl', map(_mlx_messages, val))
     return {'train': len(train), 'valid': len(val), 'path': str(out)}
 
+# %% ../../nbs/07d_train_mlx.ipynb #682cde8e
 def mlx_lora_config(training:OptimConfig,     # the optimizer and loop settings (llmforge.configs)
                     lora:LoraConfig,          # the adapter settings
                     model,                    # the base model folder (or hub id)
@@ -48,7 +59,7 @@ def mlx_lora_config(training:OptimConfig,     # the optimizer and loop settings 
     "mlx-lm's config for `mlx_lm lora -c`, and the settings it cannot apply"
     s,l = training,lora
     steps = s.max_steps or max(1, math.ceil(math.ceil(n_train / s.batch_size) / s.grad_accum * s.epochs))
-    iters = steps * s.grad_accum                     # mlx-lm counts batches; it steps the optimizer every grad_accum of them
+    iters = steps * s.grad_accum                     # mlx-lm counts batches; it steps every grad_accum of them
     ev = (s.eval_steps or steps) * s.grad_accum
     report = math.gcd(ev, max(1, iters // 50))       # a report on every eval step, about 50 in all
     lp = {'rank': l.r, 'scale': l.alpha / l.r, 'dropout': l.dropout}
@@ -56,13 +67,17 @@ def mlx_lora_config(training:OptimConfig,     # the optimizer and loop settings 
         mods = [l.target_modules] if isinstance(l.target_modules, str) else l.target_modules
         lp['keys'] = [LLAMA_MODULES.get(m, m) for m in mods]
     warm = int(steps * s.warmup_ratio) * s.grad_accum
-    sched = {'cosine': ('cosine_decay', [s.learning_rate, iters]), 'linear': ('linear_schedule', [s.learning_rate, 0.0, iters]),
+    sched = {'cosine': ('cosine_decay', [s.learning_rate, iters]),
+             'linear': ('linear_schedule', [s.learning_rate, 0.0, iters]),
              'constant_with_warmup': ('linear_schedule', [s.learning_rate, s.learning_rate, iters])}.get(s.lr_scheduler)
-    cfg = {'model': str(model), 'train': True, 'data': str(data), 'fine_tune_type': 'full' if method == 'full' else 'lora',
-           'optimizer': 'adamw', 'optimizer_config': {'adamw': {'weight_decay': s.weight_decay}}, 'num_layers': l.last_layers or -1,
-           'batch_size': s.batch_size, 'iters': iters, 'val_batches': -1, 'learning_rate': s.learning_rate, 'steps_per_report': report,
-           'steps_per_eval': ev, 'adapter_path': str(adapter_path), 'save_every': (s.save_steps or steps) * s.grad_accum,
-           'max_seq_length': s.max_seq_len, 'grad_accumulation_steps': s.grad_accum, 'mask_prompt': True, 'seed': s.seed, 'lora_parameters': lp}
+    cfg = {'model': str(model), 'train': True, 'data': str(data),
+           'fine_tune_type': 'full' if method == 'full' else 'lora',
+           'optimizer': 'adamw', 'optimizer_config': {'adamw': {'weight_decay': s.weight_decay}},
+           'num_layers': l.last_layers or -1, 'batch_size': s.batch_size, 'iters': iters, 'val_batches': -1,
+           'learning_rate': s.learning_rate, 'steps_per_report': report, 'steps_per_eval': ev,
+           'adapter_path': str(adapter_path), 'save_every': (s.save_steps or steps) * s.grad_accum,
+           'max_seq_length': s.max_seq_len, 'grad_accumulation_steps': s.grad_accum, 'mask_prompt': True,
+           'seed': s.seed, 'lora_parameters': lp}
     if sched: cfg['lr_schedule'] = {'name': sched[0], 'arguments': sched[1], 'warmup': warm}
     checks = (('packing', not s.packing), ('max_grad_norm', not s.max_grad_norm),
               ('early_stopping_patience', s.early_stopping_patience is None), ('amp', s.amp == 'auto'))
@@ -70,10 +85,6 @@ def mlx_lora_config(training:OptimConfig,     # the optimizer and loop settings 
     return cfg, not_applied
 
 # %% ../../nbs/07d_train_mlx.ipynb #d118aa0c
-_TRAIN = re.compile(r'^\s*(\d+)\s+([\d.]+)\s+[▼▲]\s+([\d,]+)\s+([\d.]+)k\s*$')
-_VAL = re.compile(r'^\s*(\d+)\s+val\s+([\d.]+)\s+([\d.]+)s\s*$')
-_ANSI = re.compile(r'\x1b\[[0-9;]*[A-Za-z]')
-
 def mlx_to_peft(mlx_adapter, out, base_model:str='')->Path:
     "Convert an mlx-lm LoRA adapter folder into a PEFT adapter folder (safetensors)"
     import torch
@@ -83,18 +94,59 @@ def mlx_to_peft(mlx_adapter, out, base_model:str='')->Path:
     src = Path(mlx_adapter)
     lp = json.loads((src/'adapter_config.json').read_text())['lora_parameters']
     w = load_file(str(src/'adapters.safetensors'))
-    if not any(k.endswith('.lora_a') for k in w): raise LLMForgeError(f'{src}: not a LoRA adapter (a full fine-tune is a model, not an adapter)')
-    out = Path(out); out.mkdir(parents=True, exist_ok=True)
+    if not any(k.endswith('.lora_a') for k in w):
+        raise LLMForgeError(f'{src}: not a LoRA adapter (a full fine-tune is a model, not an adapter)')
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
     tensors,mods = {},set()
     for k,v in w.items():
         name,part = k.rsplit('.', 1)
         tensors[f"base_model.model.{name}.lora_{part[-1].upper()}.weight"] = torch.from_numpy(v.T.copy())
         mods.add(name.split('.')[-1])
     save_file(tensors, str(out/'adapter_model.safetensors'))
-    LoraConfig(r=lp['rank'], lora_alpha=lp['scale'] * lp['rank'], lora_dropout=lp.get('dropout', 0.0), target_modules=sorted(mods),
-               task_type='CAUSAL_LM', base_model_name_or_path=str(base_model)).save_pretrained(str(out))
+    LoraConfig(r=lp['rank'], lora_alpha=lp['scale'] * lp['rank'], lora_dropout=lp.get('dropout', 0.0),
+               target_modules=sorted(mods), task_type='CAUSAL_LM',
+               base_model_name_or_path=str(base_model)).save_pretrained(str(out))
     return out
 
+# %% ../../nbs/07d_train_mlx.ipynb #831aa901
+_TRAIN = re.compile(r'^\s*(\d+)\s+([\d.]+)\s+[▼▲]\s+([\d,]+)\s+([\d.]+)k\s*$')
+
+_VAL = re.compile(r'^\s*(\d+)\s+val\s+([\d.]+)\s+([\d.]+)s\s*$')
+
+_ANSI = re.compile(r'\x1b\[[0-9;]*[A-Za-z]')
+
+def _run_mlx(cmd:list, out:Path, grad_accum:int, iters:int, say, timeout:float=None)->tuple:
+    "Run mlx-lm, reporting its losses; the training log, validation losses by iteration, and the seconds it took"
+    env = {**os.environ, 'NO_COLOR': '1', 'TERM': 'dumb', 'COLUMNS': '120', 'PYTHONUNBUFFERED': '1'}
+    t0,log,vals,lines = time.perf_counter(),[],{},[]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+                            encoding='utf-8', errors='replace')
+    try:
+        for raw in proc.stdout:
+            line = _ANSI.sub('', raw.rstrip())
+            lines.append(line)
+            if m := _TRAIN.match(line):
+                log.append({'step': int(m[1]) // grad_accum, 'loss': float(m[2]),
+                            'tokens_per_s': float(m[3].replace(',', ''))})
+                say(f"  iter {m[1]}/{iters}: loss {float(m[2]):.3f}")
+            elif m := _VAL.match(line):
+                vals[int(m[1])] = float(m[2])
+                say(f'  iter {m[1]}: val loss {float(m[2]):.3f}')
+            if timeout and time.perf_counter() - t0 > timeout:
+                proc.kill()
+                raise LLMForgeError(f'mlx-lm ran past {timeout} s and was stopped; log: {out/"mlx.log"}')
+        rc = proc.wait()
+    finally:
+        if proc.poll() is None: proc.kill()
+        atomic_write(out/'mlx.log', '\n'.join(lines) + '\n')
+    secs = time.perf_counter() - t0
+    if rc != 0:
+        last = next((l for l in reversed(lines) if l.strip()), '')
+        raise LLMForgeError(f'mlx-lm training failed (exit {rc}): {last.strip()[:300]}; full log: {out/"mlx.log"}')
+    return log, vals, secs
+
+# %% ../../nbs/07d_train_mlx.ipynb #bbdecf30
 def train_mlx_lora(model,                  # base model folder (or hub id) that mlx-lm loads
                    train:list,             # training examples (`Example`s or message lists)
                    output_dir,             # run folder: data, mlx-lm's adapter, the PEFT adapter, log, plot
@@ -105,42 +157,29 @@ def train_mlx_lora(model,                  # base model folder (or hub id) that 
                    say=print,              # progress lines
                    timeout:float=None,     # seconds before the run is stopped
                   )->dict:
-    "Train with `python -m mlx_lm lora` from llmforge's settings; returns the run summary (also `output_dir/run.json`)"
+    "Train with `python -m mlx_lm lora` from llmforge's settings; returns the run summary (also in run.json)"
     if not mlx_available(): raise MissingDependency('mlx-lm', MLX_INSTALL, 'for the MLX backend')
     s,lora = training or OptimConfig(),lora or LoraConfig()
-    out = Path(output_dir); out.mkdir(parents=True, exist_ok=True)
+    out = Path(output_dir)
+    out.mkdir(parents=True, exist_ok=True)
     data = export_mlx(train, out/'mlx-data', val)
     cfg,not_applied = mlx_lora_config(s, lora, model, out/'mlx-data', out/'mlx-adapter', len(train), method)
     atomic_write(out/'mlx-lora.yaml', json.dumps(cfg, indent=1))   # JSON is YAML
     cmd = [sys.executable, '-m', 'mlx_lm', 'lora', '-c', str(out/'mlx-lora.yaml')]
     say(f"mlx-lm: {cfg['iters']} iterations of batch {s.batch_size} on {data['train']} examples ({' '.join(cmd[1:])})")
-    env = {**os.environ, 'NO_COLOR': '1', 'TERM': 'dumb', 'COLUMNS': '120', 'PYTHONUNBUFFERED': '1'}
-    t0,log,vals,lines = time.perf_counter(),[],{},[]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, encoding='utf-8', errors='replace')
-    try:
-        for raw in proc.stdout:
-            line = _ANSI.sub('', raw.rstrip()); lines.append(line)
-            if m := _TRAIN.match(line):
-                log.append({'step': int(m[1]) // s.grad_accum, 'loss': float(m[2]), 'tokens_per_s': float(m[3].replace(',', ''))})
-                say(f"  iter {m[1]}/{cfg['iters']}: loss {float(m[2]):.3f}")
-            elif m := _VAL.match(line):
-                vals[int(m[1])] = float(m[2]); say(f'  iter {m[1]}: val loss {float(m[2]):.3f}')
-            if timeout and time.perf_counter() - t0 > timeout: proc.kill(); raise LLMForgeError(f'mlx-lm ran past {timeout} s and was stopped; log: {out/"mlx.log"}')
-        rc = proc.wait()
-    finally:
-        if proc.poll() is None: proc.kill()
-        atomic_write(out/'mlx.log', '\n'.join(lines) + '\n')
-    secs = time.perf_counter() - t0
-    if rc != 0:
-        last = next((l for l in reversed(lines) if l.strip()), '')
-        raise LLMForgeError(f'mlx-lm training failed (exit {rc}): {last.strip()[:300]}; full log: {out/"mlx.log"}')
+    log,vals,secs = _run_mlx(cmd, out, s.grad_accum, cfg['iters'], say, timeout)
     for r in log:  # validation losses at report steps go beside their training loss
-        if r['step'] * s.grad_accum in vals and r['step'] * s.grad_accum != 1: r['eval_loss'] = vals[r['step'] * s.grad_accum]
-    adapter = mlx_to_peft(out/'mlx-adapter', out/'adapter', str(model)) if cfg['fine_tune_type'] == 'lora' else out/'mlx-adapter'
+        it = r['step'] * s.grad_accum
+        if it in vals and it != 1: r['eval_loss'] = vals[it]
+    lora_run = cfg['fine_tune_type'] == 'lora'
+    adapter = mlx_to_peft(out/'mlx-adapter', out/'adapter', str(model)) if lora_run else out/'mlx-adapter'
     final_val = vals[max(vals)] if vals else None
-    summary = {'status': 'completed', 'backend': 'mlx', 'steps': cfg['iters'] // s.grad_accum, 'iters': cfg['iters'], 'final_loss': log[-1]['loss'] if log else None,
-               'eval_loss': final_val, 'initial_eval_loss': vals.get(1), 'examples': len(train), 'seconds': secs, 'iters_per_s': cfg['iters'] / secs,
-               'tokens_per_s': sum(r['tokens_per_s'] for r in log) / max(len(log), 1), 'settings': run_settings(method, s, lora if method == 'lora' else None), 'mlx_config': cfg,
+    summary = {'status': 'completed', 'backend': 'mlx', 'steps': cfg['iters'] // s.grad_accum, 'iters': cfg['iters'],
+               'final_loss': log[-1]['loss'] if log else None, 'eval_loss': final_val,
+               'initial_eval_loss': vals.get(1), 'examples': len(train), 'seconds': secs,
+               'iters_per_s': cfg['iters'] / secs,
+               'tokens_per_s': sum(r['tokens_per_s'] for r in log) / max(len(log), 1),
+               'settings': run_settings(method, s, lora if method == 'lora' else None), 'mlx_config': cfg,
                'not_applied': not_applied, 'output': str(adapter), 'mlx_adapter': str(out/'mlx-adapter'), 'log': log}
     atomic_write(out/'run.json', json.dumps(summary, indent=1))
     if log: plot_losses(log, out/'loss.png')
@@ -148,7 +187,7 @@ def train_mlx_lora(model,                  # base model folder (or hub id) that 
 
 # %% ../../nbs/07d_train_mlx.ipynb #5f17368c
 def _prepared_base(bm, cfg, out:Path)->tuple:
-    "The base folder mlx-lm should load (the original, or a copy with the stage's template and tokens), and its tokenizer"
+    "The base folder mlx-lm should load (the original, or a copy with the stage's template and tokens); its tokenizer"
     from transformers import AutoTokenizer
     from llmforge.templates import set_template, add_special_tokens
     tok = AutoTokenizer.from_pretrained(str(bm))
@@ -166,10 +205,12 @@ def _prepared_base(bm, cfg, out:Path)->tuple:
     else:  # only the template changed: link the weights, write the tokenizer
         dst.mkdir(parents=True, exist_ok=True)
         for f in Path(bm).iterdir():
-            if f.is_file() and not f.name.startswith(('tokenizer', 'special_tokens', 'chat_template')) and not (dst/f.name).exists(): (dst/f.name).symlink_to(f.resolve())
+            tokenizer_file = f.name.startswith(('tokenizer', 'special_tokens', 'chat_template'))
+            if f.is_file() and not tokenizer_file and not (dst/f.name).exists(): (dst/f.name).symlink_to(f.resolve())
     tok.save_pretrained(str(dst))
     return dst, tok
 
+# %% ../../nbs/07d_train_mlx.ipynb #6fac630e
 def train_mlx(cfg, project=None, dry_run:bool=False, max_steps:int=None, say=print)->dict:
     "Run a training config with backend mlx (SFT, LoRA or full); returns the same report as the torch path"
     import shutil
@@ -182,15 +223,17 @@ def train_mlx(cfg, project=None, dry_run:bool=False, max_steps:int=None, say=pri
     if dry_run: t = dataclasses.replace(t, max_steps=1, eval_steps=None, grad_accum=1)
     elif max_steps: t = dataclasses.replace(t, max_steps=max_steps)
     import tempfile
-    run_dir = Path(tempfile.mkdtemp(prefix='llmforge-dry-run-')) if dry_run else out   # a dry run writes nothing of the user's
+    run_dir = Path(tempfile.mkdtemp(prefix='llmforge-dry-run-')) if dry_run else out   # a dry run writes nothing here
     try:
         base,tok = _prepared_base(bm, cfg, run_dir)
         t0 = time.perf_counter()
         summary = train_mlx_lora(base, rows, run_dir, val=val, training=t, lora=cfg.lora, method=cfg.method, say=say)
     finally:
         if dry_run: shutil.rmtree(run_dir, ignore_errors=True)
-    report = {'dry_run': dry_run, 'backend': 'mlx', 'objective': cfg.objective, 'stage': cfg.stage, 'examples': len(rows), 'steps': summary['steps'],
-              'loss': summary['final_loss'], 'eval_loss': summary['eval_loss'], 'seconds': time.perf_counter() - t0, 'iters_per_s': summary['iters_per_s']}
+    report = {'dry_run': dry_run, 'backend': 'mlx', 'objective': cfg.objective, 'stage': cfg.stage,
+              'examples': len(rows), 'steps': summary['steps'], 'loss': summary['final_loss'],
+              'eval_loss': summary['eval_loss'], 'seconds': time.perf_counter() - t0,
+              'iters_per_s': summary['iters_per_s']}
     if not dry_run and project is not None:
         report['run'] = record_run(project, summary, tok, rows, cfg.stage, str(bm), backend='mlx').id
     return report

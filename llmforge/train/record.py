@@ -104,7 +104,8 @@ def record_run(project,              # a `Project` or its folder
     rec = RunRecord(kind=kind, backend=backend, stage=stage, base_model=str(base_model), status=summary['status'],
                     steps=summary['steps'], final_loss=summary['final_loss'], eval_loss=summary.get('eval_loss'),
                     examples=summary.get('examples', len(train)), data_hash=data_hash(train),
-                    template_fingerprint=tpl['fingerprint'], settings=summary['settings'], compute=summary.get('compute'),
-                    not_applied=summary.get('not_applied'),
-                    paths={'output': summary['output'], 'template': str(out/'template.json'), 'log': str(out/'run.json')})
+                    template_fingerprint=tpl['fingerprint'], settings=summary['settings'],
+                    compute=summary.get('compute'), not_applied=summary.get('not_applied'),
+                    paths={'output': summary['output'], 'template': str(out/'template.json'),
+                           'log': str(out/'run.json')})
     return add_run(project, rec)

@@ -17,7 +17,7 @@ from .loop import (encode_chat, check_loss_mask, pack, collate, check_finite, ep
                                  plot_losses)
 
 # %% auto #0
-__all__ = ['encode_rows', 'pad_id', 'run_settings', 'sft_step', 'train_sft', 'heldout_loss']
+__all__ = ['encode_rows', 'pad_id', 'run_settings', 'sft_step', 'create_opt', 'train_sft', 'heldout_loss']
 
 # %% ../../nbs/07a_train_sft.ipynb #32b9823c
 def _messages(e)->list: return e.messages if hasattr(e, 'messages') else e
@@ -35,6 +35,13 @@ def pad_id(tokenizer)->int:
 def run_settings(method:str, training:OptimConfig, lora:LoraConfig=None, **more)->dict:
     "The settings a run trained with, as its record keeps them: the config objects as plain data"
     return {'method': method, 'training': asdict(training), 'lora': asdict(lora) if lora else None, **more}
+
+# %% ../../nbs/07a_train_sft.ipynb #c9819373
+def _train_val_rows(tokenizer, train:list, val:list, training:OptimConfig)->tuple:
+    "Training rows (each with tokens in the loss, packed if asked), validation rows, and the truncated count"
+    enc,rows,truncated = encode_rows(tokenizer, train, training.max_seq_len, training.packing)
+    check_loss_mask(tokenizer, enc, train)
+    return rows, encode_rows(tokenizer, val or [], training.max_seq_len)[1], truncated
 
 # %% ../../nbs/07a_train_sft.ipynb #ac68f375
 def sft_step(model, group:list,   # the batches of one optimizer step
@@ -63,9 +70,22 @@ def sft_step(model, group:list,   # the batches of one optimizer step
     opt.zero_grad(set_to_none=True)
     return loss_sum, tokens
 
+# %% ../../nbs/07a_train_sft.ipynb #92d667a2
+def _schedule(n_rows:int, training:OptimConfig)->tuple:
+    "Optimizer steps per epoch, and in the whole run"
+    steps_per_epoch = math.ceil(math.ceil(n_rows / training.batch_size) / training.grad_accum)
+    return steps_per_epoch, training.max_steps or max(1, math.ceil(steps_per_epoch * training.epochs))
+
+# %% ../../nbs/07a_train_sft.ipynb #85d62ae7
+def _groups(rows:list, training:OptimConfig, step:int, steps_per_epoch:int)->list:
+    "The batches of each optimizer step left in the epoch that `step` falls in"
+    epoch,within = divmod(step, steps_per_epoch)
+    batches = epoch_batches(rows, training.batch_size, training.seed, epoch)[within * training.grad_accum:]
+    return [batches[k:k+training.grad_accum] for k in range(0, len(batches), training.grad_accum)]
+
 # %% ../../nbs/07a_train_sft.ipynb #47080812
-def _optimizer(model, training:OptimConfig, total:int)->tuple:
-    "The trainable parameters, AdamW and the learning-rate schedule"
+def create_opt(model, training:OptimConfig, total:int)->tuple:
+    "The trainable parameters, AdamW and the learning-rate schedule of a run of `total` steps"
     import torch
     from transformers import get_scheduler
     params = [p for p in model.parameters() if p.requires_grad]
@@ -84,6 +104,36 @@ def _finish(model, tokenizer, out:Path, summary:dict, log:list, rank:int, world:
         plot_losses(log, out/'loss.png')
         for c in out.glob('checkpoint-*'): shutil.rmtree(c)
     if world > 1: torch.distributed.barrier()
+
+# %% ../../nbs/07a_train_sft.ipynb #e4ba4787
+def _progress_bar(show:bool, total:int, step:int):
+    "A progress bar over a run's `total` steps, starting at `step` (a resumed run); None when not shown"
+    if not show: return None
+    from tqdm.auto import tqdm
+    return tqdm(total=total, initial=step, desc='sft', leave=False)
+
+def _checkpoint(out:Path, step:int, model, opt, sched, log:list, rank:int, world:int):
+    "Save a checkpoint from process 0 while the other processes wait for it"
+    import torch
+    if rank == 0: save_checkpoint(out, step, model, opt, sched, log)
+    if world > 1: torch.distributed.barrier()
+
+def _evaluate(model, rec:dict,   # the log record of the step just taken; gets its `eval_loss`
+              val_rows:list, pad:int, training:OptimConfig, total:int, rank:int, world:int, fast:bool,
+              best:float,        # the best eval loss so far
+              bad:int,           # evaluations since the best
+             )->tuple:
+    "The eval loss on an evaluation step, into `rec`; returns the best eval loss and the evaluations since it"
+    step = rec['step']
+    if not (training.eval_steps and val_rows and (step % training.eval_steps == 0 or step == total)): return best, bad
+    rec['eval_loss'] = eval_loss(model, val_rows, pad, training.batch_size, rank, world, fast)
+    return (rec['eval_loss'],0) if rec['eval_loss'] < best - 1e-4 else (best, bad + 1)
+
+def _stop_reason(training:OptimConfig, bad:int, step:int, stop_after:int=None)->str|None:
+    "Why a run stops after `step`: 'early stopping', 'interrupted' (by `stop_after`), or None to go on"
+    if training.early_stopping_patience and bad >= training.early_stopping_patience: return 'early stopping'
+    if stop_after and step >= stop_after: return 'interrupted'
+    return None
 
 # %% ../../nbs/07a_train_sft.ipynb #f9de9d6e
 def train_sft(model, tokenizer,
@@ -106,52 +156,38 @@ def train_sft(model, tokenizer,
     torch.manual_seed(s.seed)
     random.seed(s.seed)
     if method == 'lora': model = add_lora(model, lora)
-    enc,rows,truncated = encode_rows(tokenizer, train, s.max_seq_len, s.packing)
-    check_loss_mask(tokenizer, enc, train)
-    val_rows = encode_rows(tokenizer, val or [], s.max_seq_len)[1]
-    steps_per_epoch = math.ceil(math.ceil(len(rows) / s.batch_size) / s.grad_accum)
-    total = s.max_steps or max(1, math.ceil(steps_per_epoch * s.epochs))
+    rows,val_rows,truncated = _train_val_rows(tokenizer, train, val, s)
+    steps_per_epoch,total = _schedule(len(rows), s)
     rank,world = dist_info()
-    params,opt,sched = _optimizer(model, s, total)
+    params,opt,sched = create_opt(model, s, total)
     if world > 1: sync_params(params, grads=False)  # every process starts from process 0's weights
     ck = latest_checkpoint(out) if resume else None
     step,log = load_checkpoint(ck, model, opt, sched) if ck is not None else (0, [])
     pad = pad_id(tokenizer)
     save_every = s.save_steps or s.eval_steps
     best,bad,t0,tokens,stopped = math.inf,0,time.perf_counter(),0,None
-    bar = None
-    if progress and rank == 0:
-        from tqdm.auto import tqdm
-        bar = tqdm(total=total, initial=step, desc='sft', leave=False)
+    bar = _progress_bar(progress and rank == 0, total, step)
     amp = autocast_dtype(model, s.amp)
     fast = check_fast_loss(model, to_device(collate(rows[:1], pad), model))   # logits on the labels only, if exact here
     model.train()
     while step < total and not stopped:
-        epoch,within = divmod(step, steps_per_epoch)
-        batches = epoch_batches(rows, s.batch_size, s.seed, epoch)[within * s.grad_accum:]
-        for k in range(0, len(batches), s.grad_accum):
-            loss,n_tok = sft_step(model, batches[k:k+s.grad_accum], step + 1, pad, params, opt, sched, s, amp, fast,
-                                  rank, world)
+        for group in _groups(rows, s, step, steps_per_epoch):
+            loss,n_tok = sft_step(model, group, step + 1, pad, params, opt, sched, s, amp, fast, rank, world)
             step += 1
             tokens += n_tok
             rec = {'step': step, 'loss': loss, 'lr': sched.get_last_lr()[0]}
-            if s.eval_steps and val_rows and (step % s.eval_steps == 0 or step == total):
-                rec['eval_loss'] = eval_loss(model, val_rows, pad, s.batch_size, rank, world, fast)
-                best,bad = (rec['eval_loss'],0) if rec['eval_loss'] < best - 1e-4 else (best, bad + 1)
+            best,bad = _evaluate(model, rec, val_rows, pad, s, total, rank, world, fast, best, bad)
             log.append(rec)
             if bar:
                 bar.update(1)
                 bar.set_postfix(loss=f'{loss:.3f}')
             if save_every and step % save_every == 0 and step < total:
-                if rank == 0: save_checkpoint(out, step, model, opt, sched, log)
-                if world > 1: torch.distributed.barrier()
-            if s.early_stopping_patience and bad >= s.early_stopping_patience: stopped = 'early stopping'
-            elif stop_after and step >= stop_after: stopped = 'interrupted'
+                _checkpoint(out, step, model, opt, sched, log, rank, world)
+            stopped = _stop_reason(s, bad, step, stop_after)
             if stopped or step >= total: break
     if bar: bar.close()
     if stopped == 'interrupted':
-        if rank == 0: save_checkpoint(out, step, model, opt, sched, log)
-        if world > 1: torch.distributed.barrier()
+        _checkpoint(out, step, model, opt, sched, log, rank, world)
         return {'status': 'interrupted', 'step': step, 'log': log}
     final_eval = eval_loss(model, val_rows, pad, s.batch_size, rank, world, fast) if val_rows else None
     if world > 1: tokens = all_sum([tokens], model)[0]
@@ -177,5 +213,7 @@ def heldout_loss(model, tokenizer,
     rows = encode_rows(tokenizer, examples, max_len)[1]
     pad = pad_id(tokenizer)
     was = model.training
-    try: return eval_loss(model, rows, pad, batch_size, fast=check_fast_loss(model, to_device(collate(rows[:1], pad), model)))
+    try:
+        fast = check_fast_loss(model, to_device(collate(rows[:1], pad), model))
+        return eval_loss(model, rows, pad, batch_size, fast=fast)
     finally: model.train(was)
