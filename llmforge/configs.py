@@ -228,8 +228,7 @@ def _check_ranges(cfg:TrainConfig, errs:list):
             errs.append(f'{key}: {v} is beyond any sensible run (at most {hi}); check the value')
 
 # %% ../nbs/05_configs.ipynb #7a930034
-_SFT_ONLY = {'grad_accum': 1, 'packing': False, 'eval_steps': None, 'save_steps': None,
-             'early_stopping_patience': None}
+_SFT_ONLY = {'packing': False, 'eval_steps': None, 'save_steps': None, 'early_stopping_patience': None}
 
 def _check_objective(cfg:TrainConfig, errs:list):
     "DPO needs stage 3 pairs, its own settings and nothing of the SFT loop's; SFT takes no DPO settings"

@@ -92,7 +92,8 @@ def dpo_step(model, batch:list, N:int, pad:int, dpo:DPOConfig, rank:int=0, world
 
 def dpo_steps(training:OptimConfig, n_pairs:int)->int:
     "Optimizer steps of a DPO run: `max_steps`, else `epochs` passes over the pairs"
-    return training.max_steps or max(1, int(training.epochs * n_pairs / training.batch_size))
+    per_step = training.batch_size * training.grad_accum
+    return training.max_steps or max(1, int(training.epochs * n_pairs / per_step))
 
 # %% ../../nbs/07b_train_dpo.ipynb #1bf54c11
 def _update(model, sums:list,   # this process's summed [loss, chosen reward, rejected reward] (`dpo_step`)
@@ -147,9 +148,13 @@ def train_dpo(model, tokenizer,
     log,rng = [],random.Random(s.seed)
     model.train()
     for step in range(1, total + 1):
-        batch = rng.sample(enc, min(s.batch_size, len(enc)))
-        sums = dpo_step(model, batch[rank::world], len(batch), pad, dpo, rank, world)   # this process's share
-        log.append(_update(model, sums, len(batch), step, params, opt, sched, s, world))
+        pairs_now = rng.sample(enc, min(s.batch_size * s.grad_accum, len(enc)))   # the step's pairs ...
+        sums = [0.0, 0.0, 0.0]
+        for k in range(0, len(pairs_now), s.batch_size):                        # ... in grad_accum batches
+            batch = pairs_now[k:k + s.batch_size]
+            part = dpo_step(model, batch[rank::world], len(pairs_now), pad, dpo, rank, world)  # this process's share
+            sums = [a + b for a,b in zip(sums, part)]
+        log.append(_update(model, sums, len(pairs_now), step, params, opt, sched, s, world))
     model.eval()
     summary = {'status': 'completed', 'steps': total, 'final_loss': log[-1]['loss'], 'examples': len(pairs),
                'settings': run_settings('lora', s, lora, dpo=asdict(dpo)), 'output': str(out/'adapter'), 'log': log}

@@ -279,12 +279,12 @@ def lora_targets(model, target_modules='all-linear', last_layers:int=None)->dict
         n_layers = max(n_layers, int(m.group(1)) + 1)
         if isinstance(mod, torch.nn.Linear): names.add(m.group(2).split('.')[-1])
     if not n_layers:
-        raise LLMForgeError('lora_layers needs a model whose decoder blocks are named `layers.N` '
+        raise LLMForgeError('lora.last_layers needs a model whose decoder blocks are named `layers.N` '
                             '(Llama, Qwen, Mistral, ...)')
     if target_modules != 'all-linear':
         names = set([target_modules] if isinstance(target_modules, str) else target_modules)
     if not 0 < last_layers <= n_layers:
-        raise LLMForgeError(f'lora_layers must be 1..{n_layers} for this model, got {last_layers}')
+        raise LLMForgeError(f'lora.last_layers must be 1..{n_layers} for this model, got {last_layers}')
     return {'target_modules': sorted(names), 'layers_to_transform': list(range(n_layers - last_layers, n_layers))}
 
 def add_lora(model, lora:LoraConfig=None):
