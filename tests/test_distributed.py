@@ -8,15 +8,15 @@ EXAMPLES = Path(__file__).resolve().parent.parent/'examples'/'medical-coding'/'s
 SCRIPT = textwrap.dedent('''
     import json, os, sys, torch
     from pathlib import Path
-    import llmforge.train as T, llmforge.train.sft as S
+    import llmforge.train as T, llmforge.core as C
     from llmforge.configs import LoraConfig, OptimConfig
     from llmforge.core import read_examples
     from llmforge.models import tiny_model
     out = Path(sys.argv[1]); rank = int(os.environ.get('RANK', 0))
     writes = []
-    real_write = S.atomic_write
+    real_write = C.atomic_write
     def spy(path, *a, **k): writes.append(str(path)); return real_write(path, *a, **k)
-    S.atomic_write = spy  # what this process writes (run.json)
+    C.atomic_write = spy  # what this process writes (run.json, through train.loop.save_run)
     exs = list(read_examples(sys.argv[2]))[:24]
     m,t = tiny_model()
     s = OptimConfig(max_steps=int(sys.argv[3]), batch_size=4, learning_rate=3e-3, warmup_ratio=0.0,

@@ -9,10 +9,10 @@ from __future__ import annotations
 import json, math, random
 from dataclasses import asdict
 from pathlib import Path
-from ..core import LLMForgeError, atomic_write
+from ..core import LLMForgeError
 from ..configs import DPOConfig, DPO_LOSSES, LoraConfig, OptimConfig
 from .loop import (collate, check_finite, dist_info, to_device, all_sum, sync_params, add_lora,
-                                 plot_losses)
+                                 save_run)
 from .sft import pad_id, run_settings, create_opt
 
 # %% auto #0
@@ -113,16 +113,6 @@ def _update(model, sums:list,   # this process's summed [loss, chosen reward, re
     return {'step': step, 'loss': loss, 'reward_chosen': rc, 'reward_rejected': rr, 'margin': rc - rr,
             'lr': sched.get_last_lr()[0]}
 
-def _finish(model, tokenizer, out:Path, summary:dict, log:list, rank:int, world:int):
-    "Save the adapter, run.json and the loss plot from process 0"
-    import torch
-    if rank == 0:
-        model.save_pretrained(summary['output'])
-        tokenizer.save_pretrained(summary['output'])
-        atomic_write(out/'run.json', json.dumps(summary, indent=1))
-        plot_losses(log, out/'loss.png')
-    if world > 1: torch.distributed.barrier()
-
 # %% ../../nbs/07b_train_dpo.ipynb #9656b8ac
 def train_dpo(model, tokenizer,
               pairs:list,                 # {'prompt'|'messages', 'chosen', 'rejected'} preference pairs
@@ -158,5 +148,5 @@ def train_dpo(model, tokenizer,
     model.eval()
     summary = {'status': 'completed', 'steps': total, 'final_loss': log[-1]['loss'], 'examples': len(pairs),
                'settings': run_settings('lora', s, lora, dpo=asdict(dpo)), 'output': str(out/'adapter'), 'log': log}
-    _finish(model, tokenizer, out, summary, log, rank, world)
+    save_run(model, tokenizer, out, summary, rank, world)
     return {**summary, 'model': model}

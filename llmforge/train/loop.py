@@ -15,7 +15,7 @@ from ..configs import LoraConfig
 __all__ = ['encode_chat', 'check_loss_mask', 'pack', 'collate', 'check_finite', 'epoch_batches', 'trainable_state',
            'save_checkpoint', 'latest_checkpoint', 'load_checkpoint', 'dist_info', 'to_device', 'all_sum',
            'sync_params', 'loss_on_labels', 'check_fast_loss', 'autocast_dtype', 'eval_loss', 'lora_targets',
-           'add_lora', 'plot_losses']
+           'add_lora', 'plot_losses', 'save_run']
 
 # %% ../../nbs/07_train_loop.ipynb #f620da1d
 def _assistant_spans(tokenizer, msgs:list, text:str, kw:dict)->list:
@@ -314,3 +314,22 @@ def plot_losses(log:list, path)->Path:
     fig.savefig(path, dpi=90)
     plt.close(fig)
     return Path(path)
+
+# %% ../../nbs/07_train_loop.ipynb #bf526814
+def save_run(model, tokenizer,
+             out:Path,                    # the run folder
+             summary:dict,                # the run summary; `summary['output']` is where the adapter goes
+             rank:int=0, world:int=1,     # this process and how many there are (`dist_info`)
+             drop_checkpoints:bool=False, # remove `checkpoint-*` once the adapter is saved
+            ):
+    "Save a finished run's adapter, tokenizer, `run.json` and loss plot from process 0; the others wait"
+    import json, torch
+    from llmforge.core import atomic_write
+    if rank == 0:
+        model.save_pretrained(summary['output'])
+        tokenizer.save_pretrained(summary['output'])
+        atomic_write(out/'run.json', json.dumps(summary, indent=1))
+        plot_losses(summary['log'], out/'loss.png')
+        if drop_checkpoints:
+            for c in out.glob('checkpoint-*'): shutil.rmtree(c)
+    if world > 1: torch.distributed.barrier()

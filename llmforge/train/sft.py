@@ -9,12 +9,12 @@ from __future__ import annotations
 import json, math, random, shutil, time
 from dataclasses import asdict
 from pathlib import Path
-from ..core import LLMForgeError, atomic_write
+from ..core import LLMForgeError
 from ..configs import LoraConfig, OptimConfig
 from .loop import (encode_chat, check_loss_mask, pack, collate, check_finite, epoch_batches,
                                  save_checkpoint, latest_checkpoint, load_checkpoint, dist_info, to_device, all_sum,
                                  sync_params, loss_on_labels, check_fast_loss, autocast_dtype, eval_loss, add_lora,
-                                 plot_losses)
+                                 save_run)
 
 # %% auto #0
 __all__ = ['encode_rows', 'pad_id', 'run_settings', 'sft_step', 'create_opt', 'train_sft', 'heldout_loss']
@@ -93,17 +93,6 @@ def create_opt(model, training:OptimConfig, total:int)->tuple:
     sched = get_scheduler(training.lr_scheduler, opt, num_warmup_steps=int(total * training.warmup_ratio),
                           num_training_steps=total)
     return params, opt, sched
-
-def _finish(model, tokenizer, out:Path, summary:dict, log:list, rank:int, world:int):
-    "Save the adapter (or model), run.json and the loss plot from process 0; drop the checkpoints"
-    import torch
-    if rank == 0:
-        model.save_pretrained(summary['output'])
-        tokenizer.save_pretrained(summary['output'])
-        atomic_write(out/'run.json', json.dumps(summary, indent=1))
-        plot_losses(log, out/'loss.png')
-        for c in out.glob('checkpoint-*'): shutil.rmtree(c)
-    if world > 1: torch.distributed.barrier()
 
 # %% ../../nbs/07a_train_sft.ipynb #e4ba4787
 def _progress_bar(show:bool, total:int, step:int):
@@ -200,7 +189,7 @@ def train_sft(model, tokenizer,
                'compute': {'autocast': str(amp).replace('torch.', '') if amp else None,
                            'logits': 'labels only' if fast else 'all positions'}}
     if world > 1: summary['processes'] = world
-    _finish(model, tokenizer, out, summary, log, rank, world)
+    save_run(model, tokenizer, out, summary, rank, world, drop_checkpoints=True)
     return {**summary, 'model': model}
 
 # %% ../../nbs/07a_train_sft.ipynb #696cc221
