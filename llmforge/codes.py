@@ -104,6 +104,7 @@ class ICD10CM:
                                      f'codes (e.g. {children[0]})')
         return CodeResult(code, self.name, True, n, desc, chapter, billable, anc[0] if anc else None, True, err)
 
+# %% ../nbs/03_codes.ipynb #e333de24
 def _hint(sys, n)->str:
     "A nearby real code, when the last character is what is wrong"
     for k in range(len(n)-1, 2, -1):
@@ -139,6 +140,7 @@ class HCPCS(TableCodeSystem):
         cats = {c[1] for k,c in load_table(self.table).items() if k[0] == n[0]}
         return cats.pop() if len(cats) == 1 else None
 
+# %% ../nbs/03_codes.ipynb #bc43d005
 class CPT(TableCodeSystem):
     "CPT: five digits (Category I), or four digits and F (Category II) or T (Category III)"
     name,title,pattern,table = 'cpt','CPT',r'\d{5}|\d{4}[FT]','cpt'
@@ -154,6 +156,7 @@ class CPT(TableCodeSystem):
 
 # %% ../nbs/03_codes.ipynb #7d67b61f
 CODE_SYSTEMS = {s.name: s for s in (ICD10CM(), HCPCS(), CPT())}
+
 _ALIASES = {'icd10':'icd10cm', 'icd-10':'icd10cm', 'icd-10-cm':'icd10cm', 'icd10-cm':'icd10cm', 'hcpcs2':'hcpcs',
             'hcpcs-ii':'hcpcs', 'hcpcs level ii':'hcpcs', 'cpt4':'cpt', 'cpt-4':'cpt'}
 
@@ -181,6 +184,7 @@ def validate(code:str,          # the code, in any common spelling
     "Validate one code"
     return _validate(code, get_system(system).name if system else detect_system(code))
 
+# %% ../nbs/03_codes.ipynb #ca243750
 def validate_many(codes, system:str=None)->list[CodeResult]:
     "Validate many codes (cached per distinct code)"
     return [validate(c, system) for c in codes]

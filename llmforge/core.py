@@ -317,6 +317,7 @@ def to_line(self:Example)->bytes:
         check_plain_json(self.to_dict(), f'example {self.id}')
         raise
 
+# %% ../nbs/00_core.ipynb #ca6a3576
 @patch
 def content_hash(self:Example)->str:
     "Hash of the conversation as first written (`original` if rewritten): finds exact duplicates"
@@ -346,6 +347,7 @@ def _typed(v, t, k):
     if v is None or type(v) is t: return v
     raise DataError(f'must be {t.__name__} or null, got {_type_name(v)}', field=k)
 
+# %% ../nbs/00_core.ipynb #22db72c2
 @patch(cls_method=True)
 def from_dict(cls:Example, d, require_id:bool=False)->Example:
     "Validate a JSON object and build an `Example`; unknown keys go to `metadata`"
@@ -472,6 +474,7 @@ def read_jsonl(path,                  # the JSONL file
         report.records += 1
         yield i, v
 
+# %% ../nbs/00_core.ipynb #c6b5fb64
 def read_examples(path, strict:bool=True, report:ReadReport=None, require_id:bool=False, data:bytes=None,
                   first_line:int=1)->Iterator[Example]:
     "Yield each line of a JSONL file as a validated `Example`; errors name file, line and field"
@@ -525,6 +528,7 @@ def _umask()->int:
     os.umask(m)
     return m
 
+# %% ../nbs/00_core.ipynb #79641882
 def atomic_write(path,            # file to create or replace
                  data:bytes|str, # the whole new content
                 ):
@@ -708,6 +712,7 @@ def _append_line(self:ExampleStore, data:bytes)->os.stat_result:
         return os.fstat(fd)
     finally: os.close(fd)
 
+# %% ../nbs/00_core.ipynb #1ce4cede
 @patch
 def _append_batch(self:ExampleStore, data:bytes)->os.stat_result:
     "Append many records all or nothing: copy the file, extend the copy, rename it over the original"
@@ -760,6 +765,7 @@ def append(self:ExampleStore, examples:list[Example]):
         try: self._write_all(list(self._index.values()))
         except OSError: pass                              # a full disk: the log as it is stays valid
 
+# %% ../nbs/00_core.ipynb #5b384b31
 @patch
 @contextmanager
 def transaction(self:ExampleStore):
@@ -794,6 +800,7 @@ def update(self:ExampleStore, examples:Iterable[Example])->list[Example]:
         self.append(examples)
     return examples
 
+# %% ../nbs/00_core.ipynb #ede8a5f1
 @patch
 def replace_all(self:ExampleStore, examples)->list[Example]:
     "Atomically replace every example: a list, or a function of the current list called under the lock"

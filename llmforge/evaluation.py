@@ -39,6 +39,7 @@ class ParsedAnswer:
     @property
     def code(self)->str|None: return self.codes[0][1] if self.codes else None
 
+# %% ../nbs/09_evaluation.ipynb #98014924
 def parse_answer(text:str)->ParsedAnswer:
     "Reasoning, codes and final answer of a model's output"
     from llmforge.codes import find_codes, validate, detect_system
@@ -240,6 +241,7 @@ def _metrics(correct, preds:list, golds:list, n_boot:int)->dict:
         metrics[f'f1_{avg}'] = bootstrap_ci(f1, P, G, n=max(200, n_boot//5)).to_dict()
     return metrics
 
+# %% ../nbs/09_evaluation.ipynb #cec074b1
 def evaluate(examples,                 # `Example`s (or dicts with messages) whose last message is the gold answer
              predictor,                # anything with `predict(list of message lists) -> list of str`
              stage:int=1,              # 2+: check the reasoning too
@@ -298,6 +300,7 @@ def per_example(result:EvalResult)->dict:
 # %% ../nbs/09_evaluation.ipynb #9744a09b
 def _mean(s): return float(np.mean(s.astype(float))) if len(s) else 0.0
 
+# %% ../nbs/09_evaluation.ipynb #33a585ff
 def compare_metrics(a:EvalResult,     # the reference evaluation (e.g. the base model)
                     b:EvalResult,     # the one compared with it (e.g. the fine-tuned model)
                     n:int=2000,       # bootstrap resamples
@@ -418,6 +421,7 @@ def _comparison_lines(a:EvalResult, b:EvalResult)->list:
     head = f'accuracy {c["accuracy_b"]:.3f} vs {c["accuracy_a"]:.3f}: {diff}, McNemar p = {c["mcnemar"]["p_value"]:.3g}'
     return [f'## {c["b"]} vs {c["a"]}', '', head, '', comparison_table(cm)]
 
+# %% ../nbs/09_evaluation.ipynb #f36dc9d0
 def _report_lines(results:list, png:Path, cpng:Path)->list:
     "The markdown of `eval_report`, line by line"
     keys = list(results[0].metrics)

@@ -182,6 +182,7 @@ def _signal_name(rc:int)->str:
         except ValueError: return f'signal {-rc}'
     return f'exit code {rc}'
 
+# %% ../nbs/04a_llamacpp.ipynb #82c01698
 class LlamaProcess:
     "A child process that runs llama.cpp; a crash there becomes a `NativeCrash` here"
     def __init__(self):

@@ -134,20 +134,36 @@ def _trim_name(s:str)->str:
 
 # %% ../nbs/02a_phi.ipynb #cf796d3e
 _RUNS = re.compile(r'\d+')
+
 _TITLE_PREFIX = re.compile(rf'^(?:{_TITLE}\s+)+')
+
 _NAME_WORD_RE = re.compile(rf"\b{_NAME_WORD}\b")
+
 _WORDS = re.compile(r"[a-z][a-z#.'-]*")
+
 _MONTH_GATE = re.compile(r'[JFMASOND](?:an|eb|ar|pr|ay|un|ul|ug|ep|ct|ov|ec)')
+
 _ADDR_GATE = re.compile(r'\d\s+[A-Z0-9NSEW]')
+
 _STREET_GATE = re.compile(rf'\b{_STREET}\b')
+
 _AGE_GATE = re.compile(r'\b(?:9\d|1[01]\d)\b')
+
 _LF_GATE = re.compile(r'[A-Z][a-z]+, [A-Z][a-z]')
+
 _TITLES = ('Mr', 'Mrs', 'Ms', 'Miss', 'Mx', 'Dr', 'Prof', 'Sr', 'Sister', 'Nurse', 'Rev')
+
 _KIN_WORDS = frozenset(re.findall(r'[a-z][a-z-]*', _KIN[4:-1].replace(r'\s+', ' ').replace(r'\.', ' ').lower()))
+
 _KIN_WORDS -= {'to', 'by'}
+
 _SSN_GATE,_PHONE_GATE = re.compile(r'\d{3}[- ]\d{2}[- ]\d{4}'),re.compile(r'\d{3}[\s.-]\d{4}')
+
 _NUMDATE_GATE = re.compile(r'\d[/.-]\d{1,2}[/.-]\d')
+
 _AGE_AFTER = re.compile(r'(?:9\d|1[01]\d)\s*-?\s*(?:years?|yrs?|y/?o\b|year-old|-year)')
+
+# %% ../nbs/02a_phi.ipynb #9664fcd2
 _AGE_BEFORE = re.compile(r'(?:\bage|aged|\bis|\bam|re|turned|turns)\s*:?\s+$')
 
 def _word_starts(low:str, words)->list[int]:
@@ -209,6 +225,7 @@ def _pattern_spans(text:str, types:tuple, gate:dict)->list:
         elif t in types and gate[t]: found += [(m.start(), m.end(), t) for m in pat.finditer(text)]
     return found
 
+# %% ../nbs/02a_phi.ipynb #fbe95cb7
 def _context_spans(text:str, types:tuple, gate:dict)->list:
     "`(start, end, type)` of the identifiers the context patterns announce"
     found = []

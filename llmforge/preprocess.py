@@ -128,6 +128,7 @@ def _step(refs:list, rep:PreprocessReport, name:str, fn, only=None):
             n = 1
     rep.changed[name] = rep.changed.get(name, 0) + n
 
+# %% ../nbs/02b_preprocess.ipynb #fd7fb408
 def _prompt_answer(d:dict)->tuple[str,str]:
     "The narrative (the last user message, or a pair's prompt) and the answer of a record"
     msgs = d.get('messages') if isinstance(d.get('messages'), list) else None
@@ -181,6 +182,7 @@ def preprocess_records(records, settings:PreprocessSettings=None)->tuple[list,li
             rep.dropped[key] = rep.dropped.get(key, 0) + 1
     return kept,dropped,rep
 
+# %% ../nbs/02b_preprocess.ipynb #76fbe400
 def preprocess_file(src, dst, settings:PreprocessSettings=None, dropped_path=None)->PreprocessReport:
     "Preprocess a JSONL file into `dst`; dropped records, with reason and line, go to `dropped_path`"
     src,dst = Path(src),Path(dst)

@@ -179,6 +179,7 @@ def add_run(self:Project, run:dict)->dict:
     self.update_config(change)
     return run
 
+# %% ../nbs/01_project.ipynb #502be554
 @patch
 def update_run(self:Project, run_id:str, **fields)->dict:
     "Change fields of a recorded run under the lock; returns the run as saved"
@@ -215,6 +216,7 @@ def add(self:Project,
     "Validate and store one example"
     return self.store.add([_as_example(messages, input, output, system, rating, source, metadata)])[0]
 
+# %% ../nbs/01_project.ipynb #e082cd30
 @patch
 def add_many(self:Project, examples:list)->list[Example]:
     "Validate and store many examples (dicts with `messages`, or `Example`s) in one append"
@@ -508,6 +510,7 @@ def check_preference_record(d:dict):
 
 EXPORT_FORMATS = {'openai': check_openai_record, 'together': check_together_record, 'dpo': check_preference_record}
 
+# %% ../nbs/01_project.ipynb #99226523
 def to_chat_record(ex:Example,            # the example
                    system_prompt:str='',  # added when the example has no system message
                    weights:str=None,      # None: weights as stored; 'last': train on the final answer only

@@ -42,12 +42,17 @@ _TOOLS = ("{%- if tools %}{{- '<|im_start|>system\\n' }}"
           "{{- '<tool_call>\\n{\"name\": \"' + c['function']['name'] + '\", \"arguments\": ' + "
           "c['function']['arguments'] + '}\\n</tool_call>' }}"
           "{%- endfor %}{{- '<|im_end|>\\n' }}{%- endif %}{%- endfor %}")
+
 TOOL_TEMPLATES = {1: _TOOLS + "{%- if add_generation_prompt %}{{- '<|im_start|>assistant\\n' }}{%- endif %}",
                   2: _TOOLS + "{%- if add_generation_prompt %}{{- '<|im_start|>assistant\\n' }}"
                               "{%- if enable_thinking is not defined or enable_thinking %}{{- '<think>\\n' }}{%- "
                               "endif %}{%- endif %}"}
+
+# %% ../nbs/04_templates.ipynb #e4f44d11
 TOOL_TEMPLATES[3] = TOOL_TEMPLATES[2]
+
 THINK_TOKENS = ['<think>', '</think>']
+
 CHATML_TOKENS = ['<|im_start|>', '<|im_end|>', '<|endoftext|>']
 
 def stage_template(stage:int, tools:bool=False)->str:
@@ -85,6 +90,7 @@ def set_template(tokenizer, stage:int, model=None, tools:bool=False):
     if stage >= 2: add_special_tokens(tokenizer, THINK_TOKENS, model)
     return tokenizer
 
+# %% ../nbs/04_templates.ipynb #bd6be2ad
 def count_tokens(tokenizer, messages:list)->int:
     "Tokens of `messages` rendered with the tokenizer's own chat template"
     ids = tokenizer.apply_chat_template(messages, tokenize=True)
@@ -140,6 +146,7 @@ def record_template(tokenizer, path, stage:int=None)->dict:
     atomic_write(path, json.dumps(rec, indent=2, ensure_ascii=False) + '\n')
     return rec
 
+# %% ../nbs/04_templates.ipynb #f2da1aff
 def check_template(tokenizer, record)->str:
     "Raise unless `tokenizer` renders like the recorded one (a record dict or its JSON file); returns the fingerprint"
     rec = json.loads(Path(record).read_text()) if isinstance(record, (str, Path)) else record
@@ -178,6 +185,7 @@ print('ok', len(out))"""
 
 _probed = {}
 
+# %% ../nbs/04_templates.ipynb #f9322ab3
 def probe_template(template:str, what:str='the chat template', seconds:float=5, max_chars:int=1 << 20):
     "Refuse a chat template that loops, eats memory or output when rendered (checked once, in a child process)"
     import subprocess, sys

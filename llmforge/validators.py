@@ -301,6 +301,7 @@ def _exact_leakage(f:dict, order, dup)->tuple:
                 firsts.setdefault(int(f['split'][i]), i)
     return leak,found
 
+# %% ../nbs/02_validators.ipynb #a757d9cd
 def _near_copies(f:dict, rows, threshold:float)->list:
     "Near duplicates, and near leakage across splits, among `rows` (LSH on the MinHash signatures)"
     import numpy as np
@@ -336,6 +337,7 @@ _LEN_BINS = (0, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 10**12)
 
 def _bin(n:int, bins=_LEN_BINS)->int: return bisect.bisect_right(bins, n) - 1
 
+# %% ../nbs/02_validators.ipynb #76b323fa
 @dataclass
 class QualityReport:
     "What the checker found: counts per check, the findings (first `keep` per check), and distributions"
@@ -503,6 +505,7 @@ def finish(self:QualityChecker)->QualityReport:
                         self.s.keep)
     return self.report
 
+# %% ../nbs/02_validators.ipynb #78ec77b7
 @patch
 def _where(self:QualityChecker, line:int)->str:
     "A stored line number as text: 'line 3', or 'line 3 of val.jsonl' once several files were streamed"
@@ -537,6 +540,7 @@ def _lines(f):
             yield i,n
         else: yield i,raw
 
+# %% ../nbs/02_validators.ipynb #cabdea53
 def _chunks(path, size:int=4000, max_bytes:int=32 << 20):
     "Chunks of `(line_number, bytes)` of a JSONL file (at most `size` lines or `max_bytes`), blank lines skipped"
     try: f = open(path, 'rb')
@@ -610,6 +614,7 @@ def validate_file(path,                          # a chat (or, for stage 3, pref
         if paused: gc.enable()
     return ch.finish()
 
+# %% ../nbs/02_validators.ipynb #28f7b5bd
 def validate_project(project, settings:QualitySettings=None, **kw)->QualityReport:
     "Validate a project's examples (its store), with train/val leakage from each example's split"
     from llmforge.project import Project

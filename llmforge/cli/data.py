@@ -47,6 +47,7 @@ def _ask_settings(args, path:Path, io:IO)->tuple:
     if system is None: system = io.ask('System prompt (optional)', '')
     return name,provider,base,system
 
+# %% ../../nbs/13b_cli_data.ipynb #13b3297c
 def cmd_init(args, io:IO)->int:
     "Create a project: prompts for what flags do not give, unless --yes"
     from llmforge.project import Project, CONFIG_NAME

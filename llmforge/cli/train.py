@@ -74,6 +74,7 @@ def _status_flags(sub):
     s.add_argument('--cancel', metavar='RUN', help='cancel the hosted job of this run (e.g. run-003)')
     s.add_argument('--json', action='store_true', help='print the run record(s) as JSON')
 
+# %% ../../nbs/13d_cli_train.ipynb #1648936e
 def cmd_status(args, io:IO)->int:
     "Show the latest training run (or all); --refresh polls hosted jobs first"
     from llmforge.project import Project

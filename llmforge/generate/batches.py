@@ -163,6 +163,7 @@ def _line(b, t0)->str:
     secs = time.monotonic() - t0
     return f'batch {b.id}: {b.processing_status} · {done}/{done + c.processing} processed · {secs:.0f}s'
 
+# %% ../../nbs/10e_generate_batches.ipynb #fa3bf599
 async def _poll(gen, client, pending:list, todo:dict, worst:dict, outs:list):
     "Poll the pending batches until each is collected, gone, or the timeout passes"
     t,o,t0 = gen.teacher,gen.batch,time.monotonic()

@@ -212,6 +212,7 @@ def worst_cost(input_tokens:int,   # counted or estimated input tokens
     "The most a request can cost: its input tokens plus `max_tokens` of output"
     return cost_of(input_tokens if exact else math.ceil(input_tokens*margin), max_tokens, price)
 
+# %% ../../nbs/10f_generate_cache.ipynb #4a157001
 class Budget:
     "A USD cap that holds exactly: worst cases reserved before sending, real costs charged on answering"
     def __init__(self, limit:float=None):  # USD; None: no cap

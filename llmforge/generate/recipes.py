@@ -87,6 +87,7 @@ def allocate(count:int, shares:dict)->list:
 # %% ../../nbs/10a_generate_recipes.ipynb #bc8ed7b5
 SPECIALTY_CHAPTERS = {'cardiology': 'I', 'endocrinology': 'E', 'orthopedics': 'MS', 'pulmonology': 'J',
                       'gastroenterology': 'K', 'dermatology': 'L', 'neurology': 'G', 'primary care': 'EIJKM'}
+
 LABELS = {'icd10cm': 'ICD10', 'cpt': 'CPT', 'hcpcs': 'HCPCS'}
 
 @lru_cache(None)
@@ -105,6 +106,7 @@ def _leaves(t:dict, code:str)->list:
         todo += list(t[c][4])
     return out
 
+# %% ../../nbs/10a_generate_recipes.ipynb #692cf1b9
 def wrong_code(system:str, code:str)->str|None:
     "A plausible wrong code: an ICD-10-CM sibling (else a cousin), or the neighbouring code of a CPT/HCPCS table"
     from llmforge.codes import icd10cm_table, load_table
@@ -158,6 +160,7 @@ def prompt(self:MedicalCoding, i:int, system:str, spec:str, code:str, desc:str, 
            + (f' Then explain why {wrong} would be a plausible but wrong choice.' if wrong else ''))
     return '\n'.join(lines + ['', ask, f'Answer with a JSON object only, with the keys {", ".join(keys)}.'])
 
+# %% ../../nbs/10a_generate_recipes.ipynb #4fd3811e
 @patch
 def items(self:MedicalCoding, count, seed=0, project=None):
     "`count` items: code types and specialties in their shares, a random code of each"
@@ -201,11 +204,13 @@ def parse(self:MedicalCoding, item, text):
 ANGLES = ['a first-time user', 'an error message the user hit', 'limits, plans or pricing', "a power user's shortcut",
           'undoing a mistake', 'choosing between two options', 'a terse question from someone in a hurry',
           'a detailed, multi-part question']
+
 MEDICAL_ANGLES = ['an outpatient follow-up visit', 'an emergency department encounter', 'a note full of abbreviations',
                   'a finding that was ruled out (negation)', 'a chronic condition with a complication',
                   'a procedure done in the office', 'a terse triage note',
                   'a detailed specialist consult']   # from-seeds in a medical project
 
+# %% ../../nbs/10a_generate_recipes.ipynb #69b1cecc
 class FromSeeds(Recipe):
     "New examples like the project's best-rated ones, with diversity control and near-duplicate rejection"
     name = 'from-seeds'
@@ -561,6 +566,7 @@ def _answer(self:Intake, it:Item, o):
             self.again.append(o.request)
         else: self.reject(it, str(r), o.completion.text)
 
+# %% ../../nbs/10a_generate_recipes.ipynb #cece0e95
 @patch
 def __call__(self:Intake, o):
     "Handle one outcome of the run"

@@ -188,6 +188,7 @@ def _new_batch(api:FakeAPI, h, body):
     with api._lock: api.batches[bid] = {'batch': b, 'requests': reqs, 'results': [], 'polls': 0}
     return api._send(h, 200, b)
 
+# %% ../../nbs/10b_generate_server.ipynb #c21f3a92
 @patch
 def _batch(api:FakeAPI, h, path, body):
     "Answer one Message Batches request"
@@ -245,8 +246,11 @@ def _field(text:str, name:str)->str:
 
 _THINGS = ['notebook', 'tags', 'templates', 'attachments', 'reminders', 'folders', 'drafts', 'sketches', 'bookmarks',
            'checklists', 'contacts', 'calendar']
+
 _VERBS = ['archive', 'duplicate', 'rename', 'merge', 'restore', 'lock', 'share', 'move', 'export']
+
 _PLACES = ['sidebar', 'toolbar', 'search page', 'mobile app', 'settings panel', 'inbox', 'web editor']
+
 _GOALS = ['accept ISO dates with a trailing Z', 'stop leaking file handles', 'survive empty input', 'run twice as fast',
           'report clearer errors']
 
@@ -262,6 +266,7 @@ def _medical_answer(text:str, n:int)->dict:
             'code': code, 'wrong_code': wrong,
             'wrong_reasoning': 'The narrative mentions a related condition, which is tempting but not documented.'}
 
+# %% ../../nbs/10b_generate_server.ipynb #0d874373
 def _seeds_answer(text:str, n:int)->dict:
     thing,verb,place = _pick(n, _THINGS),_pick(n // 3, _VERBS),_pick(n // 7, _PLACES)
     return {'user': f'How can I {verb} my {thing} from the {place} without losing anything?',

@@ -462,6 +462,7 @@ async def aestimate(self:Generator, requests:list, exact:bool=False)->Estimate:
     finally: await self.teacher.aclose()
     return est
 
+# %% ../../nbs/10_generate_teachers.ipynb #f043da93
 @patch
 def estimate(self:Generator, requests:list,
              exact:bool=False,   # ask a remote provider to count input tokens (needs the network), else estimate

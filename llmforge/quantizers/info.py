@@ -19,6 +19,7 @@ __all__ = ['check_gguf_header', 'gguf_info', 'hf_info', 'adapter_info', 'info', 
 # value type -> bytes, for the fixed-size types (8 is a string, 9 an array)
 _GGUF_SIZES = {0: 1, 1: 1, 2: 2, 3: 2, 4: 4, 5: 4, 6: 4, 7: 1, 10: 8, 11: 8, 12: 8}
 
+# %% ../../nbs/11c_quantizers_info.ipynb #aada660a
 class _HeaderReader:
     "Reads the numbers of an open GGUF file's header and skips its values, never past the end of the file"
     def __init__(self, f, path:Path): self.f,self.path,self.size = f,path,path.stat().st_size

@@ -26,6 +26,7 @@ PROVIDERS = {
     'openai':   dict(name='OpenAI', url='https://api.openai.com/v1', key='OPENAI_API_KEY',
                      base_var='OPENAI_BASE_URL', keys_page='https://platform.openai.com/api-keys'),
 }
+
 FINAL = ('succeeded', 'failed', 'cancelled')
 
 class HostedError(LLMForgeError):
@@ -46,6 +47,7 @@ def _multipart(fields:dict)->tuple:
         else: parts.append(f'--{b}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode())
     return b''.join(parts) + f'--{b}--\r\n'.encode(), f'multipart/form-data; boundary={b}'
 
+# %% ../../nbs/07e_train_hosted.ipynb #ce26fb30
 def _message(raw:bytes)->str:
     "The human part of an error body (`{'error': {'message': ...}}`, `{'message': ...}` or text)"
     try: d = json.loads(raw)
@@ -152,6 +154,7 @@ def retrieve(self:FineTuneAPI, job_id:str)->dict:
     "A job as the provider describes it"
     return self.request('GET', f'/fine_tuning/jobs/{job_id}')
 
+# %% ../../nbs/07e_train_hosted.ipynb #1f02a820
 @patch
 def cancel(self:FineTuneAPI, job_id:str)->dict:
     "Ask the provider to cancel a job"

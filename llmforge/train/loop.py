@@ -84,6 +84,7 @@ def pack(encoded:list, max_len:int)->list:
         rows[-1]['lengths'].append(n)
     return rows
 
+# %% ../../nbs/07_train_loop.ipynb #b3029efa
 def collate(rows:list, pad_id:int)->dict:
     "A batch: padded ids and labels, position ids restarting per example, and a block-diagonal causal mask"
     import torch

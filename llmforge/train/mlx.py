@@ -116,6 +116,7 @@ _VAL = re.compile(r'^\s*(\d+)\s+val\s+([\d.]+)\s+([\d.]+)s\s*$')
 
 _ANSI = re.compile(r'\x1b\[[0-9;]*[A-Za-z]')
 
+# %% ../../nbs/07d_train_mlx.ipynb #d0ce0946
 def _run_mlx(cmd:list, out:Path, grad_accum:int, iters:int, say, timeout:float=None)->tuple:
     "Run mlx-lm, reporting its losses; the training log, validation losses by iteration, and the seconds it took"
     env = {**os.environ, 'NO_COLOR': '1', 'TERM': 'dumb', 'COLUMNS': '120', 'PYTHONUNBUFFERED': '1'}

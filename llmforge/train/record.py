@@ -17,8 +17,10 @@ __all__ = ['LOCAL_FIELDS', 'HOSTED_FIELDS', 'RunRecord', 'add_run', 'update_run'
 
 # %% ../../nbs/07c_train_record.ipynb #bcbee77c
 LOCAL_FIELDS = ('steps', 'final_loss', 'eval_loss', 'template_fingerprint')
+
 HOSTED_FIELDS = ('job_id', 'provider_status', 'base_url', 'files', 'model_id', 'error', 'not_sent', 'updated_at')
 
+# %% ../../nbs/07c_train_record.ipynb #09bea454
 @dataclass
 class RunRecord:
     "One training run in a project's `runs[]`: torch or MLX here, or a hosted job; SFT or DPO"
