@@ -1,4 +1,4 @@
-"""`Message` and `Example`, JSONL that never drops a line, atomic writes and the example store
+"""`Message` and `Example`, JSONL that never drops a line, and atomic writes
 
 Docs: https://llmforge.github.io/llmforge/core.html.md"""
 
@@ -6,8 +6,7 @@ Docs: https://llmforge.github.io/llmforge/core.html.md"""
 
 # %% ../nbs/00_core.ipynb #9d1c4a25
 from __future__ import annotations
-import json, os, gc, re, shutil, tempfile, uuid, hashlib
-from contextlib import contextmanager
+import json, os, re, tempfile, uuid, hashlib
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -17,8 +16,8 @@ from fastcore.basics import patch
 # %% auto #0
 __all__ = ['ROLES', 'SPLITS', 'FIELDS', 'KEY_HOSTS', 'LLMForgeError', 'MissingDependency', 'VerificationError', 'NativeCrash',
            'DataError', 'Message', 'now_iso', 'new_id', 'check_tools', 'check_tool_use', 'Example', 'ReadReport',
-           'decode_line', 'check_plain_json', 'read_jsonl', 'read_examples', 'is_loopback', 'api_key_for',
-           'atomic_write', 'write_jsonl', 'locked', 'read_json_object', 'cache_dir', 'ExampleStore']
+           'decode_line', 'check_plain_json', 'read_jsonl', 'read_examples', 'is_loopback', 'api_key_for', 'fsync_dir',
+           'new_file_mode', 'atomic_write', 'write_jsonl', 'read_json_object', 'cache_dir']
 
 # %% ../nbs/00_core.ipynb #f29269cb
 class LLMForgeError(Exception):
@@ -516,17 +515,19 @@ def api_key_for(url:str,                 # where the request goes
     return None
 
 # %% ../nbs/00_core.ipynb #fd4e2b36
-def _fsync_dir(path:Path):
+def fsync_dir(path:Path):
+    "Flush a folder's entries (a rename into it) to disk; a no-op where folders cannot be synced"
     try: fd = os.open(path, os.O_RDONLY)
     except OSError: return
     try: os.fsync(fd)
     except OSError: pass
     finally: os.close(fd)
 
-def _umask()->int:
+def new_file_mode()->int:
+    "The permissions `open` gives a new file: 0o666 less the process's umask"
     m = os.umask(0)
     os.umask(m)
-    return m
+    return 0o666 & ~m
 
 # %% ../nbs/00_core.ipynb #79641882
 def atomic_write(path,            # file to create or replace
@@ -536,7 +537,7 @@ def atomic_write(path,            # file to create or replace
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     if isinstance(data, str): data = data.encode('utf-8')
-    mode = path.stat().st_mode & 0o777 if path.exists() else 0o666 & ~_umask()
+    mode = path.stat().st_mode & 0o777 if path.exists() else new_file_mode()
     fd,tmp = tempfile.mkstemp(prefix=f'.{path.name}.', suffix='.tmp', dir=path.parent)
     try:
         with os.fdopen(fd, 'wb') as f:
@@ -548,7 +549,7 @@ def atomic_write(path,            # file to create or replace
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
 
 def write_jsonl(path, records:Iterable)->int:
     "Atomically write `records` (dicts or objects with `to_dict`) as JSONL; returns the count"
@@ -556,21 +557,6 @@ def write_jsonl(path, records:Iterable)->int:
     lines = [json.dumps(d, ensure_ascii=False, separators=(',',':')) for d in dicts]
     atomic_write(path, ''.join(l+'\n' for l in lines))
     return len(lines)
-
-# %% ../nbs/00_core.ipynb #9bfa695e
-@contextmanager
-def locked(path,               # the file to protect; the lock lives in `path` + '.lock'
-           timeout:float=60,   # seconds to wait for another process before giving up
-          ):
-    "Hold an exclusive inter-process lock on `path` for the duration of the block"
-    from filelock import FileLock, Timeout
-    lock = FileLock(str(path)+'.lock')
-    try: lock.acquire(timeout=timeout, poll_interval=0.01)
-    except Timeout:
-        raise LLMForgeError(f'{path} is locked by another llmforge process (waited {timeout:g}s); try again when it '
-                            'finishes') from None
-    try: yield
-    finally: lock.release()
 
 # %% ../nbs/00_core.ipynb #c293627f
 def read_json_object(path, what:str='file')->dict:
@@ -590,233 +576,3 @@ def read_json_object(path, what:str='file')->dict:
 def cache_dir()->Path:
     "Where llmforge keeps what it derives once and reuses: $LLMFORGE_CACHE or ~/.cache/llmforge"
     return Path(os.environ.get('LLMFORGE_CACHE') or Path.home()/'.cache'/'llmforge')
-
-# %% ../nbs/00_core.ipynb #e9d59e2d
-class ExampleStore:
-    "Examples in an append-only JSONL log: crash-safe, multi-process, last version wins"
-    def __init__(self,
-                 path,                    # the JSONL file (created on the first write)
-                 lock_timeout:float=60,   # seconds to wait for another writer's lock
-                ):
-        self.path,self.lock_timeout = Path(path),lock_timeout
-        self._index:dict[str,Example] = {}
-        self._ino,self._offset,self._lines = None,0,0
-        self._in_tx = False
-
-    def __repr__(self): return f'ExampleStore({str(self.path)!r}, {len(self)} examples)'
-
-    def refresh(self)->ExampleStore:
-        "Read what other processes wrote since the last look"
-        self._read_new()
-        return self
-
-    def __len__(self): return len(self.refresh()._index)
-    def __contains__(self, id): return id in self.refresh()._index
-    def __iter__(self)->Iterator[Example]: return iter(list(self.refresh()._index.values()))
-    def get(self, id:str)->Example|None: return self.refresh()._index.get(id)
-    def __getitem__(self, id:str)->Example:
-        ex = self.get(id)
-        if ex is None: raise LLMForgeError(f'no example with id {id!r} in {self.path}')
-        return ex
-
-    @property
-    def superseded(self)->int:
-        "Lines in the file that hold an older version of some example"
-        return self._lines - len(self._index)
-
-# %% ../nbs/00_core.ipynb #cbddb286
-@patch
-def _read_new(self:ExampleStore):
-    "Bring the index up to date with the file: only the new tail, or all of it if it was replaced"
-    try: st = self.path.stat()
-    except FileNotFoundError:
-        self._index,self._ino,self._offset,self._lines = {},None,0,0
-        return
-    if st.st_ino != self._ino or st.st_size < self._offset:
-        self._index,self._ino,self._offset,self._lines = {},st.st_ino,0,0
-    if st.st_size == self._offset: return
-    with open(self.path, 'rb') as f:
-        f.seek(self._offset)
-        data = f.read()
-    end = data.rfind(b'\n') + 1  # never read past the last newline: a writer may be mid-append
-    if not end: return
-    paused = gc.isenabled()
-    gc.disable()  # a bulk load makes millions of objects and none are garbage...
-    try: self._index.update(self._parse(data[:end]))
-    finally:
-        if end > 1<<24: gc.freeze()  # ...and after a big one, the collector need not traverse them again and again
-        if paused: gc.enable()
-    self._lines += data.count(b'\n', 0, end)
-    self._offset += end
-
-# %% ../nbs/00_core.ipynb #633062b6
-@patch
-def _parse(self:ExampleStore, data:bytes)->Iterator[tuple[str,Example]]:
-    "Parse complete store lines: the checks of `read_examples`, without its per-line overhead"
-    from_dict,path = Example.from_dict,self.path
-    for i,raw in enumerate(data.split(b'\n')[:-1], self._lines+1):
-        try: d = _loads(raw)
-        except Exception:
-            if not raw.strip(): continue
-            d = decode_line(raw.rstrip(b'\r'), i, path)
-        try: ex = from_dict(d, True)
-        except DataError as e: raise e.at(path, i) from None
-        yield ex.id, ex
-
-# %% ../nbs/00_core.ipynb #1fd148a1
-@patch
-def _repair_tail(self:ExampleStore):
-    "Move a torn last line (left by a killed writer) into `<file>.torn`; call with the lock held"
-    if not self.path.exists() or self.path.stat().st_size == 0: return
-    with open(self.path, 'rb+') as f:
-        size = f.seek(0, os.SEEK_END)
-        f.seek(size-1)
-        if f.read(1) == b'\n': return
-        end,pos = 0,size
-        while pos > 0:  # search backwards for the last newline, a block at a time
-            pos = max(0, pos - (1<<16))
-            f.seek(pos)
-            i = f.read(size-pos).rfind(b'\n')
-            if i >= 0:
-                end = pos+i+1
-                break
-        f.seek(end)
-        tail = f.read()
-        with open(self.path.with_name(self.path.name + '.torn'), 'ab') as t:
-            t.write(tail + b'\n')
-            t.flush()
-            os.fsync(t.fileno())
-        f.truncate(end)
-        f.flush()
-        os.fsync(f.fileno())
-
-@patch
-def _drop_stale_temps(self:ExampleStore):
-    "Remove temporary files a killed writer left beside the store; call with the lock held (no writer is running)"
-    for t in self.path.parent.glob(f'.{self.path.name}.*.tmp'): t.unlink(missing_ok=True)
-
-# %% ../nbs/00_core.ipynb #4e5c4416
-@patch
-def _append_line(self:ExampleStore, data:bytes)->os.stat_result:
-    "Append one record; on a failed write the file is cut back to where it was"
-    fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-    try:
-        size = os.fstat(fd).st_size
-        try:
-            view = memoryview(data)
-            while view: view = view[os.write(fd, view):]
-            os.fsync(fd)
-        except OSError:
-            os.ftruncate(fd, size)
-            raise
-        return os.fstat(fd)
-    finally: os.close(fd)
-
-# %% ../nbs/00_core.ipynb #1ce4cede
-@patch
-def _append_batch(self:ExampleStore, data:bytes)->os.stat_result:
-    "Append many records all or nothing: copy the file, extend the copy, rename it over the original"
-    fd,tmp = tempfile.mkstemp(prefix=f'.{self.path.name}.', suffix='.tmp', dir=self.path.parent)
-    try:
-        with os.fdopen(fd, 'wb') as out:
-            if self.path.exists():
-                with open(self.path, 'rb') as src: shutil.copyfileobj(src, out, 1 << 20)
-            out.write(data)
-            out.flush()
-            os.fchmod(out.fileno(), 0o666 & ~_umask())
-            os.fsync(out.fileno())
-            st = os.fstat(out.fileno())
-        os.replace(tmp, self.path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    _fsync_dir(self.path.parent)
-    return st
-
-# %% ../nbs/00_core.ipynb #4e9a616c
-@patch
-def _write_all(self:ExampleStore, examples:list[Example]):
-    "Atomically replace the file with one line per example; call with the lock held"
-    write_jsonl(self.path, examples)
-    self._index,self._ino,self._offset,self._lines = {},None,0,0
-    self._read_new()
-
-@patch
-def append(self:ExampleStore, examples:list[Example]):
-    "Append records (new examples or new versions) durably and all or nothing; only inside `transaction()`"
-    if not self._in_tx: raise RuntimeError('ExampleStore.append must be called inside `with store.transaction():`')
-    if not examples: return
-    data = b''.join(e.to_line() for e in examples)  # fails before anything is touched if some text cannot be stored
-    self.path.parent.mkdir(parents=True, exist_ok=True)
-    self._repair_tail()
-    self._drop_stale_temps()
-    before = self.path.stat() if self.path.exists() else None
-    size = before.st_size if before else 0
-    try: st = self._append_line(data) if len(examples) == 1 else self._append_batch(data)
-    except OSError as e:
-        raise LLMForgeError(f'{self.path}: cannot write ({e.strerror or e}); nothing of these {len(examples)} '
-                            'example(s) was stored') from None
-    nothing_else = self._ino in (None, before and before.st_ino) and self._offset == size
-    if nothing_else and st.st_size == size + len(data):   # all that is new is ours
-        self._ino,self._offset,self._lines = st.st_ino,st.st_size,self._lines+len(examples)
-        for e in examples: self._index[e.id] = e
-    else: self._read_new()
-    if self.superseded > max(1000, len(self._index)):   # old versions outnumber the examples: compact
-        try: self._write_all(list(self._index.values()))
-        except OSError: pass                              # a full disk: the log as it is stays valid
-
-# %% ../nbs/00_core.ipynb #5b384b31
-@patch
-@contextmanager
-def transaction(self:ExampleStore):
-    "Hold the lock with a fresh index: read-check-write without another process in between"
-    with locked(self.path, self.lock_timeout):
-        self._read_new()
-        self._in_tx = True
-        try: yield self
-        finally: self._in_tx = False
-
-# %% ../nbs/00_core.ipynb #7e39808c
-@patch
-def add(self:ExampleStore, examples:Iterable[Example])->list[Example]:
-    "Append new examples; an id already present is an error and nothing is written"
-    examples = list(examples)
-    with self.transaction():
-        seen = set()
-        for e in examples:
-            if e.id in self._index or e.id in seen:
-                raise LLMForgeError(f'example id {e.id!r} already exists in {self.path}')
-            seen.add(e.id)
-        self.append(examples)
-    return examples
-
-@patch
-def update(self:ExampleStore, examples:Iterable[Example])->list[Example]:
-    "Append new versions of existing examples (unknown ids are an error; nothing is written then)"
-    examples = list(examples)
-    with self.transaction():
-        for e in examples:
-            if e.id not in self._index: raise LLMForgeError(f'no example with id {e.id!r} in {self.path}')
-        self.append(examples)
-    return examples
-
-# %% ../nbs/00_core.ipynb #ede8a5f1
-@patch
-def replace_all(self:ExampleStore, examples)->list[Example]:
-    "Atomically replace every example: a list, or a function of the current list called under the lock"
-    with self.transaction():
-        new = list(examples(list(self._index.values())) if callable(examples) else examples)
-        ids = [e.id for e in new]
-        if len(set(ids)) != len(ids):
-            raise LLMForgeError(f'duplicate example ids in a bulk write to {self.path}; nothing was written')
-        self._write_all(new)
-    return new
-
-@patch
-def compact(self:ExampleStore)->int:
-    "Rewrite the file with only the latest version of each example; returns the lines dropped"
-    with self.transaction():
-        n = self.superseded
-        if n or self.path.with_name(self.path.name+'.torn').exists() or not self.path.exists():
-            self._write_all(list(self._index.values()))
-    return n

@@ -349,7 +349,7 @@ def report_plots(path)->list:
 def save_eval(project, result:EvalResult, version:str=None)->Path:
     "Save an evaluation as the project's `data/evals/eval-<version>-<date>.json`, never over an earlier one"
     from llmforge.project import Project
-    from llmforge.core import locked
+    from llmforge.store import locked
     p = project if isinstance(project, Project) else Project(project)
     base = re.sub(r'[^\w.+-]+', '-', version or result.name)
     folder,day = p.path/'data'/'evals',date.today().isoformat()

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, asdict
 from pathlib import Path
 from fastcore.basics import patch
 from .core import *
+from .store import ExampleStore, locked
 
 # %% auto #0
 __all__ = ['CONFIG_NAME', 'PROVIDERS', 'DEFAULT_BASE_MODELS', 'EXPORT_FORMATS', 'ProjectConfig', 'check_ratio', 'Project',

@@ -10,7 +10,7 @@ PKG = pathlib.Path(__file__).resolve().parent.parent/'llmforge'
 # Token counting needs the model's tokenizer, so the checks that count tokens (validators) sit below `models`,
 # while the leaf checks (templates, codes, phi, ...) sit above it: models renders chat templates.
 LAYERS = [
-    ('core', ['core', 'project', 'examples', 'fingerprints', 'phi', 'metrics', 'sandbox']),
+    ('core', ['core', 'store', 'project', 'examples', 'fingerprints', 'phi', 'metrics', 'sandbox']),
     ('leaf checks', ['codes', 'templates', 'configs', 'llamacpp']),
     ('models', ['models']),
     ('checks', ['validators', 'preprocess', 'doctor']),
