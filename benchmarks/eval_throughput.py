@@ -84,7 +84,7 @@ def child_overhead(reps:int=15):
     from llmforge.llamacpp import llama_cpp_installed, shared_process
     if not llama_cpp_installed(): print('\nGGUF evaluation: llama-cpp-python is not installed, skipped'); return
     from importlib.resources import files
-    from llmforge.quantizers.gguf import to_gguf
+    from llmforge.quantizers.pipeline import to_gguf
     from llmforge.quantizers.verify import GGUFPredictor
     work = Path(tempfile.mkdtemp(prefix='bench-eval-'))
     from llmforge.models import quiet_libraries

@@ -138,8 +138,8 @@ PUBLISHED = {'Q4_K_M': "llama.cpp's published Q4_K_M/F16 perplexity ratio: 1.028
 
 def quality(model:Path, work:Path, types:list, text_tokens:int):
     "Write each type with llmforge, load it in llama.cpp, and print its quality against the float32 Hugging Face model"
-    from llmforge.quantizers.gguf import to_gguf
-    from llmforge.quantizers.gguf import PROMPTS, perplexity, hf_reference, verify_gguf
+    from llmforge.quantizers.pipeline import to_gguf
+    from llmforge.quantizers.pipeline import PROMPTS, perplexity, hf_reference, verify_gguf
     text, what = heldout_text(model, text_tokens)
     from llmforge.models import quiet_libraries
     with quiet_libraries(): ref = hf_reference(model, text=text)
@@ -198,7 +198,7 @@ def main():
     size_mb = sum(f.stat().st_size for f in model.glob('*.safetensors')) / 2**20
     print(f'model {model} ({size_mb:.0f} MB of {dtype} safetensors), target {a.type}')
 
-    ours_code = lambda out, t: ('from llmforge.quantizers.gguf import to_gguf; '
+    ours_code = lambda out, t: ('from llmforge.quantizers.pipeline import to_gguf; '
                                 f'to_gguf({str(model)!r}, {str(out)!r}, {t!r}, verify=False)')
     ours = run('code', ours_code(work/'ours.gguf', a.type), env=env)
     if ours['rc']: sys.exit(f'our route failed:\n{ours["tail"]}')

@@ -97,7 +97,8 @@ def _base(work:Path, model:str, seed:int)->tuple:
 # %% ../nbs/14_quickstart.ipynb #5ee20be3
 def _ship(work:Path, base_folder, adapter, seen:list, unseen:list, hf:dict, max_new_tokens:int, say)->dict:
     "Step 6: merge, write a verified GGUF and a Modelfile; with llama.cpp, evaluate it and compare it with the HF model"
-    from llmforge.quantizers.gguf import to_gguf, modelfile
+    from llmforge.quantizers.pipeline import to_gguf
+    from llmforge.quantizers.ollama import modelfile
     from llmforge.llamacpp import llama_cpp_installed
     from llmforge.models import merge_adapter
     llama = llama_cpp_installed()

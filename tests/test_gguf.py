@@ -6,8 +6,9 @@ import pytest
 
 os.environ.setdefault('HF_HUB_OFFLINE', '1')
 from llmforge.core import LLMForgeError, MissingDependency, VerificationError
-from llmforge.quantizers.gguf import (GGUF_TYPES, DIRECT_TYPES, to_gguf, write_gguf, adapter_to_gguf, modelfile,
-                                      tokenizer_metadata, verify_gguf, hf_reference)
+from llmforge.quantizers.gguf import GGUF_TYPES, DIRECT_TYPES, write_gguf, adapter_to_gguf, tokenizer_metadata
+from llmforge.quantizers.pipeline import to_gguf, verify_gguf, hf_reference
+from llmforge.quantizers.ollama import modelfile
 from llmforge.quantizers.verify import sweep, smollm2_shaped, GGUFPredictor
 from llmforge.llamacpp import LlamaModel
 from llmforge.llamacpp import llama_cpp_installed      # asks without loading llama.cpp here: it runs in a child process
@@ -133,7 +134,7 @@ def test_merged_adapter_and_gguf_adapter_agree(tiny, tmp_path):
 
 @needs_llama
 def test_verification_error_exit_code(tiny, tmp_path, monkeypatch):
-    import llmforge.quantizers.gguf as G
+    import llmforge.quantizers.pipeline as G
     monkeypatch.setitem(G.THRESHOLDS, 'Q4_0', (1e-9, 1e-12, 1.0))   # impossible limits
     (tmp_path/'q.gguf').write_bytes(b'an earlier file')
     with pytest.raises(VerificationError) as e: to_gguf(tiny, tmp_path/'q.gguf', 'Q4_0')
@@ -155,7 +156,7 @@ def test_peak_memory_is_a_fraction_of_the_model(tmp_path):
     quantizer, which maps its whole input file: file-backed pages that count in RSS up to the intermediate's size.)"""
     m = smollm2_shaped(tmp_path/'s', num_layers=30)
     size = (m/'model.safetensors').stat().st_size / 2**20
-    code = (f"from llmforge.quantizers.gguf import to_gguf; import json; r = to_gguf({str(m)!r}, {str(tmp_path/'o.gguf')!r}, 'Q8_0', verify=False);"
+    code = (f"from llmforge.quantizers.pipeline import to_gguf; import json; r = to_gguf({str(m)!r}, {str(tmp_path/'o.gguf')!r}, 'Q8_0', verify=False);"
             "print(json.dumps(r.to_dict()))")
     out = json.loads(subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1])
     assert out['peak_rss_mb'] < 0.75 * size, (out['peak_rss_mb'], size)

@@ -99,7 +99,7 @@ def test_verification_crash_keeps_the_file_aside_and_the_old_one_in_place(tiny, 
 
 def test_eval_crash_is_one_line(tiny, tmp_path):
     from llmforge.project import Project
-    from llmforge.quantizers.gguf import to_gguf
+    from llmforge.quantizers.pipeline import to_gguf
     root = Path(__file__).resolve().parent.parent
     p = Project.init(tmp_path/'proj', domain='medical')
     p.import_jsonl(root/'examples'/'medical-coding'/'stage1.jsonl'); p.split()

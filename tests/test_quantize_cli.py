@@ -26,7 +26,7 @@ def error(r, code, *contains, after_progress=False):
 @pytest.fixture(scope='module')
 def models(tmp_path_factory):
     from llmforge.models import tiny_model
-    from llmforge.quantizers.gguf import to_gguf
+    from llmforge.quantizers.pipeline import to_gguf
     d = tmp_path_factory.mktemp('q')
     tiny_model(d/'tiny')
     to_gguf(d/'tiny', d/'tiny-q8.gguf', type='Q8_0', verify=False)

@@ -35,7 +35,8 @@ def test_evaluation_and_merge_use_the_training_template(trained):
 def test_gguf_and_modelfile_carry_the_training_template(trained):
     import gguf
     from llmforge.models import load_tokenizer
-    from llmforge.quantizers.gguf import to_gguf, modelfile
+    from llmforge.quantizers.pipeline import to_gguf
+    from llmforge.quantizers.ollama import modelfile
     d, adapter, expected = trained
     res = to_gguf(d/'base', d/'tuned.gguf', 'Q8_0', adapter=adapter, verify=False)
     f = gguf.GGUFReader(str(res.path)).fields['tokenizer.chat_template']
@@ -46,7 +47,8 @@ def test_gguf_and_modelfile_carry_the_training_template(trained):
 def test_template_check_reads_what_was_shipped(trained):
     "`llmforge template check` accepts a GGUF and a Modelfile: the tuned files pass, a GGUF from the bare base fails"
     import subprocess, sys
-    from llmforge.quantizers.gguf import to_gguf, modelfile
+    from llmforge.quantizers.pipeline import to_gguf
+    from llmforge.quantizers.ollama import modelfile
     from llmforge.templates import record_template
     from llmforge.models import load_tokenizer
     d, adapter, expected = trained

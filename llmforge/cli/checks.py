@@ -180,7 +180,7 @@ def _check_template(args, io:IO)->int:
     from llmforge.templates import check_template, tiny_tokenizer
     from llmforge.validators import load_tokenizer
     if args.model and Path(args.model).is_file():
-        from llmforge.quantizers.gguf import check_shipped_template
+        from llmforge.quantizers.ollama import check_shipped_template
         io.print('ok: ' + check_shipped_template(args.model, args.record))
         return 0
     fp = check_template(load_tokenizer(args.model) if args.model else tiny_tokenizer(), args.record)

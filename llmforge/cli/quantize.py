@@ -61,7 +61,7 @@ def _gguf(args, say)->dict:
         rows = sweep(args.model, args.out, types=tuple(args.type.split(',')) if args.type else GGUF_TYPES, progress=say)
         return {'format': 'gguf', 'sweep': rows, 'table': quality_table(rows),
                 'json': str(Path(args.out)/'quality.json')}
-    from llmforge.quantizers.gguf import to_gguf
+    from llmforge.quantizers.pipeline import to_gguf
     r = to_gguf(args.model, args.out, type=args.type or 'Q4_K_M', adapter=args.adapter, verify=not args.no_verify,
                 progress=say)
     return {'format': 'gguf', **r.to_dict()}

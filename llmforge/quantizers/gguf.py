@@ -1,4 +1,4 @@
-"""Our own Hugging Face → GGUF writer for the Llama family, tensor by tensor, with every K-quant through llama.cpp and
+"""Our own Hugging Face → GGUF writer for the Llama family, tensor by tensor, with the K-quants through llama.cpp
 
 Docs: https://llmforge.github.io/llmforge/quantizers_gguf.html.md"""
 
@@ -6,20 +6,17 @@ Docs: https://llmforge.github.io/llmforge/quantizers_gguf.html.md"""
 
 # %% ../../nbs/11_quantizers_gguf.ipynb #035bfaeb
 from __future__ import annotations
-import json, math, os, struct, time
-from dataclasses import dataclass, field, asdict
+import json, struct
 from pathlib import Path
 import numpy as np
 from fastcore.basics import patch
-from ..core import LLMForgeError, MissingDependency, VerificationError, NativeCrash, read_json_object
-from ..llamacpp import require_llama_cpp, llama_cpp_installed, quantize, LlamaModel
+from ..core import LLMForgeError, MissingDependency, read_json_object
+from ..llamacpp import require_llama_cpp, quantize
 
 # %% auto #0
-__all__ = ['GGUF_TYPES', 'DIRECT_TYPES', 'THRESHOLDS', 'READER_TOLERANCE', 'PROMPTS', 'HELD_OUT', 'safetensors_header',
-           'SafetensorsFolder', 'read_config', 'gguf_name', 'permute_rotary', 'rotary_heads', 'tensor_type', 'encode',
-           'bpe_pre_tokenizer', 'tokenizer_metadata', 'write_gguf', 'quantize_gguf', 'VerifyReport', 'hf_reference',
-           'perplexity', 'compare_logits', 'verify_gguf', 'GGUFResult', 'gguf_stats', 'to_gguf', 'adapter_to_gguf',
-           'chatml_to_go', 'modelfile', 'check_shipped_template']
+__all__ = ['ARCHS', 'GGUF_TYPES', 'DIRECT_TYPES', 'safetensors_header', 'SafetensorsFolder', 'read_config', 'gguf_name',
+           'permute_rotary', 'rotary_heads', 'tensor_type', 'encode', 'bpe_pre_tokenizer', 'tokenizer_metadata',
+           'write_gguf', 'quantize_gguf', 'adapter_to_gguf']
 
 # %% ../../nbs/11_quantizers_gguf.ipynb #1e97299d
 _ST_DTYPES = {'F32': np.float32, 'F16': np.float16, 'BF16': np.uint16, 'F64': np.float64}
@@ -86,7 +83,8 @@ def read(self:SafetensorsFolder,
     return a.astype(np.float32, copy=False).reshape((stop - start, *shape[1:]) if shape else ())
 
 # %% ../../nbs/11_quantizers_gguf.ipynb #2130fcb1
-_ARCHS = {'LlamaForCausalLM': 'llama', 'MistralForCausalLM': 'llama', 'Qwen2ForCausalLM': 'qwen2'}
+ARCHS = {'LlamaForCausalLM': 'llama', 'MistralForCausalLM': 'llama',   # what we write: llama.cpp's name
+         'Qwen2ForCausalLM': 'qwen2'}
 
 def read_config(folder)->dict:
     "The model's `config.json`, checked to be a Llama-family model we can write"
@@ -94,9 +92,9 @@ def read_config(folder)->dict:
     if not p.exists(): raise LLMForgeError(f'{folder}: no config.json; give a Hugging Face model folder')
     cfg = read_json_object(p, 'model config')
     archs = cfg.get('architectures') or []
-    if not archs or archs[0] not in _ARCHS:
+    if not archs or archs[0] not in ARCHS:
         raise LLMForgeError(f'{p}: architecture {archs[0] if archs else "?"} is not supported for GGUF; '
-                            f'supported: {", ".join(_ARCHS)}')
+                            f'supported: {", ".join(ARCHS)}')
     rope = cfg.get('rope_parameters') or cfg.get('rope_scaling') or {}
     kind = rope.get('rope_type', rope.get('type', 'default'))
     if kind not in ('default', 'linear'):
@@ -364,7 +362,7 @@ def write_gguf(folder,              # a Hugging Face model folder (safetensors)
                             f'{type} goes through to_gguf (llama.cpp quantizer)')
     folder,out = Path(folder),Path(out)
     cfg = read_config(folder)
-    arch = _ARCHS[cfg['architectures'][0]]
+    arch = ARCHS[cfg['architectures'][0]]
     st,tm = SafetensorsFolder(folder),tokenizer_metadata(folder, cfg['vocab_size'])
     plan = _plan(st, cfg, type)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -394,274 +392,6 @@ def quantize_gguf(src,                # a GGUF file (F32, F16 or BF16)
         raise LLMForgeError(f'llama.cpp could not quantize {src} to {type} (return code {rc}; '
                             f'it said: {" | ".join(log) or "nothing"}); is it a valid GGUF model file?')
     return Path(dst)
-
-# %% ../../nbs/11_quantizers_gguf.ipynb #1c29dd8d
-THRESHOLDS = {  # type: (max nrmse, max mean KL, min top-token agreement)
-    'F32': (1e-3, 1e-4, 0.98), 'F16': (5e-3, 1e-3, 0.95), 'BF16': (2e-2, 5e-3, 0.0), 'Q8_0': (6e-2, 1e-2, 0.0),
-    'Q6_K': (0.1, 5e-2, 0.0), 'Q5_K_M': (0.3, 0.2, 0.0), 'Q5_K_S': (0.3, 0.2, 0.0), 'Q4_K_M': (0.4, 0.25, 0.0),
-    'Q4_K_S': (0.4, 0.25, 0.0), 'Q4_0': (0.6, 0.6, 0.0), 'Q3_K_L': (0.5, 0.5, 0.0), 'Q3_K_M': (0.5, 0.5, 0.0),
-    'Q3_K_S': (0.8, 1.0, 0.0), 'Q2_K': (0.8, 1.5, 0.0)}
-# The limits catch a broken file (a wrong rotary permutation or tensor order gives KL of several nats), they do not
-# grade a quantization. They were widened after real weights: SmolLM2-135M-Instruct fine-tuned on the quickstart, as
-# Q4_K_M, has KL 0.113, nrmse 0.176, top-1 0.79 and perplexity 61.7 -> 62.2 (+0.8%) against its HF model, a sound
-# file that the tiny model's limit of 0.1 rejected. Small models lose more to 4 bits than 7B ones. The base model's
-# KL per type (benchmarks/quantize.py): Q6_K 0.015, Q5_K_M 0.114, Q5_K_S 0.128, Q4_K_M 0.086, Q4_K_S 0.101,
-# Q3_K_M 0.200, Q3_K_L 0.218, Q4_0 0.439, Q3_K_S and Q2_K 0.658 (hidden size 576 sends most matrices to the
-# fallback types Q4_0/Q5_0/Q5_1); each limit sits above its measurement with room to spare.
-READER_TOLERANCE = {'F32': 0.0, 'F16': 1e-3, 'BF16': 8e-3, 'Q8_0': 1e-2, 'Q4_0': 0.15}   # max error / max |w|
-
-PROMPTS = [[{'role': 'system', 'content': 'You are a careful assistant.'},
-            {'role': 'user', 'content': 'What does a unit test check?'}],
-           [{'role': 'user',
-             'content': 'Summarise: the function reads a file, parses each line as JSON and returns the records.'}],
-           [{'role': 'user', 'content': 'Name three prime numbers and explain why 91 is not prime.'}]]
-HELD_OUT = ("A lighthouse keeper kept a logbook for forty years. Each evening she wrote the wind's direction, the "
-            "height of the waves and the ships that passed. When the station was automated, the logbook went to a "
-            "museum, where researchers used it to reconstruct storms that no instrument had recorded. Small, regular "
-            "notes, kept patiently, turned out to be worth more than any single dramatic observation.")
-
-# %% ../../nbs/11_quantizers_gguf.ipynb #b5792d9c
-@dataclass
-class VerifyReport:
-    "What verifying a GGUF file against its Hugging Face model found"
-    path:str
-    type:str
-    method:str                  # 'llama.cpp' (loaded and run) or 'gguf-reader' (tensors compared only)
-    passed:bool
-    failure:str|None=None       # the first threshold missed
-    tokens_match:bool|None=None # llama.cpp tokenizes every prompt like Hugging Face
-    n_positions:int=0
-    max_abs_diff:float|None=None
-    nrmse:float|None=None
-    kl:float|None=None
-    top1:float|None=None
-    ppl_hf:float|None=None
-    ppl_gguf:float|None=None
-    generation:str|None=None
-    max_tensor_error:float|None=None
-    thresholds:dict=field(default_factory=dict)
-    def to_dict(self)->dict: return asdict(self)
-    def __str__(self):
-        verdict = 'PASS' if self.passed else 'FAIL'
-        if self.method == 'gguf-reader':
-            return f'{self.type} {verdict} (tensors only): max error {self.max_tensor_error:.2e}'
-        return (f'{self.type} {verdict if self.passed else "FAIL: " + str(self.failure)} | '
-                f'tokens {"match" if self.tokens_match else "DIFFER"} | nrmse {self.nrmse:.4f} | KL {self.kl:.2e} | '
-                f'top1 {self.top1:.3f} | ppl {self.ppl_hf:.2f} -> {self.ppl_gguf:.2f} | '
-                f'max|Δ| {self.max_abs_diff:.3g}')
-
-# %% ../../nbs/11_quantizers_gguf.ipynb #cbac75ff
-def _texts(tok, prompts:list, text:str)->list:
-    chats = [tok.apply_chat_template(p, tokenize=False, add_generation_prompt=True) if tok.chat_template
-             else '\n'.join(m['content'] for m in p) for p in prompts]
-    return chats + [text]
-
-def hf_reference(model,                 # a Hugging Face model folder
-                 prompts:list=None,     # chat message lists; default `PROMPTS`
-                 text:str=HELD_OUT,     # held-out text for perplexity (the last sequence)
-                 adapter=None,          # a LoRA adapter to apply (the merged model's outputs)
-                )->dict:
-    "Token ids, texts and logits of the Hugging Face model on the verification prompts and text"
-    import torch
-    from llmforge.models import load_model
-    m,tok = load_model(model, dtype='float32', device='cpu', adapter=adapter)
-    texts = _texts(tok, prompts or PROMPTS, text)
-    ids = [tok(t, add_special_tokens=True)['input_ids'] for t in texts]
-    with torch.no_grad(): logits = [m(torch.tensor([i])).logits[0].float().numpy() for i in ids]
-    del m
-    return {'texts': texts, 'ids': ids, 'logits': logits}
-
-# %% ../../nbs/11_quantizers_gguf.ipynb #def8b4ae
-def _log_softmax(x:np.ndarray)->np.ndarray:
-    x = x.astype(np.float64)
-    x = x - x.max(-1, keepdims=True)
-    return x - np.log(np.exp(x).sum(-1, keepdims=True))
-
-def perplexity(logits:np.ndarray, ids:list)->float:
-    "Perplexity of a sequence's token ids under the logits a model gave at each position"
-    lp = _log_softmax(logits[:-1])
-    return float(math.exp(-lp[np.arange(len(ids) - 1), ids[1:]].mean()))
-
-def compare_logits(ref:list, got:list, ids_text:list)->dict:
-    "Logit agreement of two models over the same sequences, and both perplexities on the last one"
-    R,G = np.concatenate(ref),np.concatenate(got)
-    pr,pg = _log_softmax(R),_log_softmax(G)
-    kl = (np.exp(pr) * (pr - pg)).sum(-1)
-    Rc,Gc = R - R.mean(-1, keepdims=True),G - G.mean(-1, keepdims=True)
-    return {'n_positions': len(R), 'max_abs_diff': float(np.abs(R - G).max()), 'kl': float(kl.mean()),
-            'nrmse': float(np.sqrt(((Gc - Rc)**2).mean()) / np.sqrt((Rc**2).mean())),
-            'top1': float((R.argmax(-1) == G.argmax(-1)).mean()),
-            'ppl_hf': perplexity(ref[-1], ids_text), 'ppl_gguf': perplexity(got[-1], ids_text)}
-
-# %% ../../nbs/11_quantizers_gguf.ipynb #315f63c3
-def _file_type(path)->str:
-    import gguf
-    f = gguf.GGUFReader(str(path)).fields.get('general.file_type')
-    n = gguf.LlamaFileType(int(f.parts[-1][0])).name if f else 'ALL_F32'
-    return 'F32' if n == 'ALL_F32' else n.removeprefix('MOSTLY_')
-
-def _reader_check(path, model, type:str)->VerifyReport:
-    "Compare every dequantized tensor of the file with the model's (when llama.cpp is not installed)"
-    import gguf, gguf.quants
-    cfg = read_config(model)
-    st = SafetensorsFolder(model)
-    arch = _ARCHS[cfg['architectures'][0]]
-    names = {gguf_name(k): k for k in st.entries if gguf_name(k)}
-    worst = 0.0
-    for t in gguf.GGUFReader(str(path)).tensors:
-        a = st.read(names[t.name])
-        heads = rotary_heads(arch, t.name, cfg)
-        if heads: a = permute_rotary(a, heads)
-        b = gguf.quants.dequantize(t.data, t.tensor_type).reshape(a.shape)
-        worst = max(worst, float(np.abs(a - b).max() / max(np.abs(a).max(), 1e-12)))
-    tol = READER_TOLERANCE.get(type, 0.0)
-    ok = worst <= tol
-    failure = None if ok else f'a tensor differs by {worst:.3g} of its range (limit {tol})'
-    return VerifyReport(str(path), type, 'gguf-reader', ok, failure, max_tensor_error=worst,
-                        thresholds={'max_tensor_error': tol})
-
-# %% ../../nbs/11_quantizers_gguf.ipynb #f94b4b25
-def _limits_missed(m:dict, tokens_match:bool, lim:tuple)->list:
-    "The limits a comparison misses, one line each"
-    fails = ['llama.cpp tokenizes differently from Hugging Face' if not tokens_match else None,
-             'logits not finite' if not math.isfinite(m['max_abs_diff']) else None,
-             f'nrmse {m["nrmse"]:.3g} > {lim[0]}' if m['nrmse'] > lim[0] else None,
-             f'KL {m["kl"]:.3g} > {lim[1]}' if m['kl'] > lim[1] else None,
-             f'top-token agreement {m["top1"]:.3f} < {lim[2]}' if m['top1'] < lim[2] else None]
-    return [f for f in fails if f]
-
-def _llama_check(path, type:str, ref:dict, lora_path=None)->VerifyReport:
-    "Run the file in llama.cpp on the reference's token ids and hold it against `THRESHOLDS`"
-    with LlamaModel(path, n_ctx=max(len(i) for i in ref['ids']) + 64, lora_path=lora_path) as llm:   # in a child
-        add_bos = llm.metadata.get('tokenizer.ggml.add_bos_token', 'false') == 'true'
-        toks = [llm.tokenize(t, add_bos=add_bos, special=True) for t in ref['texts']]
-        got = [llm.logits(i) for i in ref['ids']]
-        m = compare_logits(ref['logits'], got, ref['ids'][-1])
-        gen = llm.complete(ref['ids'][0], max_tokens=16)
-    lim = THRESHOLDS.get(type, THRESHOLDS['Q2_K'])
-    fails = _limits_missed(m, toks == ref['ids'], lim)
-    return VerifyReport(str(path), type, 'llama.cpp', not fails, fails[0] if fails else None, toks == ref['ids'],
-                        generation=gen, thresholds={'nrmse': lim[0], 'kl': lim[1], 'top1': lim[2]}, **m)
-
-# %% ../../nbs/11_quantizers_gguf.ipynb #315f63c4
-def verify_gguf(path,                     # the GGUF file
-                model,                    # the Hugging Face model folder it came from (the merged one for adapters)
-                type:str=None,            # its type (default: read from the file)
-                reference:dict=None,      # `hf_reference(model)`, to reuse across files
-                lora_path=None,           # a GGUF LoRA adapter to apply when loading
-                raise_on_fail:bool=True,  # raise VerificationError when a threshold is missed
-               )->VerifyReport:
-    "Load a GGUF file in llama.cpp and compare it with its Hugging Face model (tokens, logits, perplexity, generation)"
-    type = type or _file_type(path)
-    if not llama_cpp_installed(): rep = _reader_check(path, model, type)
-    else: rep = _llama_check(path, type, reference or hf_reference(model), lora_path)
-    if raise_on_fail and not rep.passed: raise VerificationError(f'{path}: {type} failed verification: {rep.failure}')
-    return rep
-
-# %% ../../nbs/11_quantizers_gguf.ipynb #55eead40
-@dataclass
-class GGUFResult:
-    "A written GGUF file and what it cost"
-    path:Path
-    type:str
-    size_bytes:int
-    bits_per_weight:float
-    seconds:float
-    peak_rss_mb:float        # the process's peak resident memory during the conversion (verification excluded)
-    report:object=None       # the `VerifyReport`, or None when not verified
-    def to_dict(self)->dict:
-        d = asdict(self) | {'path': str(self.path)}
-        d['report'] = self.report.to_dict() if self.report is not None else None
-        return d
-
-def gguf_stats(path)->dict:
-    "Parameter count, tensor bytes and bits per weight of a GGUF file"
-    import gguf
-    r = gguf.GGUFReader(str(path))
-    n,nb = sum(int(t.n_elements) for t in r.tensors),sum(int(t.n_bytes) for t in r.tensors)
-    return {'params': n, 'tensor_bytes': nb, 'bits_per_weight': 8 * nb / n}
-
-# %% ../../nbs/11_quantizers_gguf.ipynb #260d2f26
-def _reset_peak()->bool:
-    try:
-        Path('/proc/self/clear_refs').write_text('5')
-        return True
-    except OSError: return False
-
-def _peak_mb()->float:
-    try: return next(int(l.split()[1]) for l in open('/proc/self/status') if l.startswith('VmHWM')) / 1024
-    except (OSError, StopIteration):
-        import resource, sys
-        r = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        return r / 1024 / (1024 if sys.platform == 'darwin' else 1)
-
-# %% ../../nbs/11_quantizers_gguf.ipynb #448257e1
-def _verified(path, src, type:str, mid=None, mid_type:str=None)->tuple:
-    "Verify a new GGUF file (and the lossless file it was quantized from): (report, None) or (report, what failed)"
-    try:
-        ref = hf_reference(src) if llama_cpp_installed() else None
-        if mid is not None:   # the lossless file proves the conversion; the quantized one, the quantizer
-            pre = verify_gguf(mid, src, mid_type, reference=ref, raise_on_fail=False)
-            if not pre.passed:
-                return pre,f'the lossless {mid_type} file it was quantized from failed verification: {pre.failure}'
-        rep = verify_gguf(path, src, type, reference=ref, raise_on_fail=False)
-        return rep,(None if rep.passed else f'{type} failed verification: {rep.failure}')
-    except NativeCrash as e: return None,e
-
-def _set_aside(out:Path, new:Path, failure):
-    "Keep a file that failed verification as `NAME.unverified.gguf` beside `out`, and raise what failed"
-    kept = out.with_name(out.stem + '.unverified.gguf')
-    os.replace(new, kept)
-    said = f'{out} was left as it was; the new file is kept as {kept.name}'
-    if isinstance(failure, NativeCrash): raise NativeCrash(f'{said}: {failure}') from None
-    raise VerificationError(f'{out}: {failure}; {said}')
-
-# %% ../../nbs/11_quantizers_gguf.ipynb #c036d43b
-def _write_type(src:Path, new:Path, type:str, work:Path, progress=None, name:str=None)->tuple:
-    "Write `new` as `type`, through a lossless intermediate in `work` for K-quants; returns (intermediate, its type)"
-    if type in DIRECT_TYPES:
-        write_gguf(src, new, type, progress, name=name)
-        return None,None
-    dt = SafetensorsFolder(src).dtype()
-    mid = write_gguf(src, work/f'intermediate-{dt}.gguf', dt, progress, name=name)
-    quantize_gguf(mid, new, type)
-    return mid,dt
-
-# %% ../../nbs/11_quantizers_gguf.ipynb #e9448fa3
-def to_gguf(model,                  # a Hugging Face model folder (Llama, Mistral, Qwen2, SmolLM; safetensors)
-            out,                    # the .gguf file to write
-            type:str='Q4_K_M',      # one of `GGUF_TYPES`
-            adapter=None,           # a LoRA adapter folder to merge into `model` first
-            verify:bool=True,       # compare the file with the Hugging Face model (raises VerificationError)
-            progress=None,          # callable(done, total, name) after each tensor
-           )->GGUFResult:
-    "Convert a model folder (plus an optional LoRA adapter) to a GGUF file of `type`, verified"
-    import tempfile, shutil
-    if type not in GGUF_TYPES: raise LLMForgeError(f'unknown GGUF type {type!r}; choose one of {", ".join(GGUF_TYPES)}')
-    model,out = Path(model),Path(out)
-    if not model.is_dir(): raise LLMForgeError(f'{model}: no such model folder')
-    read_config(model)
-    if type not in DIRECT_TYPES: require_llama_cpp(f'to quantize to {type}')
-    t0,_ = time.perf_counter(),_reset_peak()
-    out.parent.mkdir(parents=True, exist_ok=True)   # the work folder sits beside `out`: the rename stays on one disk
-    work = Path(tempfile.mkdtemp(prefix='llmforge-gguf-', dir=out.parent))
-    new,report = work/out.name,None   # written and verified in `work`; renamed over `out` only once it passed
-    try:
-        src = model
-        if adapter is not None:
-            from llmforge.models import merge_adapter
-            src = merge_adapter(model, adapter, work/'merged')
-        mid,dt = _write_type(src, new, type, work, progress, model.name)
-        secs,peak = time.perf_counter() - t0,_peak_mb()
-        if verify:
-            report,failure = _verified(new, src, type, mid, dt)
-            if failure is not None: _set_aside(out, new, failure)
-        stats = gguf_stats(new)
-        os.replace(new, out)
-    finally: shutil.rmtree(work, ignore_errors=True)
-    if report is not None: report.path = str(out)
-    return GGUFResult(out, type, out.stat().st_size, round(stats['bits_per_weight'], 3), round(secs, 3), round(peak, 1),
-                      report)
 
 # %% ../../nbs/11_quantizers_gguf.ipynb #3e6ff18b
 def _lora_config(adapter:Path)->dict:
@@ -697,7 +427,7 @@ def adapter_to_gguf(adapter,        # a peft LoRA adapter folder (adapter_config
     adapter,out = Path(adapter),Path(out)
     acfg = _lora_config(adapter)
     cfg = read_config(Path(base or acfg.get('base_model_name_or_path') or ''))
-    arch = _ARCHS[cfg['architectures'][0]]
+    arch = ARCHS[cfg['architectures'][0]]
     r = acfg['r']
     alpha = float(acfg.get('lora_alpha', r)) * (r ** 0.5 if acfg.get('use_rslora') else 1.0)
     st,plan = _lora_pairs(adapter)
@@ -718,99 +448,3 @@ def adapter_to_gguf(adapter,        # a peft LoRA adapter folder (adapter_config
             w.write_tensor_data(np.ascontiguousarray(permute_rotary(a, heads) if heads else a, dtype=np.float32))
     finally: w.close()
     return out
-
-# %% ../../nbs/11_quantizers_gguf.ipynb #bb1f515b
-def _gguf_template(path:Path)->tuple:
-    "The chat template and end-of-sequence token stored in a GGUF file"
-    import gguf
-    try: r = gguf.GGUFReader(str(path))
-    except Exception as e:
-        raise LLMForgeError(f'{path}: not a readable GGUF file ({str(e).splitlines()[0][:120]})') from None
-    f = r.fields.get('tokenizer.chat_template')
-    tpl = bytes(f.parts[-1]).decode() if f is not None else ''
-    eos = None
-    if 'tokenizer.ggml.eos_token_id' in r.fields and 'tokenizer.ggml.tokens' in r.fields:
-        i = int(r.fields['tokenizer.ggml.eos_token_id'].parts[-1][0])
-        t = r.fields['tokenizer.ggml.tokens']
-        eos = bytes(t.parts[t.data[i]]).decode(errors='replace')
-    return tpl, eos
-
-def chatml_to_go(template:str)->str:
-    "Ollama's Go template equivalent to a ChatML Jinja chat template"
-    if '<|im_start|>' not in template or '<|im_end|>' not in template:
-        raise LLMForgeError('the chat template is not ChatML; only ChatML templates are translated to Ollama: '
-                            'pass go_template=')
-    think = '<think>\n' if "'<think>" in template else ''
-    return ('{{- range .Messages }}<|im_start|>{{ .Role }}\n{{ .Content }}<|im_end|>\n{{ end }}'
-            '<|im_start|>assistant\n' + think)
-
-# %% ../../nbs/11_quantizers_gguf.ipynb #e435effd
-def modelfile(gguf_path,              # the GGUF file; the Modelfile is written beside it
-              template:str=None,      # a Jinja chat template (default: the one stored in the GGUF)
-              system:str=None,        # a default system prompt (SYSTEM line)
-              parameters:dict=None,   # PARAMETER lines, e.g. {'temperature': 0, 'num_ctx': 4096}
-              go_template:str=None,   # an Ollama template to use as is
-              out=None,               # default: `Modelfile` in the GGUF's folder
-             )->Path:
-    "Write an Ollama Modelfile for a GGUF file: FROM, TEMPLATE (from the chat template), stop tokens, parameters"
-    from llmforge.core import atomic_write
-    gguf_path = Path(gguf_path)
-    if template is None and go_template is None:
-        template = _gguf_template(gguf_path)[0]
-        if not template:
-            raise LLMForgeError(f'{gguf_path}: no chat template in the file; pass template= or go_template=')
-    go = go_template or chatml_to_go(template)
-    params = {'stop': ['<|im_end|>', '<|im_start|>'] if '<|im_start|>' in go else []} | (parameters or {})
-    lines = [f'FROM ./{gguf_path.name}', '', f'TEMPLATE """{go}"""', '']
-    if system: lines += [f'SYSTEM """{system}"""', '']
-    for k,v in params.items():
-        for x in (v if isinstance(v, list) else [v]):
-            lines.append(f'PARAMETER {k} {json.dumps(x) if isinstance(x, str) else x}')
-    out = Path(out) if out else gguf_path.parent/'Modelfile'
-    atomic_write(out, '\n'.join(lines) + '\n')
-    return out
-
-# %% ../../nbs/11_quantizers_gguf.ipynb #80c7b4aa
-def _check_gguf_template(path:Path, rec:dict)->str:
-    "Raise unless a GGUF file stores the recorded chat template and end token; returns a summary"
-    tpl,eos = _gguf_template(path)
-    if not tpl:
-        raise LLMForgeError(f'{path.name}: the GGUF has no chat template; training used one ({rec["fingerprint"]})')
-    if tpl != rec['chat_template']:
-        raise LLMForgeError(f'{path.name}: its chat template is not the one used in training ({rec["fingerprint"]}); '
-                            'write the GGUF from the merged model or with adapter= so the training tokenizer travels')
-    if rec.get('eos_token') and eos != rec['eos_token']:
-        raise LLMForgeError(f'{path.name}: its end-of-sequence token is {eos!r}, '
-                            f'training ended turns with {rec["eos_token"]!r}')
-    return f'{path.name}: chat template and end token are the training ones ({rec["fingerprint"]})'
-
-# %% ../../nbs/11_quantizers_gguf.ipynb #2164f27a
-def _check_modelfile(path:Path, rec:dict)->list:
-    "Raise unless a Modelfile's TEMPLATE and stop words are the recorded template's; returns what was checked"
-    import re
-    text = path.read_text(errors='replace')
-    m = re.search(r'^TEMPLATE\s+"""(.*?)"""', text, re.S | re.M)
-    if not m: raise LLMForgeError(f'{path}: not a Modelfile with a TEMPLATE """...""" block')
-    if m.group(1) != chatml_to_go(rec['chat_template']):
-        raise LLMForgeError(f'{path.name}: its TEMPLATE does not render like the training template '
-                            f'({rec["fingerprint"]}); regenerate it with modelfile()')
-    stops = re.findall(r'^PARAMETER\s+stop\s+"?(.*?)"?\s*$', text, re.M)
-    if rec.get('eos_token') and rec['eos_token'] not in stops:
-        raise LLMForgeError(f'{path.name}: {rec["eos_token"]!r} (the end of an answer in training) is not a stop word')
-    out = [f'{path.name}: TEMPLATE and stop words match the training template ({rec["fingerprint"]})']
-    src = re.search(r'^FROM\s+(\S+)', text, re.M)
-    if src and (path.parent/src.group(1)).suffix == '.gguf' and (path.parent/src.group(1)).is_file():
-        out.append(check_shipped_template(path.parent/src.group(1), rec))
-    return out
-
-# %% ../../nbs/11_quantizers_gguf.ipynb #2ed0e5e1
-def check_shipped_template(path,      # a GGUF file or an Ollama Modelfile
-                           record,    # the run's template record (template.json beside the adapter), or its dict
-                          )->str:
-    "Raise unless a GGUF or Modelfile renders conversations as the recorded training template did; returns a summary"
-    rec = read_json_object(record, 'template record') if isinstance(record, (str, Path)) else record
-    path = Path(path)
-    if not path.is_file(): raise LLMForgeError(f'{path}: no such file')
-    with open(path, 'rb') as fh: magic = fh.read(4)
-    if magic == b'GGUF': return _check_gguf_template(path, rec)
-    return '; '.join(_check_modelfile(path, rec))

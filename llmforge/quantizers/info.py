@@ -350,7 +350,7 @@ def _float_folder(src:Path, s:dict, dest:Path, lost:list)->Path:
 def _to_target(folder:Path, out:Path, to:str, type, calibration, verify:bool, progress, lost:list)->dict|None:
     "Write `folder` as `to` through its quantizer; the quantizer's result as a dict"
     if to == 'gguf':
-        from llmforge.quantizers.gguf import to_gguf
+        from llmforge.quantizers.pipeline import to_gguf
         t = type or 'Q4_K_M'
         r = to_gguf(folder, out, type=t, verify=verify, progress=progress)
         if t not in ('F32', 'F16', 'BF16'):
