@@ -147,7 +147,8 @@ class OpenAIPredictor:
         self.model,self.base_url,self.api_key_env = model,base_url.rstrip('/'),api_key_env
         self.max_tokens,self.timeout,self.retries = max_tokens,timeout,retries
         self.name = model
-    def _post(self, payload:dict)->dict:
+    def post(self, payload:dict)->dict:
+        "One chat-completions request to the endpoint (retried on 429/5xx); the JSON answer"
         import urllib.request, urllib.error
         from llmforge.core import api_key_for
         key = api_key_for(self.base_url, self.api_key_env, 'OPENAI_API_KEY')   # a key goes only where it belongs
@@ -170,7 +171,7 @@ class OpenAIPredictor:
                     continue
                 raise LLMForgeError(f'{self.base_url} cannot be reached: {getattr(e, "reason", e)}') from None
     def predict(self, prompts):
-        ask = lambda p: self._post({'model': self.model, 'messages': p, 'max_tokens': self.max_tokens,
+        ask = lambda p: self.post({'model': self.model, 'messages': p, 'max_tokens': self.max_tokens,
                                     'temperature': 0})
         return [ask(p)['choices'][0]['message']['content'] for p in prompts]
 

@@ -14,7 +14,7 @@ LAYERS = [
     ('leaf checks', ['codes', 'templates', 'configs', 'llamacpp']),
     ('models', ['models']),
     ('checks', ['validators', 'preprocess', 'doctor']),
-    ('train, generate, evaluate', ['train', 'generate', 'evaluation']),
+    ('train, generate, evaluate', ['train', 'generate', 'evaluation', 'code_tasks']),
     ('quantize', ['quantizers']),
     ('recipes', ['agents', 'compress']),
     ('faces', ['cli', 'widgets', 'serve', 'quickstart', '__main__']),

