@@ -9,7 +9,6 @@ from __future__ import annotations
 import ast, gzip, json, re, textwrap, time
 from dataclasses import dataclass, asdict
 from pathlib import Path
-import numpy as np
 from .core import LLMForgeError, MissingDependency
 from .metrics import breakdown, mean_ci, pass_at_k
 
@@ -96,7 +95,7 @@ class CodeOutcome:
 def outcome(task:CodeTask, sample:int, r)->CodeOutcome:
     "A `CodeOutcome` from the sandbox's `RunResult` for one sample of `task`"
     last = next((l for l in reversed((r.stderr or '').splitlines()) if l.strip()), '')
-    passed = r.exit_code == 0 and not r.timed_out and not r.limit_hit
+    passed = r.ok
     return CodeOutcome(task.task_id, sample, passed, r.exit_code, bool(r.timed_out), r.limit_hit or None,
                        round(float(r.wall_s), 4), r.isolation, '' if passed else last[-300:])
 
@@ -208,9 +207,10 @@ def pass_metrics(counts:list,   # per problem: (n samples, c passed)
                 )->dict:
     "pass@k for each k <= n (with `accuracy` = pass@1): the mean over problems and its bootstrap interval"
     n = min(m for m,_ in counts)
-    out = {'accuracy': mean_ci([c/m for m,c in counts], n=n_boot).to_dict()}
+    out = {'accuracy': mean_ci([c/m for m,c in counts], n=n_boot).to_dict()}   # pass@1: the share of samples that pass
     for k in sorted(k for k in set(ks) if k <= n):
-        out[f'pass@{k}'] = mean_ci([pass_at_k(m, c, k) for m,c in counts], n=n_boot).to_dict()
+        out[f'pass@{k}'] = out['accuracy'] if k == 1 else mean_ci([pass_at_k(m, c, k) for m,c in counts],
+                                                                   n=n_boot).to_dict()
     return out
 
 # %% ../nbs/09c_code_tasks.ipynb #33ca27da

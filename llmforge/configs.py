@@ -213,10 +213,12 @@ def _check_ranges(cfg:TrainConfig, errs:list):
     def pos(key, v):
         if v is not None and v <= 0: errs.append(f'{key}: must be > 0, got {v}')
     t,l = cfg.training,cfg.lora
-    for k in ('epochs','batch_size','grad_accum','learning_rate','max_seq_len','max_grad_norm','max_steps',
+    for k in ('epochs','batch_size','grad_accum','learning_rate','max_seq_len','max_steps',
               'eval_steps','save_steps'):
         pos(f'training.{k}', getattr(t, k))
     for k in ('r', 'alpha', 'last_layers'): pos(f'lora.{k}', getattr(l, k))
+    if t.max_grad_norm < 0:
+        errs.append(f'training.max_grad_norm: must be >= 0 (0 turns clipping off), got {t.max_grad_norm}')
     if not 0 <= t.warmup_ratio < 1: errs.append(f'training.warmup_ratio: must be in [0, 1), got {t.warmup_ratio}')
     if not 0 <= l.dropout < 1: errs.append(f'lora.dropout: must be in [0, 1), got {l.dropout}')
     limits = (('training.learning_rate', t.learning_rate, 1), ('training.epochs', t.epochs, 1000),

@@ -325,7 +325,8 @@ def compare_metrics(a:EvalResult,     # the reference evaluation (e.g. the base 
         else: continue
         row = {'a': va, 'b': vb, 'diff': boot['diff'], 'lo': boot['lo'], 'hi': boot['hi'], 'p_value': boot['p_value'],
                'test': 'paired bootstrap'}
-        if k == 'accuracy':
+        # McNemar counts yes/no outcomes; shares (pass@1 over n samples of code) keep the paired bootstrap
+        if k == 'accuracy' and all(set(np.unique(e[k]).tolist()) <= {0, 1} for e in (ea, eb)):
             mc = mcnemar(ea[k].astype(bool), eb[k].astype(bool))
             row |= {'p_value': mc['p_value'], 'test': 'McNemar' + (' (exact)' if mc['exact'] else ''),
                     'only_a': mc['b'], 'only_b': mc['c']}

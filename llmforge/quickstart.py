@@ -225,13 +225,13 @@ def quickstart(workdir,                          # a new folder for the project,
     with quiet_libraries():
         proj,train,seen,unseen = _project(work, say)
         base,tok,base_folder = _base(work, model, seed)
-        f = {'model': model, 'steps': steps, 'settings': asdict(pre),
+        s = dataclasses.replace(pre.training, max_steps=steps, seed=seed)   # what this run trains with
+        f = {'model': model, 'steps': steps, 'settings': {**asdict(pre), 'training': asdict(s)},
              'data': {'train': len(train), 'seen': len(seen), 'unseen': len(unseen),
                       'train_codes': len({e.response for e in train}),
                       'unseen_codes': len({e.response for e in unseen})}}
         ev,base_loss = _before_training(base, tok, train, seen, unseen, pre.max_new_tokens, say)
         f['base'] = {'heldout_loss': base_loss}
-        s = dataclasses.replace(pre.training, max_steps=steps, seed=seed)
         t1 = time.perf_counter()
         run = train_sft(base, tok, train, work/'run', val=seen + unseen, training=s, lora=pre.lora, progress=progress)
         f.update(train_seconds=time.perf_counter() - t1, tokens_per_s=run['tokens_per_s'])

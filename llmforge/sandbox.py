@@ -395,11 +395,6 @@ def run(code:str,                 # the program's source
     r.limit_hit = _limit_hit(r, lim)
     return r
 
-def _killpg(pgid:int):
-    "SIGKILL a process group that may be gone already"
-    try: os.killpg(pgid, signal.SIGKILL)
-    except ProcessLookupError: pass
-
 # %% ../nbs/15_sandbox.ipynb #7dd6485b
 def _killpg(pgid:int):
     "SIGKILL a process group that may be gone already"

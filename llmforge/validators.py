@@ -6,12 +6,12 @@ Docs: https://llmforge.github.io/llmforge/validators.html.md"""
 
 # %% ../nbs/02_validators.ipynb #fda56358
 from __future__ import annotations
-import bisect, hashlib, os, re, sys, zlib
+import bisect, os, re, sys
 from functools import lru_cache
 from collections import Counter
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
-from .core import ROLES, SPLITS, DataError, LLMForgeError, Message, check_tools, check_tool_use, decode_line
+from .core import SPLITS, DataError, LLMForgeError, Message, check_tools, check_tool_use, decode_line
 from .phi import find_phi
 from fastcore.basics import patch
 from .fingerprints import hash64, normalize_text, signatures, band_neighbours

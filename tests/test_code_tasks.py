@@ -114,3 +114,13 @@ def test_cli_tiny_model(tmp_path):
     assert r.returncode == 1 and r.stdout == '' and 'none.jsonl: no such file' in r.stderr
     r = subprocess.run(args + ['-n', '3', '--temperature', '0'], capture_output=True, text=True, timeout=300, env=env)
     assert r.returncode == 1 and 'greedy samples would all be the same' in r.stderr
+
+def test_compare_keeps_the_bootstrap_for_shares(he):
+    "n samples per problem make shares, not yes/no outcomes: McNemar would read 'any sample passed'"
+    from llmforge.evaluation import compare_metrics
+    tasks = he[:6]
+    bad = {t.task_id: ['    return None\n', t.canonical_solution, '    return None\n'] for t in tasks}   # 1 of 3
+    good = {t.task_id: [t.canonical_solution] * 3 for t in tasks}                                        # 3 of 3
+    a,b = evaluate_code(bad, tasks, ks=(1,), n_boot=200),evaluate_code(good, tasks, ks=(1,), n_boot=200)
+    row = compare_metrics(a, b, n=300)['metrics']['accuracy']
+    assert row['test'] == 'paired bootstrap' and row['diff'] == pytest.approx(2 / 3) and row['p_value'] < 0.05

@@ -50,7 +50,7 @@ def test_two_processes_train_like_one(tmp_path):
     w0,w1 = (torch.load(two/f'weights-{r}.pt') for r in (0, 1))
     assert w0.keys() == w1.keys() and all(torch.equal(w0[k], w1[k]) for k in w0)  # gradients were synchronised
     assert ranks[0]['final_loss'] == ranks[1]['final_loss'] and ranks[0]['eval_loss'] == ranks[1]['eval_loss']
-    # only rank 0 wrote: the run log, the adapter, the plot
+    # only rank 0 wrote run.json (through core.atomic_write; the adapter and plot are written beside it by save_run)
     assert ranks[0]['writes'] == [str(two/'run'/'run.json')] and ranks[1]['writes'] == []
     assert (two/'run'/'adapter'/'adapter_model.safetensors').exists() and (two/'run'/'loss.png').exists()
     # and the update is the one-process update: each process computed half of every batch

@@ -2,7 +2,7 @@
 
 Reads every module's imports (module level and inside functions, since a lazy import is still a dependency) with
 `ast`, so it needs nothing installed and fails with the offending import's file and line."""
-import ast, pathlib, pytest
+import ast, pathlib, sys, pytest
 
 PKG = pathlib.Path(__file__).resolve().parent.parent/'llmforge'
 
@@ -115,5 +115,5 @@ def test_commands_are_listed_not_discovered():
     ({'a': {'b': 1}, 'b': {'c': 1}}, []),
 ])
 def test_cycle_finder_can_fail(src, expect, monkeypatch):
-    monkeypatch.setattr(__import__(__name__), 'MODS', {'a': 0, 'b': 0, 'c': 0})
+    monkeypatch.setattr(sys.modules[__name__], 'MODS', {'a': 0, 'b': 0, 'c': 0})
     assert cycles(src) == expect

@@ -19,6 +19,9 @@ def test_last_layers_reaches_the_trainers(tmp_path):
     assert l.last_layers == 1 and l.r == 8
     t = lora_targets(tiny_model()[0], l.target_modules, l.last_layers)
     assert t['layers_to_transform'] == [1] and 'q_proj' in t['target_modules'] and 'lm_head' not in t['target_modules']
+    from llmforge.configs import OptimConfig
+    from llmforge.train.mlx import mlx_lora_config
+    assert mlx_lora_config(OptimConfig(), l, 'base', 'data', 'adapter', 10)[0]['num_layers'] == 1
 
 def test_last_layers_must_be_positive(tmp_path):
     with pytest.raises(LLMForgeError, match='lora.last_layers'): load_config(_cfg(tmp_path, {'last_layers': 0}))

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib, json, random, re
 from collections import Counter
 from functools import lru_cache
-from dataclasses import dataclass, field, asdict
+from dataclasses import dataclass, field, asdict, replace
 from pathlib import Path
 from fastcore.basics import patch
 from ..core import LLMForgeError, atomic_write, Example
@@ -599,12 +599,12 @@ def _dry_run(rep:GenerationReport, g:Generator, todo:list, exact:bool, retries:i
 def ask(g:Generator, todo:list, intake:Intake):
     "Send the items, then the re-asks of unusable answers, until none is left; the summary is saved whatever happens"
     # every recipe parses JSON
-    reqs = [Request(**{**asdict(it.request), 'tag': it.id, 'json_output': True}) for it in todo]
+    reqs = [replace(it.request, tag=it.id, json_output=True) for it in todo]
     try:
         while reqs:
             intake.again.clear()
             g.run(reqs)
-            reqs = [Request(**{**asdict(r), 'attempt': r.attempt + 1}) for r in intake.again]
+            reqs = [replace(r, attempt=r.attempt + 1) for r in intake.again]
     finally:
         intake.flush()
         intake.ledger.summary(report=intake.rep.to_dict(), cache_hits=g.cache.hits, cache_misses=g.cache.misses)

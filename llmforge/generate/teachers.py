@@ -11,8 +11,8 @@ from dataclasses import replace
 from pathlib import Path
 from fastcore.basics import patch
 from ..core import LLMForgeError, MissingDependency, api_key_for
-from .cache import (Request, Completion, TeacherError, PRICES, set_price, price_of, cost_of,
-                                     estimate_tokens, estimate_request_tokens, ResponseCache, Ledger, Outcome, Estimate,
+from .cache import (Request, Completion, TeacherError, price_of, cost_of,
+                                     estimate_request_tokens, ResponseCache, Ledger, Outcome, Estimate,
                                      Budget, worst_cost)
 from .batches import BatchOptions, batch_setup, arun_batches
 

@@ -6,7 +6,7 @@ Docs: https://llmforge.github.io/llmforge/quantizers_gptq.html.md"""
 
 # %% ../../nbs/11b_quantizers_gptq.ipynb #e4901862
 from __future__ import annotations
-import json, math, os, random, shutil, tempfile, time
+import json, os, random, shutil, tempfile, time
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
 from ..core import LLMForgeError, MissingDependency, VerificationError, read_examples, read_json_object

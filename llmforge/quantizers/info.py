@@ -6,7 +6,7 @@ Docs: https://llmforge.github.io/llmforge/quantizers_info.html.md"""
 
 # %% ../../nbs/11c_quantizers_info.ipynb #c2a2f162
 from __future__ import annotations
-import json, math, os, shutil, struct, tempfile, time, warnings
+import json, math, shutil, struct, tempfile, time, warnings
 from collections import Counter
 from pathlib import Path
 from ..core import LLMForgeError, read_json_object

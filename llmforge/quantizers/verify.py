@@ -10,9 +10,8 @@ import json
 from pathlib import Path
 from fastcore.basics import patch
 from ..core import LLMForgeError, atomic_write
-from .gguf import GGUF_TYPES, DIRECT_TYPES
-from .pipeline import (to_gguf, perplexity, hf_reference, verify_gguf, VerifyReport, THRESHOLDS,
-                                          PROMPTS, HELD_OUT)
+from .gguf import GGUF_TYPES
+from .pipeline import (to_gguf, perplexity, hf_reference, verify_gguf)
 from ..llamacpp import require_llama_cpp, llama_cpp_installed, LlamaModel
 from ..templates import probe_template
 

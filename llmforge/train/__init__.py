@@ -9,7 +9,7 @@ from __future__ import annotations
 import os, shutil, tempfile, time
 from pathlib import Path
 from ..core import LLMForgeError, read_examples, read_jsonl
-from ..configs import TrainConfig, load_config
+from ..configs import TrainConfig, TrainPaths, load_config
 from .loop import (encode_chat, check_loss_mask, pack, collate, dist_info, loss_on_labels,
                                  check_fast_loss, autocast_dtype, lora_targets, add_lora, latest_checkpoint,
                                  plot_losses)
@@ -23,25 +23,25 @@ from .hosted import train_hosted
 __all__ = ['BACKENDS', 'load_rows', 'train_torch', 'train_from_config']
 
 # %% ../../nbs/07f_train.ipynb #f5635827
-def load_rows(cfg:TrainConfig)->tuple:
+def load_rows(cfg:TrainConfig,
+              paths:TrainPaths=None,   # `cfg.resolved()`, when the caller has it already
+             )->tuple:
     "The training rows (examples, or pairs for stage 3) and validation examples (or None) of a training config"
-    p = cfg.resolved()
+    p = paths or cfg.resolved()
     if cfg.stage == 3: return [d for _,d in read_jsonl(p.train)], None
     return list(read_examples(p.train)), (list(read_examples(p.val)) if p.val else None)
 
 # %% ../../nbs/07f_train.ipynb #96625a5e
-def _load_base(cfg:TrainConfig, say):
+def _load_base(cfg:TrainConfig, p:TrainPaths):
     "The base model (on GPU k under torchrun, in 4 bits for qlora) and tokenizer of a config"
     import torch
     from llmforge.models import load_model
-    p = cfg.resolved()
     device = f"cuda:{os.environ.get('LOCAL_RANK', 0)}" if torch.cuda.is_available() else 'cpu'
     model,tok = load_model(p.base_model, device=device, quantization='4bit' if cfg.method == 'qlora' else None)
     return model, tok
 
-def _continue_from(model, cfg:TrainConfig):
+def _continue_from(model, cfg:TrainConfig, p:TrainPaths):
     "The model with the config's `init_adapter` loaded to train further (SFT), or unchanged without one"
-    p = cfg.resolved()
     if not p.init_adapter: return model
     if cfg.objective == 'dpo' or cfg.method == 'full':
         raise LLMForgeError(f'{getattr(cfg, "path", "config")}: init_adapter continues a LoRA with SFT; '
@@ -57,10 +57,10 @@ def _encoded_lengths(cfg:TrainConfig, tok, rows:list)->list:
     return [len(encode_chat(tok, e.messages, n, e.tools)['input_ids']) for e in rows]
 
 # %% ../../nbs/07f_train.ipynb #7dd2d339
-def _run_trainer(cfg:TrainConfig, model, tok, rows:list, val:list|None, t, dry_run:bool)->dict:
-    "Train with SFT or DPO into the config's output folder (a dry run: a temporary one); the trainer's summary"
+def _run_trainer(cfg:TrainConfig, model, tok, rows:list, val:list|None, t, out:Path, dry_run:bool)->dict:
+    "Train with SFT or DPO into `out` (a dry run: a temporary folder); the trainer's summary"
     dry = Path(tempfile.mkdtemp(prefix='llmforge-dry-run-')) if dry_run else None
-    out = dry or cfg.resolved().output_dir
+    out = dry or out
     try:
         if cfg.objective == 'dpo': return train_dpo(model, tok, rows, out, cfg.dpo, t, cfg.lora)
         return train_sft(model, tok, rows, out, val=val, training=t, lora=cfg.lora,
@@ -77,21 +77,22 @@ def train_torch(cfg:TrainConfig, project=None, dry_run:bool=False, max_steps:int
     rank,_ = dist_info()
     if rank: say = lambda *a, **k: None  # one voice under torchrun
     t0 = time.perf_counter()
-    model,tok = _load_base(cfg, say)
-    rows,val = load_rows(cfg)
+    p = cfg.resolved()
+    model,tok = _load_base(cfg, p)
+    rows,val = load_rows(cfg, p)
     tools = cfg.stage < 3 and any(e.tools or any(m.tool_calls for m in e.messages) for e in rows)
     set_template(tok, cfg.stage, model, tools=tools)     # function-calling data: the template that renders tool calls
     if cfg.special_tokens: add_special_tokens(tok, cfg.special_tokens, model)
-    model = _continue_from(model, cfg)     # after the embeddings have their final size
-    bm = cfg.resolved().base_model
+    model = _continue_from(model, cfg, p)     # after the embeddings have their final size
+    bm = p.base_model
     what = 'pairs' if cfg.stage == 3 else 'examples'
-    say(f'loaded {bm} ({sum(p.numel() for p in model.parameters())/1e6:.1f}M parameters) and {len(rows)} {what} '
+    say(f'loaded {bm} ({sum(w.numel() for w in model.parameters())/1e6:.1f}M parameters) and {len(rows)} {what} '
         f'in {time.perf_counter()-t0:.1f} s')
     t = cfg.training
     if dry_run: t = dataclasses.replace(t, max_steps=1, eval_steps=None, save_steps=None)
     elif max_steps: t = dataclasses.replace(t, max_steps=max_steps)
     lengths = _encoded_lengths(cfg, tok, rows)
-    summary = _run_trainer(cfg, model, tok, rows, val, t, dry_run)
+    summary = _run_trainer(cfg, model, tok, rows, val, t, p.output_dir, dry_run)
     report = {'dry_run': dry_run, 'backend': 'torch', 'objective': cfg.objective, 'stage': cfg.stage,
               'examples': len(rows), 'tokens_max': max(lengths), 'tokens_mean': sum(lengths)/len(lengths),
               'truncated': sum(l >= t.max_seq_len for l in lengths), 'steps': summary['steps'],

@@ -6,7 +6,7 @@ Docs: https://llmforge.github.io/llmforge/train_dpo.html.md"""
 
 # %% ../../nbs/07b_train_dpo.ipynb #9e53728f
 from __future__ import annotations
-import json, math, random
+import math, random
 from dataclasses import asdict
 from pathlib import Path
 from ..core import LLMForgeError

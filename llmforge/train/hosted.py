@@ -13,7 +13,8 @@ from fastcore.basics import patch
 from ..core import LLMForgeError, DataError, now_iso, write_jsonl, read_examples
 from ..configs import HostedConfig, LoraConfig, OptimConfig, TrainConfig
 from ..project import Project, to_chat_record, EXPORT_FORMATS
-from .record import RunRecord, add_run, update_run, data_hash
+from .record import RunRecord, add_run, update_run, list_runs, as_project, data_hash
+from .sft import run_settings
 
 # %% auto #0
 __all__ = ['PROVIDERS', 'FINAL', 'HostedError', 'FineTuneAPI', 'TogetherAPI', 'client', 'submit_job', 'refresh_runs', 'wait_for',
@@ -215,8 +216,6 @@ def client(provider:str, base_url:str=None, **kw)->FineTuneAPI:
     return (TogetherAPI if provider == 'together' else FineTuneAPI)(base_url, **kw)
 
 # %% ../../nbs/07e_train_hosted.ipynb #39f40eab
-def _open(project)->Project: return project if isinstance(project, Project) else Project(project)
-
 _EXAMPLE_MODELS = {'together': 'meta-llama/Meta-Llama-3.1-8B-Instruct-Reference', 'openai': 'gpt-4o-mini-2024-07-18'}
 
 def _project_files(p:Project, provider:str)->tuple:
@@ -242,7 +241,7 @@ def submit_job(project,                 # a `Project` (or its folder): its files
                say=print,
               )->RunRecord:
     "Upload the training data, create a fine-tuning job and record it in the project's runs[]; returns the run"
-    p = _open(project)
+    p = as_project(project)
     provider = provider or p.config.provider
     model = model or p.config.base_model
     if not model:
@@ -262,7 +261,7 @@ def submit_job(project,                 # a `Project` (or its folder): its files
                     provider_status=st['provider_status'], base_url=api.base_url,
                     files={'train': train_id, 'val': val_id},
                     data_hash=examples_hash or data_hash([json.loads(x) for x in lines]), examples=len(lines),
-                    settings={'method': method, 'training': asdict(t), 'lora': asdict(l), 'hosted': asdict(h)},
+                    settings=run_settings(method, t, l, hosted=asdict(h)),
                     not_sent=not_sent, model_id=st['model_id'], error=st['error'], updated_at=now_iso(),
                     paths={'train': str(train), 'val': str(val) if val else None})
     run = add_run(p, rec)
@@ -272,8 +271,7 @@ def submit_job(project,                 # a `Project` (or its folder): its files
 # %% ../../nbs/07e_train_hosted.ipynb #12908f1e
 def refresh_runs(project, run_ids:list=None, say=None)->list:
     "Poll the provider of each unfinished hosted run (or those named); saves status, errors and model ids; returns them"
-    from llmforge.train.record import list_runs
-    p = _open(project)
+    p = as_project(project)
     wanted = lambda r: r.id in run_ids if run_ids else r.status not in FINAL
     todo = [r for r in list_runs(p.path) if r.backend in PROVIDERS and wanted(r)]
     done = []
@@ -292,15 +290,14 @@ def wait_for(project, run_id:str, poll_seconds:float=30, timeout:float=None, say
     t0 = time.monotonic()
     while True:
         r = next((x for x in refresh_runs(project, [run_id], say) if x.id == run_id), None)
-        if r is None: raise LLMForgeError(f'{run_id} is not a hosted run of {_open(project).path}')
+        if r is None: raise LLMForgeError(f'{run_id} is not a hosted run of {as_project(project).path}')
         if r.status in FINAL or (timeout is not None and time.monotonic() - t0 > timeout): return r
         time.sleep(poll_seconds)
 
 # %% ../../nbs/07e_train_hosted.ipynb #8c4f9535
 def cancel_run(project, run_id:str)->RunRecord:
     "Ask the provider to cancel a hosted run's job; saves the new status"
-    from llmforge.train.record import list_runs
-    p = _open(project)
+    p = as_project(project)
     r = next((x for x in list_runs(p.path) if x.id == run_id and x.backend in PROVIDERS), None)
     if r is None: raise LLMForgeError(f'{run_id} is not a hosted run of {p.path} (see `llmforge status --all`)')
     api = client(r.backend, r.base_url)
@@ -338,7 +335,7 @@ def train_hosted(cfg:TrainConfig, project=None, dry_run:bool=False, max_steps:in
     if max_steps:
         raise LLMForgeError(f'a hosted job ({cfg.backend}) trains whole epochs; '
                             'set training.epochs instead of max steps')
-    p = _open(project)
+    p = as_project(project)
     h = cfg.hosted or HostedConfig()
     client(cfg.backend, h.base_url)._key()
     train,val,dh = _config_files(cfg, p.path/'data'/'hosted')

@@ -255,6 +255,7 @@ def autocast_dtype(model, amp:str='auto'):
 def eval_loss(model, rows:list, pad_id:int, batch_size:int, rank:int=0, world:int=1, fast:bool=False)->float:
     "Mean cross-entropy per labelled token over `rows` (each process scores its share; the sums are added up)"
     import torch
+    was = model.training
     model.eval()
     total,n = 0.0,0
     rows = rows[rank::world]
@@ -263,7 +264,7 @@ def eval_loss(model, rows:list, pad_id:int, batch_size:int, rank:int=0, world:in
             b = to_device(collate(rows[k:k+batch_size], pad_id), model)
             total += loss_on_labels(model, b, 1, fast=fast).item()
             n += int((b['labels'][:, 1:] != -100).sum())
-    model.train()
+    model.train(was)
     if world > 1: total,n = all_sum([total, n], model)
     return total / max(n, 1)
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from ..core import LLMForgeError, MissingDependency, atomic_write, write_jsonl, read_examples
 from ..configs import LoraConfig, OptimConfig
 from .loop import plot_losses
-from .sft import run_settings
+from .sft import run_settings, run_steps
 from .record import record_run
 
 # %% auto #0
@@ -58,7 +58,7 @@ def mlx_lora_config(training:OptimConfig,     # the optimizer and loop settings 
                    )->tuple:
     "mlx-lm's config for `mlx_lm lora -c`, and the settings it cannot apply"
     s,l = training,lora
-    steps = s.max_steps or max(1, math.ceil(math.ceil(n_train / s.batch_size) / s.grad_accum * s.epochs))
+    steps = run_steps(n_train, s)[1]
     iters = steps * s.grad_accum                     # mlx-lm counts batches; it steps every grad_accum of them
     ev = (s.eval_steps or steps) * s.grad_accum
     report = math.gcd(ev, max(1, iters // 50))       # a report on every eval step, about 50 in all

@@ -13,7 +13,8 @@ from ..core import now_iso
 from ..project import Project
 
 # %% auto #0
-__all__ = ['LOCAL_FIELDS', 'HOSTED_FIELDS', 'RunRecord', 'add_run', 'update_run', 'list_runs', 'data_hash', 'record_run']
+__all__ = ['LOCAL_FIELDS', 'HOSTED_FIELDS', 'RunRecord', 'as_project', 'add_run', 'update_run', 'list_runs', 'data_hash',
+           'record_run']
 
 # %% ../../nbs/07c_train_record.ipynb #bcbee77c
 LOCAL_FIELDS = ('steps', 'final_loss', 'eval_loss', 'template_fingerprint')
@@ -64,22 +65,24 @@ class RunRecord:
         return cls(**{k: v for k,v in d.items() if k in known}, extra={k: v for k,v in d.items() if k not in known})
 
 # %% ../../nbs/07c_train_record.ipynb #b5a7a93f
-def _project(project)->Project: return project if isinstance(project, Project) else Project(project)
+def as_project(project)->Project:
+    "`project` itself, or the `Project` in that folder"
+    return project if isinstance(project, Project) else Project(project)
 
 def add_run(project,             # a `Project` or its folder
             record:RunRecord,
            )->RunRecord:
     "Record a run in the project's `runs[]` (new id, project-relative paths); returns it as saved"
     if not record.created_at: record.created_at = now_iso()
-    return RunRecord.from_dict(_project(project).add_run(record.to_dict()))
+    return RunRecord.from_dict(as_project(project).add_run(record.to_dict()))
 
 def update_run(project, run_id:str, **changes)->RunRecord:
     "Change fields of a recorded run under the project's lock; returns it as saved"
-    return RunRecord.from_dict(_project(project).update_run(run_id, **changes))
+    return RunRecord.from_dict(as_project(project).update_run(run_id, **changes))
 
 def list_runs(project)->list:
     "The project's runs, oldest first, as `RunRecord`s"
-    return [RunRecord.from_dict(r) for r in _project(project).config.runs]
+    return [RunRecord.from_dict(r) for r in as_project(project).config.runs]
 
 # %% ../../nbs/07c_train_record.ipynb #0a9020ad
 def data_hash(examples)->str:

@@ -6,7 +6,7 @@ Docs: https://llmforge.github.io/llmforge/train_sft.html.md"""
 
 # %% ../../nbs/07a_train_sft.ipynb #6276f0e3
 from __future__ import annotations
-import json, math, random, shutil, time
+import math, random, time
 from dataclasses import asdict
 from pathlib import Path
 from ..core import LLMForgeError
@@ -17,7 +17,7 @@ from .loop import (encode_chat, check_loss_mask, pack, collate, check_finite, ep
                                  save_run)
 
 # %% auto #0
-__all__ = ['encode_rows', 'pad_id', 'run_settings', 'sft_step', 'create_opt', 'train_sft', 'heldout_loss']
+__all__ = ['encode_rows', 'pad_id', 'run_settings', 'sft_step', 'run_steps', 'create_opt', 'train_sft', 'heldout_loss']
 
 # %% ../../nbs/07a_train_sft.ipynb #32b9823c
 def _messages(e)->list: return e.messages if hasattr(e, 'messages') else e
@@ -71,8 +71,8 @@ def sft_step(model, group:list,   # the batches of one optimizer step
     return loss_sum, tokens
 
 # %% ../../nbs/07a_train_sft.ipynb #92d667a2
-def _schedule(n_rows:int, training:OptimConfig)->tuple:
-    "Optimizer steps per epoch, and in the whole run"
+def run_steps(n_rows:int, training:OptimConfig)->tuple:
+    "Optimizer steps per epoch, and in the whole run (`max_steps`, else `epochs` passes); every backend counts so"
     steps_per_epoch = math.ceil(math.ceil(n_rows / training.batch_size) / training.grad_accum)
     return steps_per_epoch, training.max_steps or max(1, math.ceil(steps_per_epoch * training.epochs))
 
@@ -146,7 +146,7 @@ def train_sft(model, tokenizer,
     random.seed(s.seed)
     if method == 'lora': model = add_lora(model, lora)
     rows,val_rows,truncated = _train_val_rows(tokenizer, train, val, s)
-    steps_per_epoch,total = _schedule(len(rows), s)
+    steps_per_epoch,total = run_steps(len(rows), s)
     rank,world = dist_info()
     params,opt,sched = create_opt(model, s, total)
     if world > 1: sync_params(params, grads=False)  # every process starts from process 0's weights
@@ -201,8 +201,4 @@ def heldout_loss(model, tokenizer,
     "Mean cross-entropy per answer token of `model` on `examples`, rendered with the tokenizer's chat template"
     rows = encode_rows(tokenizer, examples, max_len)[1]
     pad = pad_id(tokenizer)
-    was = model.training
-    try:
-        fast = check_fast_loss(model, to_device(collate(rows[:1], pad), model))
-        return eval_loss(model, rows, pad, batch_size, fast=fast)
-    finally: model.train(was)
+    return eval_loss(model, rows, pad, batch_size, fast=check_fast_loss(model, to_device(collate(rows[:1], pad), model)))
