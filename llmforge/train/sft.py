@@ -201,4 +201,5 @@ def heldout_loss(model, tokenizer,
     "Mean cross-entropy per answer token of `model` on `examples`, rendered with the tokenizer's chat template"
     rows = encode_rows(tokenizer, examples, max_len)[1]
     pad = pad_id(tokenizer)
-    return eval_loss(model, rows, pad, batch_size, fast=check_fast_loss(model, to_device(collate(rows[:1], pad), model)))
+    fast = check_fast_loss(model, to_device(collate(rows[:1], pad), model))
+    return eval_loss(model, rows, pad, batch_size, fast=fast)
