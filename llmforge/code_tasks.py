@@ -14,8 +14,8 @@ from .metrics import breakdown, mean_ci, pass_at_k
 
 # %% auto #0
 __all__ = ['CodeTask', 'humaneval_file', 'humaneval_tasks', 'load_code_tasks', 'program', 'CodeOutcome', 'outcome',
-           'sample_limits', 'check_solution', 'code_in', 'completion_from', 'chat_prompt', 'hf_sample',
-           'sample_answers', 'run_samples', 'pass_metrics', 'ngrams', 'contamination', 'evaluate_code']
+           'sample_limits', 'check_solution', 'code_in', 'completion_from', 'chat_prompt', 'sample_answers',
+           'run_samples', 'pass_metrics', 'ngrams', 'contamination', 'evaluate_code']
 
 # %% ../nbs/09c_code_tasks.ipynb #d99f2f70
 @dataclass
@@ -150,20 +150,6 @@ def chat_prompt(task:CodeTask)->list:
     return [{'role': 'user', 'content': f'Complete this {lang} code. Reply with the whole function in one ```{lang} '
                                         f'code block.\n\n```{lang}\n{task.prompt}```'}]
 
-def hf_sample(model, tok, prompts:list, n:int, temperature:float, seed:int, max_new_tokens:int=256)->list:
-    "`n` sampled answers per prompt from a transformers model; prompt `i` draws with seed `seed + i`"
-    import torch
-    if tok.pad_token is None: tok.pad_token = tok.eos_token
-    out = []
-    for i,p in enumerate(prompts):
-        torch.manual_seed(seed + i)     # per prompt: a problem's samples do not depend on the others
-        text = tok.apply_chat_template(p, tokenize=False, add_generation_prompt=True)
-        enc = tok([text], return_tensors='pt', add_special_tokens=False).to(model.device)
-        with torch.no_grad():
-            gen = model.generate(**enc, do_sample=True, temperature=temperature, top_p=0.95, num_return_sequences=n,
-                                 max_new_tokens=max_new_tokens, pad_token_id=tok.pad_token_id)
-        out.append(tok.batch_decode(gen[:, enc['input_ids'].shape[1]:], skip_special_tokens=True))
-    return out
 
 # %% ../nbs/09c_code_tasks.ipynb #7c8737e9
 def sample_answers(predictor,              # anything with `predict(list of message lists) -> list of str`
@@ -178,13 +164,6 @@ def sample_answers(predictor,              # anything with `predict(list of mess
         raise LLMForgeError(f'{n} greedy samples would all be the same: give a temperature above 0 (e.g. 0.8)')
     if temperature <= 0: return [[a] for a in predictor.predict(prompts)]
     if hasattr(predictor, 'sample'): return predictor.sample(prompts, n=n, temperature=temperature, seed=seed)
-    if hasattr(predictor, 'model') and hasattr(predictor, 'tok'):
-        return hf_sample(predictor.model, predictor.tok, prompts, n, temperature, seed,
-                         getattr(predictor, 'max_new_tokens', 256))
-    if hasattr(predictor, 'base_url') and hasattr(predictor, 'post'):   # an OpenAI-compatible endpoint
-        ask = lambda p, s: predictor.post({'model': predictor.model, 'messages': p, 'max_tokens': predictor.max_tokens,
-                                            'temperature': temperature, 'seed': s})['choices'][0]['message']['content']
-        return [[ask(p, seed + 1000*i + j) for j in range(n)] for i,p in enumerate(prompts)]
     raise LLMForgeError(f'{name} cannot sample (it answers greedily only): use temperature 0 and n 1, or give '
                         'precomputed samples')
 

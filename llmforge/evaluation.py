@@ -137,6 +137,21 @@ class HFPredictor:
                                           pad_token_id=tok.pad_token_id)
             out += tok.batch_decode(gen[:, enc['input_ids'].shape[1]:], skip_special_tokens=True)
         return out
+    def sample(self, prompts, n:int=1, temperature:float=0.8, seed:int=0, top_p:float=0.95)->list:
+        "`n` sampled answers per prompt; prompt `i` draws from seed `seed + i`, whatever the other prompts are"
+        import torch
+        tok,out = self.tok,[]
+        if tok.pad_token is None: tok.pad_token = tok.eos_token
+        for i,p in enumerate(prompts):
+            torch.manual_seed(seed + i)
+            text = tok.apply_chat_template(p, tokenize=False, add_generation_prompt=True)
+            enc = tok([text], return_tensors='pt', add_special_tokens=False).to(self.model.device)
+            with torch.no_grad():
+                gen = self.model.generate(**enc, do_sample=True, temperature=temperature, top_p=top_p,
+                                          num_return_sequences=n, max_new_tokens=self.max_new_tokens,
+                                          pad_token_id=tok.pad_token_id)
+            out.append(tok.batch_decode(gen[:, enc['input_ids'].shape[1]:], skip_special_tokens=True))
+        return out
 
 # %% ../nbs/09_evaluation.ipynb #7ea0709f
 class OpenAIPredictor:
@@ -174,6 +189,12 @@ class OpenAIPredictor:
         ask = lambda p: self.post({'model': self.model, 'messages': p, 'max_tokens': self.max_tokens,
                                     'temperature': 0})
         return [ask(p)['choices'][0]['message']['content'] for p in prompts]
+    def sample(self, prompts, n:int=1, temperature:float=0.8, seed:int=0, top_p:float=0.95)->list:
+        "`n` sampled answers per prompt, one request each with its own seed (`seed + 1000*i + j`), so reruns repeat"
+        ask = lambda p,s: self.post({'model': self.model, 'messages': p, 'max_tokens': self.max_tokens,
+                                     'temperature': temperature, 'top_p': top_p, 'seed': s})
+        return [[ask(p, seed + 1000*i + j)['choices'][0]['message']['content'] for j in range(n)]
+                for i,p in enumerate(prompts)]
 
 # %% ../nbs/09_evaluation.ipynb #4b041b97
 ERROR_TYPES = ('correct', 'wrong_specificity', 'related_code', 'wrong_code_type', 'invalid_code', 'unparseable',

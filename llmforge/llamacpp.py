@@ -149,6 +149,19 @@ class _Child:
     def complete_texts(self, h:int, texts:list, add_bos:bool, max_tokens:int)->list:
         return [self.complete(h, self.tokenize(h, t, add_bos, True), max_tokens) for t in texts]
 
+    def sample_texts(self, h:int, texts:list, add_bos:bool, max_tokens:int, n:int, temperature:float, top_p:float,
+                     seed:int)->list:
+        llm,out = self.models[h],[]
+        for i,t in enumerate(texts):
+            ids = self.tokenize(h, t, add_bos, True)
+            draws = []
+            for j in range(n):
+                llm.reset()
+                draws.append(llm.create_completion(ids, max_tokens=max_tokens, temperature=temperature, top_p=top_p,
+                                                   seed=seed + 1000*i + j)['choices'][0]['text'])
+            out.append(draws)
+        return out
+
     def quantize(self, src:str, dst:str, ftype:int, nthread:int)->int:
         params = self.lc.llama_model_quantize_default_params()
         params.ftype,params.nthread = ftype,nthread
@@ -282,7 +295,8 @@ class LlamaModel:
                                                    what=f'loading {self.path.name}')
 
     def _call(self, op, *args):
-        doings = {'logits': 'computing logits', 'complete': 'generating', 'complete_texts': 'generating'}
+        doings = {'logits': 'computing logits', 'complete': 'generating', 'complete_texts': 'generating',
+                  'sample_texts': 'sampling'}
         doing = doings.get(op, op + 'ing')
         return self.proc.call(op, self.handle, *args, what=f'{doing} with {self.path.name}')
     def tokenize(self, text:str, add_bos:bool=False, special:bool=True)->list:
@@ -297,6 +311,10 @@ class LlamaModel:
     def complete_texts(self, texts:list, max_tokens:int=32, add_bos:bool=False)->list:
         "Greedy continuations of many texts (special tokens parsed), in one request"
         return self._call('complete_texts', list(texts), add_bos, max_tokens)
+    def sample_texts(self, texts:list, n:int=1, temperature:float=0.8, top_p:float=0.95, seed:int=0,
+                     max_tokens:int=32, add_bos:bool=False)->list:
+        "`n` sampled continuations per text, text `i`'s draw `j` from seed `seed + 1000*i + j` (reruns repeat)"
+        return self._call('sample_texts', list(texts), add_bos, max_tokens, n, temperature, top_p, seed)
     def close(self):
         "Unload the model from its child (nothing to do if the child is gone)"
         h,self.handle = self.handle,None

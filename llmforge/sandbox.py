@@ -371,8 +371,9 @@ def run(code:str,                 # the program's source
         status_w = None
         w = _watch(p, lim, status_r, 'compile' not in spec, t0)
         if not w['exited']: _killpg(p.pid)
-        # daemons (setuid), a half-killed tree, a pid namespace still being torn down: kill all of the uid, then collect
-        if uid is not None: kill_uid(uid)
+        # daemons (setuid), a half-killed tree, a pid namespace still being torn down: kill all of the uid. A bwrap run
+        # that ended by itself needs none of it: its init exited last, and the kernel killed and reaped the namespace
+        if uid is not None and (level != 'bwrap' or not w['exited']): kill_uid(uid)
         elif level == 'plain': _killpg(p.pid)
         _drain(w['sel'], time.monotonic() + 2)
         _, status, ru = os.wait4(p.pid, 0)

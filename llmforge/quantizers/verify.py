@@ -58,6 +58,12 @@ def predict(self:GGUFPredictor, prompts:list)->list:
     return self.llm.complete_texts([self.render(m) for m in prompts], self.max_new_tokens, add_bos=self.add_bos)
 
 @patch
+def sample(self:GGUFPredictor, prompts:list, n:int=1, temperature:float=0.8, seed:int=0, top_p:float=0.95)->list:
+    "`n` sampled answers per message list, reproducible from `seed`"
+    return self.llm.sample_texts([self.render(m) for m in prompts], n=n, temperature=temperature, top_p=top_p,
+                                 seed=seed, max_tokens=self.max_new_tokens, add_bos=self.add_bos)
+
+@patch
 def close(self:GGUFPredictor):
     "Stop the llama.cpp child process"
     self.llm.close()
