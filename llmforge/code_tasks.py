@@ -15,7 +15,7 @@ from .metrics import breakdown, mean_ci, pass_at_k
 # %% auto #0
 __all__ = ['CodeTask', 'humaneval_file', 'humaneval_tasks', 'load_code_tasks', 'program', 'CodeOutcome', 'outcome',
            'sample_limits', 'check_solution', 'code_in', 'completion_from', 'chat_prompt', 'sample_answers',
-           'run_samples', 'pass_metrics', 'ngrams', 'contamination', 'evaluate_code']
+           'run_samples', 'pass_metrics', 'benchmark_index', 'contamination', 'evaluate_code']
 
 # %% ../nbs/09c_code_tasks.ipynb #d99f2f70
 @dataclass
@@ -199,11 +199,10 @@ def _text(e)->str:
     msgs = e.get('messages', []) if isinstance(e, dict) else getattr(e, 'messages', [])
     return '\n'.join(m['content'] if isinstance(m, dict) else m.content for m in msgs)
 
-def ngrams(text:str, n:int=13)->set:
-    "The word n-grams of normalized `text`"
-    from llmforge.fingerprints import normalize_text
-    w = normalize_text(text).split()
-    return {tuple(w[i:i+n]) for i in range(len(w) - n + 1)}
+def benchmark_index(tasks:list, n:int=13, threshold:float=0.8, name:str='benchmark'):
+    "An `OverlapIndex` of the tasks' prompts and known solutions: what `validate(benchmark=...)` takes"
+    from llmforge.fingerprints import OverlapIndex
+    return OverlapIndex({t.task_id: t.prompt + '\n' + (t.canonical_solution or '') for t in tasks}, n, threshold, name)
 
 def contamination(examples,             # training examples: `Example`s, dicts with messages, or strings
                   tasks:list,           # `CodeTask`s
@@ -211,19 +210,11 @@ def contamination(examples,             # training examples: `Example`s, dicts w
                   threshold:float=0.8,  # MinHash similarity from which an example is a near-duplicate
                  )->dict:
     "Training examples that share an n-gram with a task's prompt or solution, or are near-duplicates of one"
-    from llmforge.fingerprints import minhash_many, similarity
-    texts = [_text(e) for e in examples]
-    tt = [t.prompt + '\n' + (t.canonical_solution or '') for t in tasks]
-    owner = {g: t.task_id for t,s in zip(tasks, tt) for g in ngrams(s, n)}
-    sig_t,sig_e = minhash_many(tt),minhash_many(texts)
-    flagged = []
-    for i,(x,se) in enumerate(zip(texts, sig_e)):
-        hit = next((owner[g] for g in ngrams(x, n) if g in owner), None)
-        sims = [(similarity(se, st), t.task_id) for st,t in zip(sig_t, tasks) if se and st]
-        best = max(sims, default=(0.0, None))
-        if hit or best[0] >= threshold:
-            flagged.append({'example': i, 'id': getattr(examples[i], 'id', None), 'task_id': hit or best[1],
-                            'why': f'shares a {n}-gram' if hit else 'near-duplicate', 'similarity': best[0]})
+    index,texts,flagged = benchmark_index(tasks, n, threshold),[_text(e) for e in examples],[]
+    for i,x in enumerate(texts):
+        if hit := index.find(x):
+            flagged.append({'example': i, 'id': getattr(examples[i], 'id', None), 'task_id': hit['ref'],
+                            'why': hit['why'], 'similarity': hit['similarity']})
     return {'ran': True, 'examples': len(texts), 'tasks': len(tasks), 'n': n, 'threshold': threshold,
             'flagged': flagged}
 

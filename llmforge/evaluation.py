@@ -14,15 +14,15 @@ from pathlib import Path
 import numpy as np
 from .core import LLMForgeError, atomic_write
 from .metrics import (exact_match, prf, mean_ci, bootstrap_ci, breakdown, confusions, mcnemar, paired_bootstrap,
-                              win_rate)
+                              pass_at_k, win_rate)
 
 # %% auto #0
 __all__ = ['ERROR_TYPES', 'BASELINES', 'ParsedAnswer', 'parse_answer', 'MostFrequent', 'RandomAnswer', 'KeywordMatch', 'Rules',
            'system_name', 'HFPredictor', 'OpenAIPredictor', 'classify', 'reasoning_issue', 'EvalResult', 'evaluate',
-           'compare', 'per_example', 'compare_metrics', 'comparison_table', 'report_plots', 'save_eval', 'eval_report',
-           'evals_dir', 'saved_evals', 'find_eval', 'load_eval', 'headline', 'saved_eval_rows', 'compare_saved',
-           'blind_order', 'blind_sides', 'ab_outcome', 'judge_blind', 'sign_test', 'blind_result', 'blind_comparison',
-           'score_summary', 'baseline', 'eval_split']
+           'compare', 'per_example', 'per_problem_pass', 'compare_metrics', 'comparison_table', 'report_plots',
+           'save_eval', 'eval_report', 'evals_dir', 'saved_evals', 'find_eval', 'load_eval', 'headline',
+           'saved_eval_rows', 'compare_saved', 'blind_order', 'blind_sides', 'ab_outcome', 'judge_blind', 'sign_test',
+           'blind_result', 'blind_comparison', 'score_summary', 'baseline', 'eval_split']
 
 # %% ../nbs/09_evaluation.ipynb #90352eb5
 _BARE_CODE = re.compile(r'\b([A-TV-Z]\d[0-9A-Z](?:\.[0-9A-Z]{1,4})?|\d{4}[0-9FT]|[A-Z]\d{4})\b')
@@ -319,6 +319,10 @@ def per_example(result:EvalResult)->dict:
             'pred_system': [p.codes[0][0] if p.codes else 'none' for p in preds],
             'gold_system': [g.codes[0][0] if g.codes else 'none' for g in golds]}
 
+def per_problem_pass(result:EvalResult, k:int)->np.ndarray:
+    "Per problem of a code evaluation: the unbiased pass@k of its n samples, c of them passing"
+    return np.array([pass_at_k(r['n'], r['passed'], k) for r in result.predictions])
+
 # %% ../nbs/09_evaluation.ipynb #9744a09b
 def _mean(s): return float(np.mean(s.astype(float))) if len(s) else 0.0
 
@@ -343,6 +347,10 @@ def compare_metrics(a:EvalResult,     # the reference evaluation (e.g. the base 
             f1 = lambda p,g,avg=avg: prf(list(p), list(g), avg)['f1']
             boot = paired_bootstrap(f1, ea['pred_sets'], eb['pred_sets'], eb['gold_sets'], n=max(200, n//5), seed=seed)
             va,vb = f1(ea['pred_sets'], ea['gold_sets']),f1(eb['pred_sets'], eb['gold_sets'])
+        elif k.startswith('pass@'):   # code tasks: pass@k per problem, paired over problems
+            pa,pb = per_problem_pass(a, int(k[5:])),per_problem_pass(b, int(k[5:]))
+            boot = paired_bootstrap(_mean, pa, pb, n=n, seed=seed)
+            va,vb = _mean(pa),_mean(pb)
         else: continue
         row = {'a': va, 'b': vb, 'diff': boot['diff'], 'lo': boot['lo'], 'hi': boot['hi'], 'p_value': boot['p_value'],
                'test': 'paired bootstrap'}

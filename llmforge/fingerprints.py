@@ -9,7 +9,8 @@ from __future__ import annotations
 import hashlib, re, zlib
 
 # %% auto #0
-__all__ = ['NPERM', 'BANDS', 'hash64', 'normalize_text', 'minhash', 'similarity', 'minhash_many', 'signatures', 'band_neighbours']
+__all__ = ['NPERM', 'BANDS', 'hash64', 'normalize_text', 'minhash', 'similarity', 'minhash_many', 'signatures', 'band_neighbours',
+           'ngrams', 'OverlapIndex']
 
 # %% ../nbs/02c_fingerprints.ipynb #43a74ea4
 NPERM,BANDS = 16,4  # positions in a MinHash signature; bands it is cut into for candidate search
@@ -101,3 +102,30 @@ def band_neighbours(sig,  # `(n, NPERM)` uint32 signatures, as `signatures` make
         better = sims > best[i]
         best[i[better]],best_j[i[better]] = sims[better],j[better]
     return best,best_j
+
+# %% ../nbs/02c_fingerprints.ipynb #4a439d5d
+def ngrams(text:str, n:int=13)->set:
+    "The word n-grams of normalized `text`"
+    w = normalize_text(text).split()
+    return {tuple(w[i:i+n]) for i in range(len(w) - n + 1)}
+
+class OverlapIndex:
+    "Reference texts (a benchmark's problems and solutions) that training texts must not copy"
+    def __init__(self, refs:dict,           # reference id -> its text
+                 n:int=13,                  # the shared n-gram length that counts as a copy
+                 threshold:float=0.8,       # MinHash similarity from which a text is a near-duplicate
+                 name:str='benchmark'):     # what the references are called in findings
+        self.n,self.threshold,self.name,self.ids = n,threshold,name,list(refs)
+        self.grams = {g: k for k,t in refs.items() for g in ngrams(t, n)}
+        self.sigs = minhash_many(list(refs.values()))
+    def __len__(self): return len(self.ids)
+    def __repr__(self): return f'OverlapIndex({self.name!r}, {len(self)} texts, {self.n}-grams)'
+    def find(self, text:str)->dict|None:
+        "The reference `text` copies, how and how closely: {'ref', 'why', 'similarity'}; None when it copies none"
+        hit = next((self.grams[g] for g in ngrams(text, self.n) if g in self.grams), None)
+        sig = minhash(text)
+        sims = [(similarity(sig, s), k) for s,k in zip(self.sigs, self.ids) if sig and s]
+        best = max(sims, default=(0.0, None))
+        if not hit and best[0] < self.threshold: return None
+        return {'ref': hit or best[1], 'why': f'shares a {self.n}-gram' if hit else 'near-duplicate',
+                'similarity': round(best[0], 3)}

