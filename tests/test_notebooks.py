@@ -1,4 +1,4 @@
-"Every notebook in nbs/ is a test case: its cells run top to bottom through nbdev's test runner."
+"Every notebook in nbs/ and nbs/tutorials/ is a test case: its cells run top to bottom through nbdev's test runner."
 import os
 from pathlib import Path
 import pytest
@@ -6,9 +6,9 @@ from nbdev.config import get_config
 from nbdev import test as nbdev_test
 
 ROOT = Path(__file__).resolve().parent.parent
-NBS = sorted((ROOT/'nbs').glob('*.ipynb'))
+NBS = sorted((ROOT/'nbs').glob('*.ipynb')) + sorted((ROOT/'nbs'/'tutorials').glob('*.ipynb'))
 
-@pytest.mark.parametrize('nb', NBS, ids=[p.stem for p in NBS])
+@pytest.mark.parametrize('nb', NBS, ids=[str(p.relative_to(ROOT/'nbs').with_suffix('')) for p in NBS])
 def test_notebook(nb, monkeypatch):
     monkeypatch.setenv('HF_HUB_OFFLINE', '1')
     skip = get_config(ROOT).tst_flags.split()                     # cells flagged slow are skipped...
@@ -18,3 +18,4 @@ def test_notebook(nb, monkeypatch):
 
 def test_every_notebook_found():
     assert len(NBS) >= 3 and (ROOT/'nbs'/'index.ipynb') in NBS
+    assert len([p for p in NBS if p.parent.name == 'tutorials']) >= 5   # the tutorials are tests too
