@@ -168,12 +168,12 @@ def sample_answers(predictor,              # anything with `predict(list of mess
                         'precomputed samples')
 
 # %% ../nbs/09c_code_tasks.ipynb #ca841f23
-def run_samples(tasks:list, completions:list, limits=None, workers:int=2)->list[list[CodeOutcome]]:
+def run_samples(tasks:list, completions:list, limits=None, workers:int=2, progress:bool=None)->list[list[CodeOutcome]]:
     "Per task, the `CodeOutcome` of each of its completions, all run in one sandbox batch"
     from llmforge.sandbox import run_many
     jobs = [(t, j, program(t, c)) for t,cs in zip(tasks, completions) for j,c in enumerate(cs)]
     jobs_ = [{'code': p, 'language': t.language, 'limits': limits or sample_limits()} for t,_,p in jobs]
-    results = run_many(jobs_, workers=workers)
+    results = run_many(jobs_, workers=workers, progress=progress)
     out = [[] for _ in tasks]
     index = {id(t): i for i,t in enumerate(tasks)}
     for (t,j,_),r in zip(jobs, results): out[index[id(t)]].append(outcome(t, j, r))
@@ -219,7 +219,18 @@ def contamination(examples,             # training examples: `Example`s, dicts w
             'flagged': flagged}
 
 # %% ../nbs/09c_code_tasks.ipynb #8a2f6c08
-def _completions(source, tasks:list, n:int, temperature:float, seed:int)->tuple:
+def _answers(source, prompts:list, n:int, temperature:float, seed:int, progress:bool=None)->list:
+    "Answers per prompt, with a progress bar: greedy 8 prompts at a time, sampled one by one (seed `seed + 1000*i`)"
+    from tqdm import tqdm
+    step,out = (1 if temperature > 0 else 8),[]
+    with tqdm(total=len(prompts), desc='sampling' if temperature > 0 else 'generating', unit='problem',
+              disable=None if progress is None else not progress) as bar:
+        for s in range(0, len(prompts), step):
+            out += sample_answers(source, prompts[s:s+step], n, temperature, seed + 1000*s)
+            bar.update(len(prompts[s:s+step]))
+    return out
+
+def _completions(source, tasks:list, n:int, temperature:float, seed:int, progress:bool=None)->tuple:
     "Per task, n completions, and the system's name: from precomputed samples or from a predictor's answers"
     if isinstance(source, dict):
         missing = [t.task_id for t in tasks if not source.get(t.task_id)]
@@ -227,7 +238,7 @@ def _completions(source, tasks:list, n:int, temperature:float, seed:int)->tuple:
         comps = [list(source[t.task_id]) for t in tasks]
         if len({len(c) for c in comps}) > 1: raise LLMForgeError('every task needs the same number of samples')
         return comps,'samples'
-    answers = sample_answers(source, [chat_prompt(t) for t in tasks], n, temperature, seed)
+    answers = _answers(source, [chat_prompt(t) for t in tasks], n, temperature, seed, progress)
     return [[completion_from(t, a) for a in ans] for t,ans in zip(tasks, answers)],getattr(source, 'name', 'model')
 
 def _row(task:CodeTask, comps:list, outs:list, latency:float)->dict:
@@ -253,14 +264,15 @@ def evaluate_code(source,                 # a predictor, or precomputed samples 
                   n_boot:int=1000,        # bootstrap resamples for the intervals
                   name:str=None,          # the evaluation's name (default: the predictor's)
                   task_name:str='code',   # what the tasks are called in the result (`humaneval`, a file name)
+                  progress:bool=None,     # progress bars on stderr; None: only when stderr is a terminal
                  ):
     "pass@k of a predictor (or of precomputed samples) on code tasks, every sample run in the sandbox"
     from llmforge.evaluation import EvalResult
     if not tasks: raise LLMForgeError('no code tasks to evaluate')
     t0 = time.perf_counter()
-    comps,sysname = _completions(source, tasks, n, temperature, seed)
+    comps,sysname = _completions(source, tasks, n, temperature, seed, progress)
     latency = (time.perf_counter() - t0) / len(tasks)
-    outs = run_samples(tasks, comps, limits, workers)
+    outs = run_samples(tasks, comps, limits, workers, progress)
     rows = [_row(t, c, o, latency) for t,c,o in zip(tasks, comps, outs)]
     every = [o for os_ in outs for o in os_]
     errors = {'passed': sum(o.passed for o in every), 'timeout': sum(o.timed_out and not o.passed for o in every),

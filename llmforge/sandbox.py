@@ -7,7 +7,7 @@ Docs: https://llmforge.github.io/llmforge/sandbox.html.md"""
 # %% ../nbs/15_sandbox.ipynb #2675dd08
 from __future__ import annotations
 import fcntl, functools, os, random, re, selectors, shlex, shutil, signal, subprocess, tempfile, time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 
 # %% auto #0
@@ -402,8 +402,15 @@ def _killpg(pgid:int):
     try: os.killpg(pgid, signal.SIGKILL)
     except ProcessLookupError: pass
 
-def run_many(jobs:list,    # each a dict of `run`'s arguments, e.g. {'code': 'print(1)', 'stdin': '2'}
-             workers:int=2, # runs at a time
-            )->list:       # one RunResult per job, in order
+def run_many(jobs:list,          # each a dict of `run`'s arguments, e.g. {'code': 'print(1)', 'stdin': '2'}
+             workers:int=2,       # runs at a time
+             progress:bool=None,  # a progress bar on stderr; None: only when stderr is a terminal
+            )->list:             # one RunResult per job, in order
     "Run many jobs on a pool of threads (each run is its own sandbox)"
-    with ThreadPoolExecutor(workers) as ex: return list(ex.map(lambda j: run(**j), jobs))
+    from tqdm import tqdm
+    with ThreadPoolExecutor(workers) as ex:
+        futs = [ex.submit(run, **j) for j in jobs]
+        off = None if progress is None else not progress   # tqdm: None turns the bar off when not on a terminal
+        with tqdm(total=len(jobs), desc='sandbox', unit='run', disable=off) as bar:
+            for _ in as_completed(futs): bar.update()
+        return [f.result() for f in futs]
