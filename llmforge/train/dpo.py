@@ -130,6 +130,10 @@ def train_dpo(model, tokenizer,
     torch.manual_seed(s.seed)
     model = add_lora(model, lora)
     enc = [encode_pair(tokenizer, p, s.max_seq_len) for p in pairs]
+    for k,e in enumerate(enc):   # fail closed: a pair whose prompt fills max_seq_len would train on nothing
+        empty = [side for side in ('chosen', 'rejected') if all(l == -100 for l in e[side]['labels'])]
+        if empty: raise LLMForgeError(f"preference pair {k}: its {' and '.join(empty)} answer has no token in the loss "
+                                      f'(the prompt fills max_seq_len {s.max_seq_len}): raise max_seq_len or shorten it')
     pad = pad_id(tokenizer)
     rank,world = dist_info()
     total = dpo_steps(s, len(pairs))
