@@ -6,7 +6,7 @@ Docs: https://llmforge.github.io/llmforge/evaluation.html.md"""
 
 # %% ../nbs/09_evaluation.ipynb #54d9fe11
 from __future__ import annotations
-import json, math, os, random, re, time
+import json, math, random, re, time
 from collections import Counter
 from dataclasses import dataclass, field, asdict
 from datetime import date

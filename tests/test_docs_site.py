@@ -5,7 +5,7 @@ aborted and counts as a failure: the site must work offline), every local link m
 every #anchor to an element of that page; search must find `train_sft`; plots must show; three pages are photographed
 and must have real content. Set $LLMFORGE_SCREENSHOT_DIR to keep the screenshots.
 """
-import functools, http.server, json, os, re, sys, tempfile, threading, time
+import functools, http.server, json, os, re, sys, tempfile, threading
 from collections import deque
 from pathlib import Path
 from urllib.parse import urldefrag, urlparse

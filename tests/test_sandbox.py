@@ -1,7 +1,7 @@
 "The attack matrix: model-written code that tries to escape, run at every isolation level this machine offers"
-import io, os, socket, stat, tempfile, threading, time, zipfile, tracemalloc
+import io, os, socket, tempfile, threading, zipfile, tracemalloc
 import pytest
-from llmforge.sandbox import Limits, RunResult, run, run_many, isolation_levels, languages, LanguageUnavailable
+from llmforge.sandbox import Limits, run, run_many, isolation_levels, languages, LanguageUnavailable
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0 or 'bwrap' not in isolation_levels(),
                                 reason='the attack matrix needs root (for per-run uids) and bubblewrap '
