@@ -86,10 +86,12 @@ def list_runs(project)->list:
 
 # %% ../../nbs/07c_train_record.ipynb #0a9020ad
 def data_hash(examples)->str:
-    "A short hash of the examples a run trained on (ids and versions, or the content)"
+    "A short hash of what a run trained on: each example's messages and tools (or a pair's fields), in order"
     h = hashlib.sha256()
     for e in examples:
-        h.update((f'{e.id}:{e.version}' if hasattr(e, 'id') else json.dumps(e, sort_keys=True)).encode())
+        d = e.to_dict() if hasattr(e, 'to_dict') else e
+        seen = {k: d[k] for k in ('messages', 'tools') if d.get(k) is not None} if 'messages' in d else d
+        h.update(json.dumps(seen, sort_keys=True, ensure_ascii=False).encode())
         h.update(b'\n')
     return h.hexdigest()[:16]
 
