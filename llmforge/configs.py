@@ -14,7 +14,7 @@ from .core import LLMForgeError
 
 # %% auto #0
 __all__ = ['DPO_LOSSES', 'CONFIG_KINDS', 'DataChecks', 'DataConfig', 'LoraConfig', 'OptimConfig', 'DPOConfig', 'HostedConfig',
-           'TrainPaths', 'TrainConfig', 'ConfigError', 'load_config', 'config_dict']
+           'TinkerConfig', 'TrainPaths', 'TrainConfig', 'ConfigError', 'load_config', 'config_dict']
 
 # %% ../nbs/05_configs.ipynb #a413572e
 @dataclass
@@ -88,6 +88,14 @@ class HostedConfig:
     wait:bool=False                            # poll until the job ends (otherwise `llmforge status --refresh` later)
     poll_seconds:float=30                      # between polls while waiting
 
+@dataclass
+class TinkerConfig:
+    "Training through Thinking Machines' Tinker service (backend `tinker`); the key comes from $TINKER_API_KEY only"
+    base_url:str|None=None                     # the API's address (default: $TINKER_BASE_URL, else Tinker's own)
+    model:str|None=None                        # the base model's name at Tinker (default: base_model as written)
+    timeout:float=600                          # seconds to wait for any one answer before stopping the run
+    train_unembed:bool=False                   # a LoRA on the output layer too (all-linear, as here, leaves it out)
+
 # %% ../nbs/05_configs.ipynb #4916d8ae
 @dataclass
 class TrainPaths:
@@ -107,7 +115,7 @@ class TrainConfig:
     base_model:str                             # hub id, embedded model name or local folder
     data:str                                   # a data config (YAML) or a JSONL file, relative to this file
     kind:Literal['train']='train'
-    backend:Literal['torch','mlx','together','openai']='torch'   # where it trains: here (torch or MLX) or hosted
+    backend:Literal['torch','mlx','together','openai','tinker']='torch'   # here (torch or MLX), hosted, or Tinker
     method:Literal['lora','qlora','full']='lora'
     objective:Literal['sft','dpo']='sft'
     output_dir:str='runs'
@@ -117,6 +125,7 @@ class TrainConfig:
     training:OptimConfig=field(default_factory=OptimConfig)
     dpo:DPOConfig|None=None
     hosted:HostedConfig|None=None              # settings of a hosted job (backend together or openai)
+    tinker:TinkerConfig|None=None              # settings of a Tinker run (backend tinker)
 
     def resolved(self)->TrainPaths:
         "Absolute paths of the base model (when a local folder), data files, output and initial adapter"
@@ -266,6 +275,17 @@ def _check_backend(cfg:TrainConfig, errs:list):
     if cfg.hosted is not None and cfg.hosted.poll_seconds <= 0:
         errs.append(f'hosted.poll_seconds: must be > 0, got {cfg.hosted.poll_seconds}')
 
+def _check_tinker(cfg:TrainConfig, errs:list):
+    "Tinker trains LoRA adapters with SFT on unpacked rows here; `tinker` settings belong to backend tinker"
+    if cfg.backend != 'tinker':
+        if cfg.tinker is not None: errs.append(f'tinker: only used with backend: tinker (backend is {cfg.backend})')
+        return
+    if cfg.objective == 'dpo': errs.append('backend: tinker runs SFT only here; train DPO with backend: torch')
+    if cfg.method != 'lora': errs.append(f'method: Tinker trains LoRA adapters; use method: lora (got {cfg.method})')
+    if cfg.training.packing: errs.append('training.packing: Tinker takes one conversation per datum; remove it')
+    if cfg.tinker is None: cfg.tinker = TinkerConfig()
+    if cfg.tinker.timeout <= 0: errs.append(f'tinker.timeout: must be > 0, got {cfg.tinker.timeout}')
+
 # %% ../nbs/05_configs.ipynb #1880e887
 def _semantic(cfg, base:Path, errs:list):
     "Range checks, file references and rules between keys"
@@ -287,6 +307,7 @@ def _semantic(cfg, base:Path, errs:list):
     _check_ranges(cfg, errs)
     _check_objective(cfg, errs)
     _check_backend(cfg, errs)
+    _check_tinker(cfg, errs)
 
 # %% ../nbs/05_configs.ipynb #fa5062f6
 def _yaml_load(text:str, path, max_values:int=100_000):

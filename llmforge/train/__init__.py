@@ -105,7 +105,13 @@ def train_torch(cfg:TrainConfig, project=None, dry_run:bool=False, max_steps:int
     return report
 
 # %% ../../nbs/07f_train.ipynb #43d1f379
-BACKENDS = {'torch': train_torch, 'mlx': train_mlx, 'together': train_hosted, 'openai': train_hosted}
+def _train_tinker(cfg:TrainConfig, project=None, dry_run:bool=False, max_steps:int=None, say=print)->dict:
+    "The Tinker backend (`llmforge.train.tinker`), imported only when a config names it"
+    from llmforge.train.tinker import train_tinker
+    return train_tinker(cfg, project, dry_run=dry_run, max_steps=max_steps, say=say)
+
+BACKENDS = {'torch': train_torch, 'mlx': train_mlx, 'together': train_hosted, 'openai': train_hosted,
+            'tinker': _train_tinker}
 
 def train_from_config(config,                 # a training config (YAML) or a loaded `TrainConfig`
                       project=None,           # record the run in this project's runs[]
