@@ -14,7 +14,7 @@ from .core import LLMForgeError
 
 # %% auto #0
 __all__ = ['DPO_LOSSES', 'CONFIG_KINDS', 'DataChecks', 'DataConfig', 'LoraConfig', 'OptimConfig', 'DPOConfig', 'HostedConfig',
-           'TinkerConfig', 'TrainPaths', 'TrainConfig', 'ConfigError', 'load_config', 'config_dict']
+           'TinkerConfig', 'RoleConfig', 'TrainPaths', 'TrainConfig', 'ConfigError', 'load_config', 'config_dict']
 
 # %% ../nbs/05_configs.ipynb #a413572e
 @dataclass
@@ -96,6 +96,12 @@ class TinkerConfig:
     timeout:float=600                          # seconds to wait for any one answer before stopping the run
     train_unembed:bool=False                   # a LoRA on the output layer too (all-linear, as here, leaves it out)
 
+@dataclass
+class RoleConfig:
+    "One agent role of a shared backbone: its own data, trained into its own adapter with the config's settings"
+    name:str                                   # coder, tester, reviewer...: its folder under output_dir
+    data:str                                   # its data config (YAML) or JSONL, relative to the config file
+
 # %% ../nbs/05_configs.ipynb #4916d8ae
 @dataclass
 class TrainPaths:
@@ -126,6 +132,13 @@ class TrainConfig:
     dpo:DPOConfig|None=None
     hosted:HostedConfig|None=None              # settings of a hosted job (backend together or openai)
     tinker:TinkerConfig|None=None              # settings of a Tinker run (backend tinker)
+    roles:list[RoleConfig]=field(default_factory=list)   # agent roles: one adapter (and run) per role, same settings
+
+    def for_role(self, role:RoleConfig)->TrainConfig:
+        "This config for one of its roles: the role's data, output in `output_dir/role`"
+        c = dataclasses.replace(self, data=role.data, output_dir=str(Path(self.output_dir)/role.name), roles=[])
+        if hasattr(self, 'path'): c.path = self.path
+        return c
 
     def resolved(self)->TrainPaths:
         "Absolute paths of the base model (when a local folder), data files, output and initial adapter"
@@ -286,6 +299,20 @@ def _check_tinker(cfg:TrainConfig, errs:list):
     if cfg.tinker is None: cfg.tinker = TinkerConfig()
     if cfg.tinker.timeout <= 0: errs.append(f'tinker.timeout: must be > 0, got {cfg.tinker.timeout}')
 
+# %% ../nbs/05_configs.ipynb #9f3343e4
+def _check_roles(cfg:TrainConfig, base:Path, errs:list):
+    "Roles: plain unique names, existing data, and a LoRA to train (one adapter each)"
+    import re
+    seen = set()
+    for i,r in enumerate(cfg.roles):
+        if not re.fullmatch(r'[A-Za-z0-9][A-Za-z0-9_-]*', r.name):
+            errs.append(f'roles[{i}].name: {r.name!r} must be a plain word (letters, digits, - and _): it names a folder')
+        if r.name in seen: errs.append(f'roles[{i}].name: {r.name!r} appears twice')
+        seen.add(r.name)
+        if not (base/r.data).exists(): errs.append(f'roles[{i}].data: file not found: {base/r.data}')
+    if cfg.roles and cfg.method == 'full':
+        errs.append('roles: each role trains an adapter on the shared backbone; use method: lora or qlora')
+
 # %% ../nbs/05_configs.ipynb #1880e887
 def _semantic(cfg, base:Path, errs:list):
     "Range checks, file references and rules between keys"
@@ -308,6 +335,7 @@ def _semantic(cfg, base:Path, errs:list):
     _check_objective(cfg, errs)
     _check_backend(cfg, errs)
     _check_tinker(cfg, errs)
+    _check_roles(cfg, base, errs)
 
 # %% ../nbs/05_configs.ipynb #fa5062f6
 def _yaml_load(text:str, path, max_values:int=100_000):

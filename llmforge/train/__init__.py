@@ -119,7 +119,13 @@ def train_from_config(config,                 # a training config (YAML) or a lo
                       max_steps:int=None,     # override the config's length (quick runs)
                       say=print,              # progress lines
                      )->dict:
-    "Run (or dry-run) a training config on its backend; returns the run's report"
+    "Run (or dry-run) a training config on its backend; returns the run's report (per role, for a config with roles)"
     cfg = config if not isinstance(config, (str, Path)) else load_config(config)
     if max_steps is not None and max_steps < 1: raise LLMForgeError(f'max steps must be at least 1, got {max_steps}')
-    return BACKENDS[cfg.backend](cfg, project, dry_run=dry_run, max_steps=max_steps, say=say)
+    run = lambda c: BACKENDS[c.backend](c, project, dry_run=dry_run, max_steps=max_steps, say=say)
+    if not cfg.roles: return run(cfg)
+    reports = {}
+    for r in cfg.roles:                       # one adapter per role, each recorded as its own run
+        say(f'role {r.name}: {r.data}')
+        reports[r.name] = run(cfg.for_role(r))
+    return {'dry_run': dry_run, 'roles': reports}
