@@ -194,3 +194,20 @@ def test_the_loop_switches_a_real_adapter_pool(ws, tmp_path, tiny):
     roles = default_roles({'coder': 'coder', 'reviewer': 'reviewer'})
     trace = Orchestrator(policy, ws, roles, activate=pool, planner=None, window=ContextWindow(tk, 512)).run('x')
     assert trace.status == 'done' and spoke == [('coder', 'coder'), ('reviewer', 'reviewer')]
+
+def test_recipe_trains_the_tools_the_loop_runs(tmp_path):
+    "The coding-agent recipe's trajectories call tools that exist, in the format the loop parses, with valid arguments"
+    from llmforge.agents.loop import parse_action
+    from llmforge.agents.tools import workspace_tools, check_arguments
+    from llmforge.generate.recipes import AGENT_TOOLS, CodingAgent
+    from llmforge.generate.server import recipe_answer
+    tools = workspace_tools(Workspace(tmp_path))
+    assert set(AGENT_TOOLS) == set(tools)
+    agent = CodingAgent({'coder': 1, 'debugger': 1})
+    for it in agent.items(2, seed=3):
+        answer = recipe_answer('', it.request.messages)
+        msgs = agent.parse(it, answer)[0]['messages']
+        calls = [parse_action(m['content']) for m in msgs[2:-1] if m['role'] == 'assistant']
+        assert calls and all(a.tool in tools and not a.error for a in calls), calls
+        for a in calls: check_arguments(a.arguments, tools[a.tool].parameters, a.tool)
+        assert parse_action(msgs[-1]['content']).final is not None

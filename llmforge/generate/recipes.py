@@ -17,11 +17,11 @@ from .cache import Request, ResponseCache, Ledger
 from .teachers import Generator, Teacher
 
 # %% auto #0
-__all__ = ['SPECIALTY_CHAPTERS', 'LABELS', 'ANGLES', 'MEDICAL_ANGLES', 'CODE_SUFFIXES', 'COMPRESS_SYSTEM', 'AGENT_ROLES', 'TOOLS',
-           'AREAS', 'RECIPES', 'Reject', 'Item', 'Recipe', 'parse_json', 'need', 'allocate', 'wrong_code',
-           'MedicalCoding', 'FromSeeds', 'round_robin', 'prompt_files', 'PromptCompression', 'CodingAgent',
-           'agent_prompt', 'get_recipe', 'GenerationReport', 'NearIndex', 'example_id', 'gate', 'Intake', 'ask',
-           'generate']
+__all__ = ['SPECIALTY_CHAPTERS', 'LABELS', 'ANGLES', 'MEDICAL_ANGLES', 'CODE_SUFFIXES', 'COMPRESS_SYSTEM', 'AGENT_ROLES',
+           'AGENT_TOOLS', 'TOOLS', 'AGENT_FORMAT', 'AREAS', 'RECIPES', 'Reject', 'Item', 'Recipe', 'parse_json', 'need',
+           'allocate', 'wrong_code', 'MedicalCoding', 'FromSeeds', 'round_robin', 'prompt_files', 'PromptCompression',
+           'CodingAgent', 'agent_prompt', 'get_recipe', 'GenerationReport', 'NearIndex', 'example_id', 'gate', 'Intake',
+           'ask', 'generate']
 
 # %% ../../nbs/10a_generate_recipes.ipynb #59367b24
 class Reject(Exception):
@@ -350,7 +350,11 @@ AGENT_ROLES = {
     'planner': 'You are a planning agent. You explore the repository and produce a step-by-step plan that another '
                'agent can follow.',
 }
-TOOLS = 'read_file(path), edit(path, change), run(command), run_tests(path), search(text)'
+AGENT_TOOLS = {'read_file': '{"path"}', 'write_file': '{"path", "content"}', 'list_files': '{}',
+               'run_code': '{"code", "stdin"?, "language"?}', 'run_tests': '{"path"?}', 'lint': '{"path"?}'}
+TOOLS = ', '.join(f'{k} {v}' for k,v in AGENT_TOOLS.items())
+AGENT_FORMAT = ('To call a tool, answer with Thought:, then Action: tool_name and Action Input: {"argument": "value"}; '
+                'when done, answer with Thought: and Final Answer:.')
 AREAS = ['command-line interface', 'web API', 'data pipeline', 'config parser', 'cache layer', 'test suite',
          'CSV importer', 'authentication module', 'background job queue', 'logging setup', 'database migrations',
          'plugin loader']
@@ -370,9 +374,10 @@ def agent_prompt(i:int, role:str, area:str)->str:
     "The prompt of item `i`: a task for `role` in `area`, and its trajectory"
     return (f'TASK: coding-agent\nROLE: {role}\nAREA: {area}\nITEM: {i}\nTOOLS: {TOOLS}\n\nInvent a realistic software '
             f'task for this agent (a {role}) in the {area} of a Python repository, different from any other item, and '
-            'the trajectory that solves it: 2 to 5 steps, each a thought, one tool call from TOOLS, and the '
-            'observation the tool returns; then the final answer. Answer with a JSON object only, with the keys '
-            '"task", "steps" (a list of objects with "thought", "action", "observation") and "final".')
+            'the trajectory that solves it: 2 to 5 steps, each a thought, one tool call from TOOLS (its name and a '
+            'JSON object of its arguments), and the observation the tool returns; then the final answer. Answer '
+            'with a JSON object only, with the keys "task", "steps" (a list of objects with "thought", "tool", '
+            '"arguments", "observation") and "final".')
 
 @patch
 def items(self:CodingAgent, count, seed=0, project=None):
@@ -392,15 +397,16 @@ def parse(self:CodingAgent, item, text):
     task,final = need(d, 'task', 'final')
     steps = d.get('steps')
     if not isinstance(steps, list) or not steps: raise Reject('the answer has no steps', retry=True)
-    system = (AGENT_ROLES[item.info['role']] + f' Tools: {TOOLS}. Answer with Thought: and Action: lines, '
-              'or Thought: and Final Answer:.')
+    system = AGENT_ROLES[item.info['role']] + f' Tools: {TOOLS}. {AGENT_FORMAT}'
     msgs = [{'role':'system','content':system}, {'role':'user','content':task}]
     for k,s in enumerate(steps):
         if not isinstance(s, dict): raise Reject(f'step {k} is not an object', retry=True)
-        thought,action,obs = need(s, 'thought', 'action', 'observation')
-        if not re.match(r'^\w+\(', action):
-            raise Reject(f'step {k}: action {action[:40]!r} is not a tool call', retry=True)
-        msgs += [{'role':'assistant','content':f'Thought: {thought}\nAction: {action}'}, {'role':'tool','content':obs}]
+        thought,tool,obs = need(s, 'thought', 'tool', 'observation')
+        args = s.get('arguments', {})
+        if tool not in AGENT_TOOLS: raise Reject(f'step {k}: tool {tool[:40]!r} is not one of {TOOLS}', retry=True)
+        if not isinstance(args, dict): raise Reject(f'step {k}: arguments must be a JSON object', retry=True)
+        call = f'Thought: {thought}\nAction: {tool}\nAction Input: {json.dumps(args, ensure_ascii=False)}'
+        msgs += [{'role':'assistant','content':call}, {'role':'tool','content':obs}]
     msgs.append({'role':'assistant','content':f'Thought: I have what I need.\nFinal Answer: {final}'})
     return [{'messages': msgs, 'metadata': {'role': item.info['role'], 'steps': len(steps)}}]
 

@@ -282,10 +282,12 @@ def _compression_answer(text:str, n:int)->dict:
 # %% ../../nbs/10b_generate_server.ipynb #s0a1e00b
 def _agent_answer(text:str, n:int)->dict:
     role = _field(text, 'ROLE')
-    steps = [{'thought': 'I should look at the failing test first.', 'action': 'run_tests("tests/test_dates.py")',
-              'observation': 'FAILED test_iso_z: ValueError: unconverted data remains: Z'},
-             {'thought': 'The format string does not accept Z; normalise it to +00:00.',
-              'action': 'edit("dates.py", "s = s.replace(\'Z\', \'+00:00\')")', 'observation': 'File updated.'}]
+    steps = [{'thought': 'I should look at the failing test first.', 'tool': 'run_tests',
+              'arguments': {'path': 'test_dates.py'},
+              'observation': 'FAIL test_iso_z: ValueError: unconverted data remains: Z'},
+             {'thought': 'The format string does not accept Z; normalise it to +00:00.', 'tool': 'write_file',
+              'arguments': {'path': 'dates.py', 'content': "def parse(s):\n    s = s.replace('Z', '+00:00')\n"},
+              'observation': 'wrote 47 characters to dates.py'}]
     return {'task': f'As the {role}, make {_pick(n, _THINGS)} handling in the {_pick(n // 3, _PLACES)} module '
                     f'{_pick(n // 7, _GOALS)}.',
             'steps': steps,
