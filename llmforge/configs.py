@@ -306,7 +306,7 @@ def _check_roles(cfg:TrainConfig, base:Path, errs:list):
     seen = set()
     for i,r in enumerate(cfg.roles):
         if not re.fullmatch(r'[A-Za-z0-9][A-Za-z0-9_-]*', r.name):
-            errs.append(f'roles[{i}].name: {r.name!r} must be a plain word (letters, digits, - and _): it names a folder')
+            errs.append(f'roles[{i}].name: {r.name!r} must be a plain word (letters, digits, - or _): a folder name')
         if r.name in seen: errs.append(f'roles[{i}].name: {r.name!r} appears twice')
         seen.add(r.name)
         if not (base/r.data).exists(): errs.append(f'roles[{i}].data: file not found: {base/r.data}')
