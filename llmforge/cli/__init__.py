@@ -7,14 +7,14 @@ Docs: https://llmforge.github.io/llmforge/cli.html.md"""
 # %% ../../nbs/13_cli.ipynb #6714104e
 from __future__ import annotations
 import argparse, sys
-from . import data, checks, evals, train, generate, quantize, serve
+from . import data, checks, evals, train, generate, quantize, serve, compress
 from .base import IO, EXIT_CODES, dispatch
 
 # %% auto #0
 __all__ = ['GROUPS', 'build_parser', 'run', 'main']
 
 # %% ../../nbs/13_cli.ipynb #847f8502
-GROUPS = (data, checks, evals, train, generate, quantize, serve)
+GROUPS = (data, checks, evals, train, generate, quantize, serve, compress)
 
 def build_parser()->argparse.ArgumentParser:
     "The `llmforge` argument parser with every subcommand"
