@@ -24,7 +24,8 @@ def register(sub):
                     project=False)
     s.add_argument('model', help='a model folder, hub id or embedded name (smollm2-135m-instruct)')
     s.add_argument('--adapters', nargs='+', default=[], metavar='DIR',
-                   help='PEFT adapter folders; each is served as MODEL_NAME:<folder name>')
+                   help="PEFT adapter folders; each is served as MODEL_NAME:<folder name> (a run's adapter/ folder: "
+                        'its parent\'s name, e.g. runs/team/coder/adapter -> coder)')
     s.add_argument('--host', default='127.0.0.1',
                    help='the address to listen on (default: 127.0.0.1; any other needs LLMFORGE_API_KEYS)')
     s.add_argument('--port', type=int, default=8000, help='the port (default: 8000; 0: any free port)')

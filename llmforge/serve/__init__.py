@@ -8,9 +8,9 @@ Docs: https://llmforge.github.io/llmforge/serve.html.md"""
 # %% auto #0
 __all__ = ['ERROR_TYPES', 'FIELDS', 'APIError', 'adapter_for', 'api_keys', 'is_loopback', 'check_bind', 'key_of', 'TokenBucket',
            'RateLimiter', 'TextPart', 'ChatMessage', 'StreamOptions', 'ChatRequest', 'field_path', 'parse_request',
-           'cut_at_stop', 'sendable', 'ChatModel', 'load_chat_model', 'Job', 'prepare', 'generation_config', 'generate',
-           'answer', 'usage', 'complete', 'TokenQueue', 'stream_text', 'stream_chunks', 'read_body', 'create_app',
-           'serve']
+           'cut_at_stop', 'sendable', 'ChatModel', 'adapter_name', 'load_chat_model', 'Job', 'prepare',
+           'generation_config', 'generate', 'answer', 'usage', 'complete', 'TokenQueue', 'stream_text', 'stream_chunks',
+           'read_body', 'create_app', 'serve']
 
 # %% ../../nbs/17_serve.ipynb #27dd99ef
 import asyncio, ipaddress, json, math, os, queue, secrets, socket, threading, time, uuid
@@ -238,20 +238,25 @@ class ChatModel:
         with self.tok_lock: return self.tokenizer(adapter).decode(ids, skip_special_tokens=True)
 
 # %% ../../nbs/17_serve.ipynb #76c1d82c
-def _adapter_folders(adapters)->list:
-    "The adapter folders, checked: PEFT folders with distinct names that peft accepts"
+def adapter_name(folder)->str:
+    "An adapter's served name: its folder's, or the parent's for a run's `adapter` folder (`runs/team/coder/adapter`)"
+    f = Path(folder)
+    return f.parent.name if f.name == 'adapter' else f.name
+
+def _adapter_folders(adapters)->dict:
+    "The adapter folders by name, checked: PEFT folders with distinct names that peft accepts"
     folders = [Path(a) for a in adapters]
     for f in folders:
         if not (f/'adapter_config.json').is_file():
             raise LLMForgeError(f'{f}: not a PEFT adapter folder (no adapter_config.json); --adapters takes folders '
                                 'written by save_pretrained')
-        if '.' in f.name or ':' in f.name:
-            raise LLMForgeError(f"{f}: an adapter is named after its folder, and {f.name!r} has a '.' or ':'; rename "
-                                'the folder')
-    names = [f.name for f in folders]
+        if '.' in adapter_name(f) or ':' in adapter_name(f):
+            raise LLMForgeError(f"{f}: an adapter is named after its folder, and {adapter_name(f)!r} has a '.' or "
+                                "':'; rename the folder")
+    names = [adapter_name(f) for f in folders]
     dup = sorted({n for n in names if names.count(n) > 1})
     if dup: raise LLMForgeError(f'two adapter folders are named {dup[0]!r}: each adapter is named after its folder')
-    return folders
+    return dict(zip(names, folders))
 
 def load_chat_model(model,           # a model folder, hub id or embedded name (`llmforge.models.load_model`)
                     adapters=(),     # PEFT adapter folders; each is served as `NAME:<folder name>`
@@ -263,13 +268,14 @@ def load_chat_model(model,           # a model folder, hub id or embedded name (
     folders = _adapter_folders(adapters)
     with quiet_libraries():
         m,tok = load_model(model, device=device)
-        if folders:
-            from peft import PeftModel
-            m = PeftModel.from_pretrained(m, str(folders[0]), adapter_name=folders[0].name)
-            for f in folders[1:]: m.load_adapter(str(f), adapter_name=f.name)
-        toks = {f.name: load_tokenizer(f) for f in folders if (f/'tokenizer_config.json').is_file()}
+        for i,(a,f) in enumerate(folders.items()):
+            if i == 0:
+                from peft import PeftModel
+                m = PeftModel.from_pretrained(m, str(f), adapter_name=a)
+            else: m.load_adapter(str(f), adapter_name=a)
+        toks = {a: load_tokenizer(f) for a,f in folders.items() if (f/'tokenizer_config.json').is_file()}
     m.eval()
-    return ChatModel(m, tok, name or Path(str(model)).name, {f.name: f for f in folders}, toks)
+    return ChatModel(m, tok, name or Path(str(model)).name, folders, toks)
 
 # %% ../../nbs/17_serve.ipynb #fbfb36d1
 @dataclass
