@@ -111,8 +111,8 @@ class Rules:
 # %% ../nbs/09_evaluation.ipynb #bd3739d6
 def system_name(model, adapter=None)->str:
     "The name an evaluation is saved and compared under: the model's, plus its adapter's (`tiny+run-003`)"
-    a = Path(str(adapter)) if adapter else None
-    return Path(str(model)).name + (f'+{a.parent.name if a.name == "adapter" else a.name}' if a else '')
+    from llmforge.models import adapter_name
+    return Path(str(model)).name + (f'+{adapter_name(adapter)}' if adapter else '')
 
 class HFPredictor:
     "A Hugging Face causal LM (folder or hub id, optional adapter): batched greedy generation with its chat template"

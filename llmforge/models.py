@@ -12,7 +12,7 @@ from .core import LLMForgeError, MissingDependency
 
 # %% auto #0
 __all__ = ['EMBEDDED', 'seeded_model', 'tiny_model', 'embedded_gguf', 'materialize', 'resolve_model', 'load_tokenizer',
-           'load_model', 'quiet_libraries', 'merge_adapter']
+           'load_model', 'quiet_libraries', 'merge_adapter', 'adapter_name']
 
 # %% ../nbs/06_models.ipynb #d9380cf1
 def seeded_model(cls,       # a model class, e.g. `LlamaForCausalLM`
@@ -268,3 +268,9 @@ def merge_adapter(base,     # the base model: folder, hub id or embedded name
     merged.save_pretrained(str(out))
     tok.save_pretrained(str(out))
     return out
+
+# %% ../nbs/06_models.ipynb #9c23b6f0
+def adapter_name(folder)->str:
+    "An adapter's name: its folder's, or the parent's for a run's `adapter` folder (`runs/team/coder/adapter` -> coder)"
+    f = Path(str(folder))
+    return f.parent.name if f.name == 'adapter' else f.name

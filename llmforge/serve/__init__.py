@@ -8,9 +8,9 @@ Docs: https://llmforge.github.io/llmforge/serve.html.md"""
 # %% auto #0
 __all__ = ['ERROR_TYPES', 'FIELDS', 'APIError', 'adapter_for', 'api_keys', 'is_loopback', 'check_bind', 'key_of', 'TokenBucket',
            'RateLimiter', 'TextPart', 'ChatMessage', 'StreamOptions', 'ChatRequest', 'field_path', 'parse_request',
-           'cut_at_stop', 'sendable', 'ChatModel', 'adapter_name', 'load_chat_model', 'Job', 'prepare',
-           'generation_config', 'generate', 'answer', 'usage', 'complete', 'TokenQueue', 'stream_text', 'stream_chunks',
-           'read_body', 'create_app', 'serve']
+           'cut_at_stop', 'sendable', 'ChatModel', 'load_chat_model', 'Job', 'prepare', 'generation_config', 'generate',
+           'answer', 'usage', 'complete', 'TokenQueue', 'stream_text', 'stream_chunks', 'read_body', 'create_app',
+           'serve']
 
 # %% ../../nbs/17_serve.ipynb #27dd99ef
 import asyncio, ipaddress, json, math, os, queue, secrets, socket, threading, time, uuid
@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Literal, Optional, Union
 from ..core import LLMForgeError, MissingDependency
+from ..models import adapter_name
 
 # %% ../../nbs/17_serve.ipynb #9873d377
 ERROR_TYPES = {400: 'invalid_request_error', 401: 'authentication_error', 404: 'invalid_request_error',
@@ -238,11 +239,6 @@ class ChatModel:
         with self.tok_lock: return self.tokenizer(adapter).decode(ids, skip_special_tokens=True)
 
 # %% ../../nbs/17_serve.ipynb #76c1d82c
-def adapter_name(folder)->str:
-    "An adapter's served name: its folder's, or the parent's for a run's `adapter` folder (`runs/team/coder/adapter`)"
-    f = Path(folder)
-    return f.parent.name if f.name == 'adapter' else f.name
-
 def _adapter_folders(adapters)->dict:
     "The adapter folders by name, checked: PEFT folders with distinct names that peft accepts"
     folders = [Path(a) for a in adapters]
